@@ -1,0 +1,35 @@
+# Shared settings for blobswarm's own targets (not applied to dependencies).
+
+add_library(blobswarm_options INTERFACE)
+target_compile_options(blobswarm_options INTERFACE -Wall -Wextra -Werror -Wno-missing-field-initializers
+  # Boost 1.74's asio/awaitable.hpp uses std::exchange without including
+  # <utility>; include it first in every translation unit of ours.
+  "SHELL:-include utility")
+target_compile_definitions(blobswarm_options INTERFACE
+  BLOBSWARM_VERSION="${PROJECT_VERSION}"
+  # Asio: use std types where they exist and keep the executor type simple.
+  BOOST_ASIO_NO_DEPRECATED
+  BOOST_BEAST_USE_STD_STRING_VIEW)
+if(BLOBSWARM_ASAN)
+  target_compile_options(blobswarm_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(blobswarm_options INTERFACE -fsanitize=address,undefined)
+endif()
+if(BLOBSWARM_TSAN)
+  target_compile_options(blobswarm_options INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  target_link_options(blobswarm_options INTERFACE -fsanitize=thread)
+endif()
+
+# blobswarm_library(NAME SOURCES... DEPS ...)
+function(blobswarm_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PUBLIC blobswarm_options ${ARG_DEPS})
+endfunction()
+
+# blobswarm_executable(NAME SOURCES... DEPS ...)
+function(blobswarm_executable name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE blobswarm_options ${ARG_DEPS})
+endfunction()

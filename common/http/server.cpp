@@ -1,0 +1,512 @@
+#include "common/http/server.hpp"
+
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <unordered_set>
+
+namespace blobswarm::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+using steady = std::chrono::steady_clock;
+
+ip_endpoint to_ip_endpoint(const tcp::endpoint& e) {
+  ip_endpoint out;
+  auto a = e.address();
+  if (a.is_v4()) {
+    auto b = a.to_v4().to_bytes();
+    std::memcpy(out.address.bytes.data(), b.data(), 4);
+  } else {
+    auto b = a.to_v6().to_bytes();
+    std::memcpy(out.address.bytes.data(), b.data(), 16);
+    out.address.v6 = true;
+    out.address = out.address.unmapped();
+  }
+  out.port = e.port();
+  return out;
+}
+
+struct connection : std::enable_shared_from_this<connection> {
+  explicit connection(tcp::socket s) : stream(std::move(s)), file_timer(stream.get_executor()) {}
+  beast::tcp_stream stream;
+  // Raw socket waits (sendfile) bypass tcp_stream's timeouts; this timer
+  // guards them. Both live on the connection's strand.
+  asio::steady_timer file_timer;
+  unsigned version = 11;
+  bool busy = false;  // a request is being handled; touched only on the strand
+};
+
+struct write_outcome {
+  bool ok = false;
+  std::uint64_t bytes = 0;
+};
+
+class connection_body_writer final : public body_writer {
+ public:
+  connection_body_writer(connection& c, bool chunked, std::optional<std::uint64_t> limit,
+                         duration write_timeout)
+      : c_(c), chunked_(chunked), limit_(limit), write_timeout_(write_timeout) {}
+
+  awaitable<bool> write(std::span<const std::byte> data) override {
+    if (data.empty()) co_return true;
+    if (!admit(data.size())) co_return false;
+    error_code ec;
+    c_.stream.expires_after(write_timeout_);
+    if (chunked_) {
+      auto head = fmt::format("{:x}\r\n", data.size());
+      std::array<asio::const_buffer, 3> bufs{
+          asio::buffer(head), asio::buffer(data.data(), data.size()), asio::buffer("\r\n", 2)};
+      co_await asio::async_write(c_.stream, bufs, asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await asio::async_write(c_.stream, asio::buffer(data.data(), data.size()),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (ec) co_return false;
+    bytes_ += data.size();
+    co_return true;
+  }
+
+  awaitable<bool> write_file(int fd, std::uint64_t offset, std::uint64_t length) override {
+    if (length == 0) co_return true;
+    if (!admit(length)) co_return false;
+    error_code ec;
+    if (chunked_) {
+      auto head = fmt::format("{:x}\r\n", length);
+      c_.stream.expires_after(write_timeout_);
+      co_await asio::async_write(c_.stream, asio::buffer(head),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return false;
+    }
+    if (!co_await send_file(c_, fd, offset, length, write_timeout_)) co_return false;
+    if (chunked_) {
+      c_.stream.expires_after(write_timeout_);
+      co_await asio::async_write(c_.stream, asio::buffer("\r\n", 2),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return false;
+    }
+    bytes_ += length;
+    co_return true;
+  }
+
+  awaitable<bool> finish() {
+    if (!chunked_) co_return !limit_ || bytes_ == *limit_;
+    error_code ec;
+    c_.stream.expires_after(write_timeout_);
+    co_await asio::async_write(c_.stream, asio::buffer("0\r\n\r\n", 5),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    co_return !ec;
+  }
+
+  std::uint64_t bytes() const noexcept { return bytes_; }
+
+  static awaitable<bool> send_file(connection& c, int fd, std::uint64_t offset,
+                                   std::uint64_t length, duration timeout) {
+    auto& sock = c.stream.socket();
+    // tcp_stream's deadline would otherwise fire on the next beast operation.
+    c.stream.expires_never();
+    error_code ec;
+    sock.native_non_blocking(true, ec);
+    if (ec) co_return false;
+    auto off = static_cast<off_t>(offset);
+    while (length > 0) {
+      auto n = ::sendfile(sock.native_handle(), fd, &off,
+                          static_cast<std::size_t>(std::min<std::uint64_t>(length, 1ULL << 30)));
+      if (n > 0) {
+        length -= static_cast<std::uint64_t>(n);
+        continue;
+      }
+      if (n == 0) co_return false;  // the file is shorter than promised
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) co_return false;
+      c.file_timer.expires_after(timeout);
+      c.file_timer.async_wait([self = c.shared_from_this()](error_code e) {
+        if (!e) {
+          error_code ignored;
+          self->stream.socket().close(ignored);
+        }
+      });
+      co_await sock.async_wait(tcp::socket::wait_write,
+                               asio::redirect_error(asio::use_awaitable, ec));
+      c.file_timer.cancel();
+      if (ec) co_return false;
+    }
+    co_return true;
+  }
+
+ private:
+  bool admit(std::uint64_t n) const noexcept { return !limit_ || bytes_ + n <= *limit_; }
+
+  connection& c_;
+  bool chunked_;
+  std::optional<std::uint64_t> limit_;
+  duration write_timeout_;
+  std::uint64_t bytes_ = 0;
+};
+
+bool is_bodyless_status(int status) noexcept {
+  return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
+
+template <class Message>
+void copy_headers(Message& out, const response& res) {
+  for (const auto& [k, v] : res.headers()) out.insert(k, v);
+}
+
+}  // namespace
+
+struct server::impl : std::enable_shared_from_this<impl> {
+  impl(asio::io_context& io_, std::shared_ptr<const router> routes_, server_options options_,
+       std::shared_ptr<spdlog::logger> log_)
+      : io(io_),
+        routes(std::move(routes_)),
+        options(std::move(options_)),
+        log(std::move(log_)),
+        acceptor(asio::make_strand(io_)) {}
+
+  asio::io_context& io;
+  std::shared_ptr<const router> routes;
+  server_options options;
+  std::shared_ptr<spdlog::logger> log;
+  tcp::acceptor acceptor;
+  std::atomic<bool> stopping{false};
+  mutable std::mutex mutex;
+  std::unordered_set<std::shared_ptr<connection>> live;
+
+  void add(const std::shared_ptr<connection>& c) {
+    std::lock_guard lock(mutex);
+    live.insert(c);
+  }
+  void remove(const std::shared_ptr<connection>& c) {
+    std::lock_guard lock(mutex);
+    live.erase(c);
+  }
+  std::size_t connections_count() const {
+    std::lock_guard lock(mutex);
+    return live.size();
+  }
+  std::vector<std::shared_ptr<connection>> snapshot() const {
+    std::lock_guard lock(mutex);
+    return {live.begin(), live.end()};
+  }
+
+  awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    while (acceptor.is_open()) {
+      error_code ec;
+      tcp::socket socket = co_await acceptor.async_accept(
+          asio::make_strand(io), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
+        // EMFILE and friends: back off instead of spinning.
+        log->warn("accept failed: {}", ec.message());
+        asio::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(100));
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      if (stopping) break;
+      auto c = std::make_shared<connection>(std::move(socket));
+      add(c);
+      asio::co_spawn(c->stream.get_executor(), session(c), [self, c](std::exception_ptr e) {
+        self->remove(c);
+        if (e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            self->log->error("connection ended by exception: {}", ex.what());
+          }
+        }
+      });
+    }
+  }
+
+  awaitable<void> write_raw_status(connection& c, int status) {
+    auto text = fmt::format(
+        "HTTP/1.1 {} {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: "
+        "close\r\n\r\n{}\n",
+        status, reason(status), reason(status).size() + 1, reason(status));
+    error_code ec;
+    c.stream.expires_after(std::chrono::seconds(5));
+    co_await asio::async_write(c.stream, asio::buffer(text),
+                               asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  awaitable<write_outcome> write_response(connection& c, const request& req, response res,
+                                          bool keep) {
+    bool head = req.method() == verb::head;
+    int status = res.status();
+    bool bodyless = is_bodyless_status(status);
+    auto length = res.content_length();
+    error_code ec;
+
+    if (auto* s = std::get_if<std::string>(&res.body())) {
+      bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(status), c.version};
+      copy_headers(out, res);
+      out.keep_alive(keep);
+      std::uint64_t n = 0;
+      if (!bodyless) {
+        out.content_length(length.value_or(s->size()));
+        if (!head) {
+          n = s->size();
+          out.body() = std::move(*s);
+        }
+      }
+      c.stream.expires_after(options.write_timeout);
+      co_await bhttp::async_write(c.stream, out, asio::redirect_error(asio::use_awaitable, ec));
+      co_return write_outcome{!ec, n};
+    }
+
+    bhttp::response<bhttp::empty_body> header{static_cast<bhttp::status>(status), c.version};
+    copy_headers(header, res);
+    header.keep_alive(keep);
+    if (!bodyless) {
+      if (length) {
+        header.content_length(*length);
+      } else {
+        header.chunked(true);
+      }
+    }
+    bhttp::response_serializer<bhttp::empty_body> serializer{header};
+    c.stream.expires_after(options.write_timeout);
+    co_await bhttp::async_write_header(c.stream, serializer,
+                                       asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return write_outcome{false, 0};
+    if (head || bodyless) co_return write_outcome{true, 0};
+
+    if (auto* f = std::get_if<file_body>(&res.body())) {
+      bool ok = co_await connection_body_writer::send_file(c, f->fd.get(), f->offset, f->length,
+                                                           options.write_timeout);
+      co_return write_outcome{ok, ok ? f->length : 0};
+    }
+    auto& st = std::get<stream_body>(res.body());
+    connection_body_writer writer(c, !length, length, options.write_timeout);
+    result<void> produced;
+    try {
+      produced = co_await st.produce(writer);
+    } catch (const std::exception& e) {
+      produced = fail(errc::internal, "stream producer threw: {}", e.what());
+    }
+    if (!produced) {
+      log->warn("{} {}: response aborted after {} bytes: {}", req.method_string(),
+                loggable_target(req.target()), writer.bytes(), produced.error().message);
+      co_return write_outcome{false, writer.bytes()};
+    }
+    bool finished = co_await writer.finish();
+    co_return write_outcome{finished, writer.bytes()};
+  }
+
+  std::string loggable_target(std::string_view target) const {
+    if (options.log_target) return options.log_target(target);
+    return std::string(target.substr(0, 512));
+  }
+
+  awaitable<void> session(std::shared_ptr<connection> c) {
+    auto& stream = c->stream;
+    error_code ec;
+    stream.socket().set_option(tcp::no_delay(true), ec);
+    auto peer = stream.socket().remote_endpoint(ec);
+    ip_endpoint remote = ec ? ip_endpoint{} : to_ip_endpoint(peer);
+    beast::flat_buffer buffer;
+    request req;
+
+    while (!stopping) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+      parser.body_limit(options.body_limit);
+      c->busy = false;
+      stream.expires_after(options.idle_timeout);
+      co_await bhttp::async_read_header(stream, buffer, parser,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (ec == bhttp::error::header_limit) {
+          co_await write_raw_status(*c, 431);
+        } else if (ec == bhttp::error::body_limit) {
+          // A declared Content-Length over the limit is caught with the header.
+          co_await write_raw_status(*c, 413);
+        } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+                   ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+          // Not HTTP (a TLS hello on the plain port, garbage): say so and close.
+          co_await write_raw_status(*c, 400);
+        }
+        break;
+      }
+      c->busy = true;
+      auto started = steady::now();
+      auto& msg = parser.get();
+      c->version = msg.version();
+      if (!parser.is_done()) {
+        if (auto expect = msg[bhttp::field::expect]; iequals(expect, "100-continue")) {
+          static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+          stream.expires_after(options.write_timeout);
+          co_await asio::async_write(stream, asio::buffer(cont.data(), cont.size()),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) break;
+        }
+        stream.expires_after(options.read_timeout);
+        co_await bhttp::async_read(stream, buffer, parser,
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == bhttp::error::body_limit) {
+          co_await write_raw_status(*c, 413);
+          break;
+        }
+        if (ec) break;
+      }
+
+      req.reset(verb_from_string(msg.method_string()), msg.method_string(), msg.target(),
+                msg.body(), remote, msg.keep_alive());
+      for (const auto& field : msg) req.add_header(field.name_string(), field.value());
+
+      auto match = routes->find(req);
+      if (!match.allow.empty()) {
+        header_view allow{"allow", match.allow};
+        req.set_params(std::span(&allow, 1));
+      }
+      response res;
+      try {
+        if (auto* h = std::get_if<sync_handler>(match.h)) {
+          res = (*h)(req);
+        } else {
+          res = co_await std::get<async_handler>(*match.h)(req);
+        }
+      } catch (const std::exception& e) {
+        log->error("{} {}: handler threw: {}", req.method_string(), loggable_target(req.target()),
+                   e.what());
+        res = response::text(500, "internal server error\n");
+        res.close();
+      }
+      if (res.status() == 405 && !match.allow.empty() && !res.header("Allow")) {
+        res.set("Allow", match.allow);
+      }
+      int status = res.status();
+      bool keep = req.keep_alive() && !res.wants_close() && !stopping;
+      auto outcome = co_await write_response(*c, req, std::move(res), keep);
+      if (options.access_log) {
+        auto ms = std::chrono::duration<double, std::milli>(steady::now() - started).count();
+        log->info("{} \"{} {}\" {} {} {:.1f}ms{}", remote.str(), req.method_string(),
+                  loggable_target(req.target()), status, outcome.bytes, ms,
+                  outcome.ok ? "" : " aborted");
+      }
+      if (!outcome.ok || !keep) break;
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.close();
+  }
+};
+
+server::server(asio::io_context& io, std::shared_ptr<const router> routes, server_options options,
+               std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_shared<impl>(io, std::move(routes), std::move(options), std::move(log))) {}
+
+server::~server() {
+  // Connections hold the impl alive; make sure nothing new arrives.
+  impl_->stopping = true;
+  asio::post(impl_->acceptor.get_executor(), [i = impl_] {
+    error_code ignored;
+    i->acceptor.close(ignored);
+  });
+}
+
+result<ip_endpoint> server::listen(const host_port& where) {
+  auto& a = impl_->acceptor;
+  error_code ec;
+  tcp::endpoint endpoint;
+  auto address = asio::ip::make_address(where.host, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(address, where.port);
+  } else {
+    tcp::resolver resolver(impl_->io);
+    auto results = resolver.resolve(where.host, std::to_string(where.port), ec);
+    if (ec || results.empty()) {
+      return fail(errc::invalid_argument, "cannot resolve listen address {}: {}", where.str(),
+                  ec.message());
+    }
+    endpoint = results.begin()->endpoint();
+  }
+  a.open(endpoint.protocol(), ec);
+  if (ec) return fail(errc::io, "cannot open socket for {}: {}", where.str(), ec.message());
+  a.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (impl_->options.reuse_port) {
+    int one = 1;
+    ::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  }
+  a.bind(endpoint, ec);
+  if (ec) return fail(errc::unavailable, "cannot listen on {}: {}", where.str(), ec.message());
+  a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail(errc::unavailable, "cannot listen on {}: {}", where.str(), ec.message());
+  auto local = to_ip_endpoint(a.local_endpoint());
+  auto self = impl_;
+  asio::co_spawn(a.get_executor(), self->accept_loop(), [self](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        self->log->error("accept loop ended by exception: {}", ex.what());
+      }
+    }
+  });
+  return local;
+}
+
+awaitable<void> server::stop(duration grace) {
+  auto self = impl_;
+  self->stopping = true;
+  asio::post(self->acceptor.get_executor(), [self] {
+    error_code ignored;
+    self->acceptor.close(ignored);
+  });
+  for (auto& c : self->snapshot()) {
+    asio::post(c->stream.get_executor(), [c] {
+      // Idle keep-alive connections go now; busy ones after their response.
+      error_code ignored;
+      if (!c->busy) c->stream.socket().close(ignored);
+    });
+  }
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor);
+  auto deadline = steady::now() + grace;
+  error_code ec;
+  while (self->connections_count() > 0 && steady::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  auto left = self->snapshot();
+  if (!left.empty()) {
+    self->log->warn("closing {} connection(s) still busy after the {} grace period", left.size(),
+                    format_duration(grace));
+    for (auto& c : left) {
+      asio::post(c->stream.get_executor(), [c] {
+        error_code ignored;
+        c->stream.socket().close(ignored);
+      });
+    }
+    // Give the closed connections a moment to unwind.
+    for (int i = 0; i < 50 && self->connections_count() > 0; ++i) {
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+}
+
+std::size_t server::connections() const {
+  return impl_->connections_count();
+}
+
+}  // namespace blobswarm::http

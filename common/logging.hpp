@@ -1,0 +1,36 @@
+// Logging: spdlog loggers named per component ("tracker", "http", ...),
+// all writing to stderr, as text or as JSON lines.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/error.hpp"
+
+namespace blobswarm::logging {
+
+struct settings {
+  std::string level = "info";   // trace, debug, info, warn, error, critical, off
+  std::string format = "text";  // text or json
+
+  template <class V>
+  void visit(V& v) {
+    v("log_level", level, "log level: trace, debug, info, warn, error, critical, off");
+    v("log_format", format, "log line format: text or json (one JSON object per line)");
+  }
+  result<void> validate() const;
+};
+
+// Applies level and format to every logger made so far and from now on.
+result<void> init(const settings& s);
+
+// The logger for a component; made on first use, shared afterwards.
+std::shared_ptr<spdlog::logger> get(std::string_view component);
+
+// "abcdef0123..." -> "abcd…" : secrets such as passkeys never appear in full.
+std::string redact(std::string_view secret);
+
+}  // namespace blobswarm::logging

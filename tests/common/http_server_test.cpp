@@ -1,0 +1,386 @@
+// http::server against http::client and raw sockets on loopback.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <future>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "common/hasher.hpp"
+#include "common/hex.hpp"
+#include "common/http/client.hpp"
+#include "common/http/range.hpp"
+#include "tests/support/http_fixture.hpp"
+#include "tests/support/support.hpp"
+
+namespace blobswarm::http {
+namespace {
+
+using namespace std::chrono_literals;
+using test::http_fixture;
+
+awaitable<void> sleep_for(duration d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+router basic_routes() {
+  router r;
+  r.get("/hello", sync_handler([](request&) { return response::text(200, "hello\n"); }));
+  r.get("/item/{id}", sync_handler([](request& req) {
+          return response::text(200, std::string(req.param("id")));
+        }));
+  r.get("/files/{path*}", sync_handler([](request& req) {
+          return response::text(200, std::string(req.param("path")));
+        }));
+  r.post("/echo", sync_handler([](request& req) {
+           auto r = response::bytes(200, std::string(req.body()), "application/octet-stream");
+           r.set("X-Seen", std::string(req.header("x-test").value_or("none")));
+           return r;
+         }));
+  r.get("/boom", sync_handler([](request&) -> response { throw std::runtime_error("boom"); }));
+  return r;
+}
+
+TEST(http_server, serves_routes_with_captures) {
+  http_fixture f(basic_routes());
+  client c;
+  auto r = c.send({.url = f.url("/hello")});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hello\n");
+  EXPECT_EQ(r->header("content-type"), "text/plain; charset=utf-8");
+  EXPECT_EQ(c.send({.url = f.url("/item/42")})->body, "42");
+  EXPECT_EQ(c.send({.url = f.url("/files/a/b/c.txt")})->body, "a/b/c.txt");
+}
+
+TEST(http_server, unknown_paths_get_404_and_wrong_methods_405_with_allow) {
+  http_fixture f(basic_routes());
+  client c;
+  EXPECT_EQ(c.send({.url = f.url("/nope")})->status, 404);
+  EXPECT_EQ(c.send({.url = f.url("/item")})->status, 404);
+  EXPECT_EQ(c.send({.url = f.url("/item/1/extra")})->status, 404);
+  auto r = c.send({.method = "DELETE", .url = f.url("/hello")});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(r->header("allow"), "GET, HEAD");
+}
+
+TEST(http_server, handler_exception_becomes_500_and_server_keeps_serving) {
+  http_fixture f(basic_routes());
+  client c;
+  EXPECT_EQ(c.send({.url = f.url("/boom")})->status, 500);
+  EXPECT_EQ(c.send({.url = f.url("/hello")})->status, 200);
+}
+
+TEST(http_server, echoes_request_headers_and_body) {
+  http_fixture f(basic_routes());
+  client c;
+  auto body = test::random_bytes(300000);
+  auto r = c.send(
+      {.method = "POST", .url = f.url("/echo"), .headers = {{"X-Test", "yes"}}, .body = body});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, body);
+  EXPECT_EQ(r->header("x-seen"), "yes");
+}
+
+TEST(http_server, keep_alive_reuses_one_connection) {
+  std::mutex m;
+  std::set<std::uint16_t> ports;
+  router r;
+  r.get("/", sync_handler([&](request& req) {
+          std::lock_guard lock(m);
+          ports.insert(req.remote().port);
+          return response::text(200, "ok");
+        }));
+  http_fixture f(std::move(r));
+  client c;
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(c.send({.url = f.url("/")})->status, 200);
+  EXPECT_EQ(ports.size(), 1u);
+}
+
+TEST(http_server, pipelined_requests_are_answered_in_order) {
+  http_fixture f(basic_routes());
+  auto out = test::raw_request(
+      f.port(),
+      "GET /item/a HTTP/1.1\r\nHost: x\r\n\r\nGET /item/b HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /item/c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto a = out.find("\r\n\r\na"), b = out.find("\r\n\r\nb"), c = out.find("\r\n\r\nc");
+  ASSERT_NE(a, std::string::npos) << out;
+  ASSERT_NE(b, std::string::npos) << out;
+  ASSERT_NE(c, std::string::npos) << out;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+}
+
+TEST(http_server, oversized_headers_get_431) {
+  server_options o;
+  o.header_limit = 4096;
+  http_fixture f(basic_routes(), o);
+  auto out = test::raw_request(
+      f.port(), "GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(8000, 'a') + "\r\n\r\n");
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 431")) << out.substr(0, 100);
+}
+
+TEST(http_server, oversized_body_gets_413) {
+  server_options o;
+  o.body_limit = 1024;
+  http_fixture f(basic_routes(), o);
+  client c;
+  auto r = c.send({.method = "POST", .url = f.url("/echo"), .body = std::string(5000, 'x')});
+  // The server may close before curl finishes sending; either way no 200.
+  if (r) {
+    EXPECT_EQ(r->status, 413);
+  }
+  EXPECT_EQ(c.send({.url = f.url("/hello")})->status, 200);
+}
+
+TEST(http_server, expect_100_continue_is_answered_before_the_body) {
+  http_fixture f(basic_routes());
+  int fd = test::connect_loopback(f.port());
+  ASSERT_GE(fd, 0);
+  auto first = test::exchange(fd,
+                              "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                              "Expect: 100-continue\r\n\r\n",
+                              2s, "\r\n\r\n");
+  EXPECT_TRUE(first.starts_with("HTTP/1.1 100 Continue")) << first;
+  auto rest = test::exchange(fd, "abcde", 2s, "abcde");
+  ::close(fd);
+  EXPECT_NE(rest.find("HTTP/1.1 200"), std::string::npos) << rest;
+  EXPECT_TRUE(rest.ends_with("abcde")) << rest;
+}
+
+TEST(http_server, garbage_and_tls_hellos_are_refused_and_serving_continues) {
+  http_fixture f(basic_routes());
+  std::string tls_hello("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+  tls_hello += test::random_bytes(500);
+  auto out = test::raw_request(f.port(), tls_hello, 2s);
+  EXPECT_TRUE(out.empty() || out.starts_with("HTTP/1.1 400")) << out.substr(0, 60);
+  auto junk = test::raw_request(f.port(), "NOT HTTP AT ALL\r\n\r\n", 2s);
+  EXPECT_TRUE(junk.empty() || junk.starts_with("HTTP/1.1 400")) << junk.substr(0, 60);
+  client c;
+  EXPECT_EQ(c.send({.url = f.url("/hello")})->status, 200);
+}
+
+TEST(http_server, idle_connections_are_closed_after_the_idle_timeout) {
+  server_options o;
+  o.idle_timeout = 200ms;
+  http_fixture f(basic_routes(), o);
+  int fd = test::connect_loopback(f.port());
+  ASSERT_GE(fd, 0);
+  auto start = std::chrono::steady_clock::now();
+  auto out = test::exchange(fd, "", 5s);  // returns when the server closes
+  auto took = std::chrono::steady_clock::now() - start;
+  ::close(fd);
+  EXPECT_TRUE(out.empty());
+  EXPECT_LT(took, 3s);
+  EXPECT_TRUE(test::wait_for([&] { return f.server().connections() == 0; }, 2s));
+}
+
+// A deterministic byte pattern, generated in chunks, never held whole.
+void pattern_chunk(std::uint64_t offset, std::span<std::byte> out) {
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    auto v = offset + i;
+    out[i] = static_cast<std::byte>((v * 2654435761ULL) >> 13);
+  }
+}
+
+std::string pattern_sha256(std::uint64_t size) {
+  hasher h(hash_algorithm::sha256);
+  std::vector<std::byte> buf(1 << 20);
+  for (std::uint64_t off = 0; off < size; off += buf.size()) {
+    auto n = std::min<std::uint64_t>(buf.size(), size - off);
+    pattern_chunk(off, std::span(buf.data(), n));
+    h.update(std::span<const std::byte>(buf.data(), n));
+  }
+  return to_hex(h.finish());
+}
+
+router stream_routes(std::uint64_t size) {
+  router r;
+  auto producer = [size](bool fail_halfway) {
+    return [size, fail_halfway](body_writer& w) -> awaitable<result<void>> {
+      std::vector<std::byte> buf(256 * 1024);
+      for (std::uint64_t off = 0; off < size; off += buf.size()) {
+        if (fail_halfway && off >= size / 2) co_return fail(errc::digest_mismatch, "bad bytes");
+        auto n = std::min<std::uint64_t>(buf.size(), size - off);
+        pattern_chunk(off, std::span(buf.data(), n));
+        if (!co_await w.write(std::span<const std::byte>(buf.data(), n))) {
+          co_return fail(errc::unavailable, "client went away");
+        }
+      }
+      co_return result<void>{};
+    };
+  };
+  r.get("/sized", async_handler([=](request&) -> awaitable<response> {
+          co_return response::stream(200, size, producer(false), "application/octet-stream");
+        }));
+  r.get("/chunked", async_handler([=](request&) -> awaitable<response> {
+          co_return response::stream(200, std::nullopt, producer(false),
+                                     "application/octet-stream");
+        }));
+  r.get("/broken", async_handler([=](request&) -> awaitable<response> {
+          co_return response::stream(200, size, producer(true), "application/octet-stream");
+        }));
+  r.get("/broken-chunked", async_handler([=](request&) -> awaitable<response> {
+          co_return response::stream(200, std::nullopt, producer(true), "application/octet-stream");
+        }));
+  return r;
+}
+
+result<std::pair<std::uint64_t, std::string>> fetch_hashed(client& c, const std::string& url) {
+  hasher h(hash_algorithm::sha256);
+  std::uint64_t n = 0;
+  auto r = c.stream({.url = url}, nullptr, [&](std::span<const std::byte> d) -> result<void> {
+    h.update(d);
+    n += d.size();
+    return {};
+  });
+  if (!r) return fail(r.error());
+  return std::pair{n, to_hex(h.finish())};
+}
+
+TEST(http_server, streams_a_large_body_with_and_without_length) {
+  const std::uint64_t size = 96ULL << 20;
+  http_fixture f(stream_routes(size));
+  client c;
+  auto expected = pattern_sha256(size);
+  for (auto path : {"/sized", "/chunked"}) {
+    auto got = fetch_hashed(c, f.url(path));
+    ASSERT_TRUE(got) << path << ": " << got.error().message;
+    EXPECT_EQ(got->first, size) << path;
+    EXPECT_EQ(got->second, expected) << path;
+  }
+}
+
+TEST(http_server, a_failing_stream_truncates_the_response_so_clients_notice) {
+  const std::uint64_t size = 8ULL << 20;
+  http_fixture f(stream_routes(size));
+  client c;
+  for (auto path : {"/broken", "/broken-chunked"}) {
+    auto got = fetch_hashed(c, f.url(path));
+    EXPECT_FALSE(got) << path << " looked complete";
+  }
+  EXPECT_TRUE(fetch_hashed(c, f.url("/sized")));
+}
+
+TEST(http_server, serves_files_with_sendfile_ranges_and_head) {
+  test::temp_dir dir;
+  auto data = test::random_bytes(5 << 20, 7);
+  test::write_text(dir / "blob", data);
+  router r;
+  r.get("/blob", sync_handler([&](request& req) {
+          auto fd = open_file(dir / "blob", O_RDONLY);
+          auto size = data.size();
+          auto range = parse_range(req.header("range"), size);
+          if (range.what == range_request::kind::unsatisfiable) {
+            auto res = response::text(416, "");
+            res.set("Content-Range", fmt::format("bytes */{}", size));
+            return res;
+          }
+          if (range.what == range_request::kind::partial) {
+            auto res = response::file(206, std::move(*fd), range.range.first, range.range.length(),
+                                      "application/octet-stream");
+            res.set("Content-Range", content_range(range.range, size));
+            return res;
+          }
+          return response::file(200, std::move(*fd), 0, size, "application/octet-stream");
+        }));
+  http_fixture f(std::move(r));
+  client c;
+  auto whole = c.send({.url = f.url("/blob")});
+  ASSERT_TRUE(whole) << whole.error().message;
+  EXPECT_EQ(whole->status, 200);
+  EXPECT_TRUE(whole->body == data);
+
+  auto part = c.send({.url = f.url("/blob"), .headers = {{"Range", "bytes=1000-1999999"}}});
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->status, 206);
+  EXPECT_EQ(part->header("content-range"), fmt::format("bytes 1000-1999999/{}", data.size()));
+  EXPECT_TRUE(part->body == data.substr(1000, 1999000));
+
+  auto tail = c.send({.url = f.url("/blob"), .headers = {{"Range", "bytes=-10"}}});
+  EXPECT_EQ(tail->body, data.substr(data.size() - 10));
+  EXPECT_EQ(c.send({.url = f.url("/blob"), .headers = {{"Range", "bytes=99999999-"}}})->status,
+            416);
+
+  auto head = c.send({.method = "HEAD", .url = f.url("/blob")});
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->header("content-length"), std::to_string(data.size()));
+  EXPECT_TRUE(head->body.empty());
+  // The connection is still usable after a HEAD (no stray body bytes).
+  EXPECT_EQ(c.send({.url = f.url("/blob"), .headers = {{"Range", "bytes=0-3"}}})->body,
+            data.substr(0, 4));
+}
+
+TEST(http_server, graceful_stop_finishes_requests_in_flight) {
+  std::atomic<bool> started{false};
+  router r;
+  r.get("/slow", async_handler([&](request&) -> awaitable<response> {
+          started = true;
+          co_await sleep_for(400ms);
+          co_return response::text(200, "done");
+        }));
+  http_fixture f(std::move(r));
+  auto pending = std::async(std::launch::async, [&] {
+    client c;
+    return c.send({.url = f.url("/slow")});
+  });
+  ASSERT_TRUE(test::wait_for([&] { return started.load(); }, 5s));
+  f.stop(5s);
+  auto res = pending.get();
+  ASSERT_TRUE(res) << res.error().message;
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body, "done");
+  EXPECT_LT(test::connect_loopback(f.port()), 0) << "still accepting after stop";
+}
+
+TEST(http_server, stop_closes_what_is_left_after_the_grace_period) {
+  std::atomic<bool> started{false};
+  router r;
+  r.get("/stuck", async_handler([&](request&) -> awaitable<response> {
+          started = true;
+          co_await sleep_for(3s);
+          co_return response::text(200, "late");
+        }));
+  http_fixture f(std::move(r));
+  auto pending = std::async(std::launch::async, [&] {
+    client c;
+    return c.send({.url = f.url("/stuck")});
+  });
+  ASSERT_TRUE(test::wait_for([&] { return started.load(); }, 5s));
+  auto t0 = std::chrono::steady_clock::now();
+  f.stop(200ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2500ms);
+}
+
+TEST(http_server, access_log_uses_the_redacting_target_rewriter) {
+  std::ostringstream captured;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  auto log = std::make_shared<spdlog::logger>("access-test", sink);
+  server_options o;
+  o.log_target = [](std::string_view t) {
+    return std::string(t.substr(0, t.find("/secret/") + 8)) + "…";
+  };
+  router r;
+  r.get("/secret/{key}", sync_handler([](request&) { return response::text(200, "ok"); }));
+  http_fixture f(std::move(r), o, log);
+  client c;
+  ASSERT_EQ(c.send({.url = f.url("/secret/hunter2hunter2")})->status, 200);
+  f.stop(1s);
+  log->flush();
+  auto text = captured.str();
+  EXPECT_NE(text.find("\"GET /secret/…\" 200"), std::string::npos) << text;
+  EXPECT_EQ(text.find("hunter2"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace blobswarm::http

@@ -1,0 +1,113 @@
+// blocking_pool hand-offs and the JSON log format.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "common/blocking_pool.hpp"
+#include "common/logging.hpp"
+#include "tests/support/support.hpp"
+
+namespace blobswarm {
+namespace {
+
+TEST(blocking_pool, runs_work_elsewhere_and_resumes_on_the_callers_executor) {
+  asio::io_context io;
+  blocking_pool pool(2);
+  std::thread::id io_thread, work_thread, resumed_thread;
+  auto task = [&]() -> awaitable<result<int>> {
+    io_thread = std::this_thread::get_id();
+    auto r = co_await pool.run([&]() -> result<int> {
+      work_thread = std::this_thread::get_id();
+      return 42;
+    });
+    resumed_thread = std::this_thread::get_id();
+    co_return r;
+  };
+  auto fut = asio::co_spawn(io, task(), asio::use_future);
+  io.run();
+  auto r = fut.get();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, 42);
+  EXPECT_NE(work_thread, io_thread);
+  EXPECT_EQ(resumed_thread, io_thread);
+}
+
+TEST(blocking_pool, carries_errors_and_move_only_results) {
+  asio::io_context io;
+  blocking_pool pool(1);
+  auto task = [&]() -> awaitable<std::pair<result<void>, std::unique_ptr<int>>> {
+    auto e = co_await pool.run([]() -> result<void> { return fail(errc::timeout, "slow"); });
+    auto p = co_await pool.run([] { return std::make_unique<int>(7); });
+    co_return std::pair{e, std::move(p)};
+  };
+  auto fut = asio::co_spawn(io, task(), asio::use_future);
+  io.run();
+  auto [e, p] = fut.get();
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().code, errc::timeout);
+  EXPECT_EQ(*p, 7);
+}
+
+// Captures what the process writes to stderr while alive.
+class stderr_capture {
+ public:
+  stderr_capture() : path_(dir_ / "stderr") {
+    saved_ = ::dup(2);
+    int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 2);
+    ::close(fd);
+  }
+  std::string finish() {
+    ::dup2(saved_, 2);
+    ::close(saved_);
+    return test::read_text(path_);
+  }
+
+ private:
+  test::temp_dir dir_;
+  std::filesystem::path path_;
+  int saved_;
+};
+
+TEST(logging, json_format_writes_one_valid_object_per_line) {
+  stderr_capture capture;
+  ASSERT_TRUE(logging::init({.level = "debug", .format = "json"}));
+  auto log = logging::get("json-test");
+  log->info("quote \" backslash \\ newline\n tab\t ctl\x01 end");
+  log->debug("second");
+  log->flush();
+  ASSERT_TRUE(logging::init({.level = "info", .format = "text"}));
+  auto text = capture.finish();
+  std::istringstream lines(text);
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    if (line.find("json-test") == std::string::npos) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    EXPECT_EQ(j["logger"], "json-test");
+    if (count == 0) {
+      EXPECT_EQ(j["level"], "info");
+      EXPECT_EQ(j["msg"], "quote \" backslash \\ newline\n tab\t ctl\x01 end");
+    }
+    ++count;
+  }
+  EXPECT_EQ(count, 2) << text;
+}
+
+TEST(logging, rejects_unknown_levels_and_formats_and_redacts_secrets) {
+  EXPECT_FALSE(logging::init({.level = "loud", .format = "text"}));
+  EXPECT_FALSE(logging::init({.level = "info", .format = "xml"}));
+  EXPECT_EQ(logging::redact("0123456789abcdef"), "0123…");
+  EXPECT_EQ(logging::redact("abc"), "…");
+}
+
+}  // namespace
+}  // namespace blobswarm
