@@ -218,7 +218,7 @@ result<nlohmann::json> load_json_file(const std::string& path) {
 
 int run_main(
     const app_info& info, int argc, const char* const* argv,
-    const std::function<std::expected<logging::settings, exit_status>(int, const char* const*)>&
+    const std::function<expected<logging::settings, exit_status>(int, const char* const*)>&
         load_settings,
     const std::function<int()>& body) {
   auto log = load_settings(argc, argv);

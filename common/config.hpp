@@ -218,7 +218,7 @@ result<nlohmann::json> load_json_file(const std::string& path);
 }  // namespace detail
 
 template <class Settings>
-std::expected<Settings, exit_status> load(const app_info& info, int argc, const char* const* argv) {
+expected<Settings, exit_status> load(const app_info& info, int argc, const char* const* argv) {
   std::string config_path;
   {
     // First pass, on throwaway settings: --help, --version, usage errors,
@@ -229,16 +229,16 @@ std::expected<Settings, exit_status> load(const app_info& info, int argc, const 
     cli_binder binder(app);
     scratch.visit(binder);
     detail::finish_app(app, info, binder.json_only());
-    if (auto stop = detail::parse_args(app, argc, argv)) return std::unexpected(*stop);
+    if (auto stop = detail::parse_args(app, argc, argv)) return unexpected(*stop);
   }
   Settings settings;
   if (!config_path.empty()) {
     auto json = detail::load_json_file(config_path);
-    if (!json) return std::unexpected(exit_status{2, json.error().message});
+    if (!json) return unexpected(exit_status{2, json.error().message});
     json_reader reader(*json, "");
     settings.visit(reader);
     if (auto r = reader.finish(); !r) {
-      return std::unexpected(exit_status{2, fmt::format("{}: {}", config_path, r.error().message)});
+      return unexpected(exit_status{2, fmt::format("{}: {}", config_path, r.error().message)});
     }
   }
   {
@@ -248,11 +248,11 @@ std::expected<Settings, exit_status> load(const app_info& info, int argc, const 
     detail::prepare_app(app, info, ignored);
     cli_binder binder(app);
     settings.visit(binder);
-    if (auto stop = detail::parse_args(app, argc, argv)) return std::unexpected(*stop);
+    if (auto stop = detail::parse_args(app, argc, argv)) return unexpected(*stop);
   }
   if constexpr (requires { settings.validate(); }) {
     if (auto v = settings.validate(); !v) {
-      return std::unexpected(exit_status{2, fmt::format("{}: {}", info.name, v.error().message)});
+      return unexpected(exit_status{2, fmt::format("{}: {}", info.name, v.error().message)});
     }
   }
   return settings;
@@ -262,7 +262,7 @@ std::expected<Settings, exit_status> load(const app_info& info, int argc, const 
 // or errors), set up logging from `settings.log`, then run `body`.
 int run_main(
     const app_info& info, int argc, const char* const* argv,
-    const std::function<std::expected<logging::settings, exit_status>(int, const char* const*)>&
+    const std::function<expected<logging::settings, exit_status>(int, const char* const*)>&
         load_settings,
     const std::function<int()>& body);
 
@@ -271,9 +271,9 @@ int run(const app_info& info, int argc, const char* const* argv, Body&& body) {
   Settings settings;
   return run_main(
       info, argc, argv,
-      [&](int c, const char* const* v) -> std::expected<logging::settings, exit_status> {
+      [&](int c, const char* const* v) -> expected<logging::settings, exit_status> {
         auto loaded = load<Settings>(info, c, v);
-        if (!loaded) return std::unexpected(loaded.error());
+        if (!loaded) return unexpected(loaded.error());
         settings = std::move(*loaded);
         return settings.log;
       },

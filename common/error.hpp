@@ -2,14 +2,15 @@
 //
 // An error has a code (what kind of failure, which callers branch on and
 // which maps to an HTTP status) and a human message (what happened, naming
-// the offending input). `result<T>` is std::expected<T, error>.
+// the offending input). `result<T>` is expected<T, error> (std::expected; see expected.hpp).
 #pragma once
 
 #include <fmt/format.h>
 
-#include <expected>
 #include <string>
 #include <string_view>
+
+#include "common/expected.hpp"
 
 namespace blobswarm {
 
@@ -47,16 +48,16 @@ struct error {
 };
 
 template <class T = void>
-using result = std::expected<T, error>;
+using result = expected<T, error>;
 
 // fail(errc::not_found, "blob {} is not cached", d) builds the unexpected value.
 template <class... Args>
-std::unexpected<error> fail(errc code, fmt::format_string<Args...> format, Args&&... args) {
-  return std::unexpected<error>(error{code, fmt::format(format, std::forward<Args>(args)...)});
+unexpected<error> fail(errc code, fmt::format_string<Args...> format, Args&&... args) {
+  return unexpected<error>(error{code, fmt::format(format, std::forward<Args>(args)...)});
 }
 
-inline std::unexpected<error> fail(error e) {
-  return std::unexpected<error>(std::move(e));
+inline unexpected<error> fail(error e) {
+  return unexpected<error>(std::move(e));
 }
 
 }  // namespace blobswarm

@@ -49,7 +49,7 @@ struct sample_settings {
 
 const app_info info{"sample", "a sample component", ""};
 
-std::expected<sample_settings, exit_status> load_args(std::vector<std::string> args) {
+expected<sample_settings, exit_status> load_args(std::vector<std::string> args) {
   args.insert(args.begin(), "sample");
   std::vector<const char*> argv;
   for (auto& a : args) argv.push_back(a.c_str());
