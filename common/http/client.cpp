@@ -240,6 +240,10 @@ result<client_response> client::stream(const client_request& request,
   curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &transfer::on_progress);
   curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
   curl_easy_setopt(h, CURLOPT_NOPROGRESS, request.cancel ? 0L : 1L);
+  if (request.max_recv_speed > 0) {
+    curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE,
+                     static_cast<curl_off_t>(request.max_recv_speed));
+  }
 
   if (request.method == "HEAD") {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);

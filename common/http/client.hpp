@@ -44,6 +44,9 @@ struct client_request {
   std::optional<bool> insecure;
   // When set and true, the transfer stops with errc::unavailable.
   const std::atomic<bool>* cancel = nullptr;
+  // Receive at most this many bytes per second (0: unlimited); benchmarks
+  // use it to emulate a slow upstream.
+  std::uint64_t max_recv_speed = 0;
 };
 
 struct client_response {
