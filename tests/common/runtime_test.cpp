@@ -55,6 +55,32 @@ TEST(blocking_pool, carries_errors_and_move_only_results) {
   EXPECT_EQ(*p, 7);
 }
 
+// A capturing job handed to run() must be destroyed exactly once (GCC 12
+// double-destroys capturing lambdas that are temporaries in a co_await
+// expression; run() itself must not be such an expression).
+TEST(blocking_pool, destroys_a_capturing_job_exactly_once) {
+  static std::atomic<int> live{0};
+  struct tracer {
+    tracer() { ++live; }
+    tracer(const tracer&) { ++live; }
+    tracer(tracer&&) noexcept { ++live; }
+    ~tracer() { --live; }
+  };
+  asio::io_context io;
+  blocking_pool pool(1);
+  auto task = [&]() -> awaitable<int> {
+    auto job = [t = tracer(), text = std::string(100, 'x')]() -> std::size_t {
+      return text.size();
+    };
+    auto n = co_await pool.run(std::move(job));
+    co_return static_cast<int>(n);
+  };
+  auto fut = asio::co_spawn(io, task(), asio::use_future);
+  io.run();
+  EXPECT_EQ(fut.get(), 100);
+  EXPECT_EQ(live.load(), 0);
+}
+
 // Captures what the process writes to stderr while alive.
 class stderr_capture {
  public:
