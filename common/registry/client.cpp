@@ -464,7 +464,16 @@ result<http::client_response> client::follow(exchange& x, const std::string& aut
     auto r = http_.stream(
         req, [&](const http::client_response& h) { return x.on_headers(h); },
         [&](std::span<const std::byte> d) { return x.on_body(d); });
-    if (!r) return r;
+    if (!r) {
+      // libcurl's message names the URL it used, which for blob storage
+      // carries a signature: name the request instead.
+      const auto& m = r.error().message;
+      auto sep = m.find(": ");
+      auto reason =
+          sep == std::string::npos ? std::string_view(m) : std::string_view(m).substr(sep + 2);
+      if (x.callback_error) return r;
+      return fail(r.error().code, "{}: {}", x.what, reason);
+    }
     if (is_redirect(r->status)) {
       auto location = r->header("location");
       if (!location || location->empty()) {
@@ -508,8 +517,7 @@ result<http::client_response> client::perform(exchange& x, const request_options
       if (x.callback_error) return fail(*x.callback_error);
       bool transient = r.error().code == errc::unavailable || r.error().code == errc::timeout;
       if (transient && !cancelled(opts) && attempt < options_.max_attempts) {
-        log_->warn("{}: {} (attempt {} of {}{})", x.what, r.error().message, attempt,
-                   options_.max_attempts,
+        log_->warn("{} (attempt {} of {}{})", r.error().message, attempt, options_.max_attempts,
                    x.delivered > 0 ? fmt::format(", resuming at byte {}", x.next_offset()) : "");
         if (backoff(attempt, nullptr, opts)) continue;
       }
