@@ -4,7 +4,10 @@ add_library(blobswarm_options INTERFACE)
 target_compile_options(blobswarm_options INTERFACE -Wall -Wextra -Werror -Wno-missing-field-initializers
   # Boost 1.74's asio/awaitable.hpp uses std::exchange without including
   # <utility>; include it first in every translation unit of ours.
-  "SHELL:-include utility")
+  "SHELL:-include utility"
+  # GCC 12 misreads Asio's coroutine-frame operator new/delete pair as
+  # mismatched (a false positive in inlined awaitable frames).
+  -Wno-mismatched-new-delete)
 target_compile_definitions(blobswarm_options INTERFACE
   BLOBSWARM_VERSION="${PROJECT_VERSION}"
   # Asio: use std types where they exist and keep the executor type simple.
