@@ -1,15 +1,68 @@
 #include "tracker/settings.hpp"
 
+#include <thread>
+
 #include "common/net.hpp"
 
 namespace blobswarm::tracker {
 
 result<void> settings::validate() const {
   if (auto l = host_port::parse(listen); !l) return fail(l.error().with_context("listen"));
+  if (admin_token_file.empty()) {
+    return fail(errc::invalid_argument,
+                "admin_token_file is required (a file holding the admin API token)");
+  }
+  if (db.empty()) return fail(errc::invalid_argument, "db must name a database file");
+  if (announce_interval < std::chrono::seconds(1)) {
+    return fail(errc::invalid_argument, "announce_interval must be at least 1s");
+  }
   if (min_interval > announce_interval) {
     return fail(errc::invalid_argument, "min_interval must not exceed announce_interval");
   }
+  if (peer_ttl < announce_interval) {
+    return fail(errc::invalid_argument,
+                "peer_ttl must be at least announce_interval (else peers vanish between "
+                "announces)");
+  }
+  if (max_numwant == 0 || max_numwant > 2000) {
+    return fail(errc::invalid_argument, "max_numwant must be between 1 and 2000");
+  }
+  if (numwant > max_numwant) {
+    return fail(errc::invalid_argument, "numwant must not exceed max_numwant");
+  }
+  for (const auto& t : trusted_addresses) {
+    if (auto c = cidr::parse(t); !c) return fail(c.error().with_context("trusted_addresses"));
+  }
+  if (auto z = zone_map::build(zones); !z) return fail(z.error());
+  if (threads > 256) return fail(errc::invalid_argument, "threads must be at most 256");
+  if (stats_flush_interval < std::chrono::milliseconds(100)) {
+    return fail(errc::invalid_argument, "stats_flush_interval must be at least 100ms");
+  }
+  if (max_torrent_size.bytes < 1024) {
+    return fail(errc::invalid_argument, "max_torrent_size must be at least 1KiB");
+  }
+  if (!public_url.empty() && !public_url.starts_with("http://") &&
+      !public_url.starts_with("https://")) {
+    return fail(errc::invalid_argument, "public_url must start with http:// or https://");
+  }
   return log.validate();
+}
+
+std::string settings::effective_public_url() const {
+  std::string url = public_url;
+  if (url.empty()) url = "http://" + listen;
+  while (url.ends_with('/')) url.pop_back();
+  return url;
+}
+
+std::string settings::effective_peer_snapshot() const {
+  return peer_snapshot.empty() ? db + ".peers" : peer_snapshot;
+}
+
+unsigned settings::effective_threads() const {
+  if (threads > 0) return threads;
+  auto n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;
 }
 
 }  // namespace blobswarm::tracker

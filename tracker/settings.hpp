@@ -2,10 +2,12 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "common/logging.hpp"
 #include "common/units.hpp"
+#include "tracker/zone_map.hpp"
 
 namespace blobswarm::tracker {
 
@@ -17,20 +19,52 @@ struct settings {
   duration announce_interval = std::chrono::minutes(2);
   duration min_interval = std::chrono::seconds(30);
   duration peer_ttl = std::chrono::minutes(10);
+  unsigned numwant = 50;
+  unsigned max_numwant = 200;
+  std::vector<std::string> trusted_addresses;  // CIDRs whose ip=/ipv4=/ipv6= are honoured
+  std::vector<zone_rule> zones;                // JSON only
+  unsigned threads = 0;                        // 0: one per CPU
+  duration stats_flush_interval = std::chrono::seconds(10);
+  std::string peer_snapshot;  // default: <db>.peers
+  byte_size max_torrent_size{16ULL << 20};
+  bool access_log = true;
+  duration shutdown_grace = std::chrono::seconds(5);
   logging::settings log;
 
   template <class V>
   void visit(V& v) {
     v("listen", listen, "address:port for the BitTorrent, API and web endpoints");
     v("db", db, "sqlite database file (created if missing)");
-    v("admin_token_file", admin_token_file, "file holding the admin API token");
-    v("public_url", public_url, "base URL clients reach the tracker at (default: http://<listen>)");
+    v("admin_token_file", admin_token_file, "file holding the admin API token (required)");
+    v("public_url", public_url,
+      "base URL clients reach the tracker at, written into .torrent files (default: "
+      "http://<listen>)");
     v("announce_interval", announce_interval, "interval clients are asked to re-announce at");
     v("min_interval", min_interval, "minimum re-announce interval");
     v("peer_ttl", peer_ttl, "forget peers that have not announced for this long");
+    v("numwant", numwant, "peers handed out when the client does not say (numwant=)");
+    v("max_numwant", max_numwant, "most peers handed out per announce");
+    v("trusted_addresses", trusted_addresses,
+      "CIDRs (e.g. 10.0.0.0/8) whose announces may set the peer address with ip=/ipv4=/ipv6=");
+    v("zones", zones,
+      "CIDR -> zone rules for the peer handout, e.g. [{\"cidr\": \"10.1.0.0/16\", \"zone\": "
+      "\"dc1\"}]");
+    v("threads", threads, "server threads, each with its own listening socket (0: one per CPU)");
+    v("stats_flush_interval", stats_flush_interval,
+      "how often transfer counters are written to the database (one transaction)");
+    v("peer_snapshot", peer_snapshot,
+      "file the peers are saved to on shutdown and restored from on start (default: <db>.peers)");
+    v("max_torrent_size", max_torrent_size, "largest .torrent accepted by POST /api/v1/torrents");
+    v("access_log", access_log, "log one line per HTTP request (passkeys redacted)");
+    v("shutdown_grace", shutdown_grace, "how long requests in flight may take at shutdown");
     log.visit(v);
   }
   result<void> validate() const;
+
+  // Derived values.
+  std::string effective_public_url() const;
+  std::string effective_peer_snapshot() const;
+  unsigned effective_threads() const;
 };
 
 }  // namespace blobswarm::tracker

@@ -1,0 +1,75 @@
+// announcer: the BitTorrent side of the tracker as a pure function of a
+// request: passkey + query string + the caller's address + the time in,
+// bencoded reply out (announce, BEP 3/7/23/24; scrape, BEP 48). It reads
+// and updates only in-memory state (user_table, swarm_table), never the
+// database, takes only shard locks, and with warm scratch buffers does
+// not allocate. The HTTP layer around it is thin.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/net.hpp"
+#include "tracker/fast_rng.hpp"
+#include "tracker/passkey.hpp"
+#include "tracker/swarm.hpp"
+#include "tracker/swarm_table.hpp"
+#include "tracker/user_table.hpp"
+#include "tracker/zone_map.hpp"
+
+namespace blobswarm::tracker {
+
+struct announce_policy {
+  std::uint32_t interval = 120;     // seconds
+  std::uint32_t min_interval = 30;  // seconds
+  std::uint32_t peer_ttl = 600;     // seconds
+  std::uint32_t default_numwant = 50;
+  std::uint32_t max_numwant = 200;
+  std::vector<cidr> trusted;  // callers whose ip=, ipv4=, ipv6= are believed
+};
+
+enum class announce_result { ok, bad_request, unknown_passkey, unregistered };
+std::string_view to_string(announce_result r) noexcept;
+
+struct announce_outcome {
+  announce_result result = announce_result::ok;
+  std::uint64_t uploaded = 0;    // newly reported bytes
+  std::uint64_t downloaded = 0;  // newly reported bytes
+  bool completed = false;
+};
+
+// What one thread reuses from request to request.
+struct announce_scratch {
+  explicit announce_scratch(std::uint64_t seed) : rng(seed) {}
+  passkey_hasher hasher;
+  fast_rng rng;
+  selection_scratch selection;
+  std::string reply;  // the bencoded reply of the last request
+};
+
+class announcer {
+ public:
+  announcer(announce_policy policy, user_table& users, swarm_table& swarms, const zone_map& zones)
+      : policy_(std::move(policy)), users_(users), swarms_(swarms), zones_(zones) {}
+
+  // Writes the reply to scratch.reply: a peer list, or a `failure reason`.
+  announce_outcome announce(std::string_view passkey, std::string_view query,
+                            const ip_address& remote, std::uint32_t now,
+                            announce_scratch& scratch) const;
+  announce_result scrape(std::string_view passkey, std::string_view query,
+                         announce_scratch& scratch) const;
+
+  const announce_policy& policy() const noexcept { return policy_; }
+
+ private:
+  bool trusted(const ip_address& a) const noexcept;
+
+  announce_policy policy_;
+  user_table& users_;
+  swarm_table& swarms_;
+  const zone_map& zones_;
+};
+
+}  // namespace blobswarm::tracker

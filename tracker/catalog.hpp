@@ -1,0 +1,74 @@
+// catalog: the tracker's index of record: the sqlite store and the
+// in-memory indexes the announce path reads (users by passkey hash, swarms
+// by info-hash), changed together so they always agree. Every method
+// blocks on sqlite: the service calls them on its single database thread,
+// which also serialises them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/digest.hpp"
+#include "common/error.hpp"
+#include "common/info_hash.hpp"
+#include "tracker/store.hpp"
+#include "tracker/swarm_table.hpp"
+#include "tracker/torrent_file.hpp"
+#include "tracker/user_table.hpp"
+
+namespace blobswarm::tracker {
+
+struct new_user {
+  user_row user;
+  std::string passkey;  // shown once; only its hash is kept
+};
+
+struct flush_report {
+  std::size_t torrents = 0;
+  std::size_t users = 0;
+};
+
+class catalog {
+ public:
+  catalog(store db, user_table& users, swarm_table& swarms)
+      : store_(std::move(db)), users_(users), swarms_(swarms) {}
+
+  // Fills the in-memory indexes from the database (at start-up).
+  result<void> load();
+
+  // User names: 1-64 characters of [A-Za-z0-9._@-].
+  static result<void> check_user_name(std::string_view name);
+  result<new_user> create_user(std::string_view name, std::int64_t now);
+  result<new_user> rotate_passkey(std::string_view name);
+  // Deletes the user and drops their peers from every swarm.
+  result<user_row> delete_user(std::string_view name);
+  result<user_row> find_user(std::string_view name);
+  result<std::vector<user_row>> list_users();
+
+  // Parses, checks and registers a .torrent (optionally for a blob digest
+  // and segment) and whitelists its swarm.
+  result<registration_outcome> register_torrent(std::string_view bytes,
+                                                const std::optional<digest>& blob,
+                                                std::optional<std::int64_t> segment,
+                                                std::int64_t now);
+  result<torrent_row> find_torrent(const info_hash& h);
+  result<std::vector<torrent_row>> list_torrents(std::int64_t after, std::size_t limit);
+  result<blob_torrents> find_blob(const digest& d);
+  result<std::optional<torrent_row>> find_segment(const digest& d, std::int64_t segment);
+  result<std::string> torrent_bytes(std::int64_t id);
+  // Unregisters a torrent and forgets its swarm.
+  result<torrent_row> delete_torrent(const info_hash& h);
+
+  // Writes the counters gathered in memory since the last flush, in one
+  // transaction; on failure they stay pending for the next attempt.
+  result<flush_report> flush_stats();
+
+ private:
+  store store_;
+  user_table& users_;
+  swarm_table& swarms_;
+};
+
+}  // namespace blobswarm::tracker

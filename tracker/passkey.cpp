@@ -1,0 +1,40 @@
+#include "tracker/passkey.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
+#include "common/hex.hpp"
+
+namespace blobswarm::tracker {
+
+passkey_hasher::passkey_hasher() : ctx_(EVP_MD_CTX_new()) {
+  if (!ctx_) throw std::bad_alloc();
+}
+
+passkey_hash passkey_hasher::operator()(std::string_view passkey) noexcept {
+  passkey_hash h;
+  unsigned int n = 0;
+  if (EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx_.get(), passkey.data(), passkey.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx_.get(), h.bytes.data(), &n) != 1) {
+    // Cannot happen with a built-in digest; an all-zero hash matches no user.
+    h = {};
+  }
+  return h;
+}
+
+std::string generate_passkey() {
+  unsigned char raw[16];
+  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
+  return to_hex(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
+}
+
+bool secrets_equal(std::string_view a, std::string_view b) {
+  passkey_hasher hash;
+  auto x = hash(a), y = hash(b);
+  return CRYPTO_memcmp(x.bytes.data(), y.bytes.data(), x.bytes.size()) == 0;
+}
+
+}  // namespace blobswarm::tracker

@@ -1,0 +1,434 @@
+#include "tracker/service.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <random>
+
+#include "common/blocking_pool.hpp"
+#include "common/file.hpp"
+#include "common/http/json.hpp"
+#include "common/http/server.hpp"
+#include "common/logging.hpp"
+#include "tracker/announcer.hpp"
+#include "tracker/api.hpp"
+#include "tracker/catalog.hpp"
+#include "tracker/log_target.hpp"
+#include "tracker/peer_snapshot.hpp"
+#include "tracker/reply_writer.hpp"
+
+namespace blobswarm::tracker {
+namespace {
+
+using error_code = boost::system::error_code;
+
+std::uint32_t system_now() {
+  return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+std::uint32_t seconds_of(duration d) {
+  return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+}
+
+result<std::string> read_token(const std::string& path) {
+  auto data = read_file(path, 64 * 1024);
+  if (!data) return fail(data.error().with_context("admin_token_file"));
+  std::string_view t = *data;
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
+  if (t.size() < 16) {
+    return fail(errc::invalid_argument,
+                "admin_token_file {}: the token must be at least 16 characters", path);
+  }
+  if (t.find_first_of(" \t\r\n") != std::string_view::npos) {
+    return fail(errc::invalid_argument, "admin_token_file {}: the token must be one line", path);
+  }
+  return std::string(t);
+}
+
+// SO_REUSEPORT lets any process of the same user join a listening port.
+// Probe with a plain socket first, so a second tracker on the same port
+// fails instead of silently sharing the connections.
+result<void> check_port_free(const host_port& where) {
+  if (where.port == 0) return {};
+  auto a = ip_address::parse(where.host);
+  if (!a) return {};  // a host name; the server resolves it and reports errors
+  int fd = ::socket(a->v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return {};
+  // SO_REUSEADDR ignores TIME_WAIT leftovers but, on Linux, still refuses a
+  // port someone listens on.
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  int rc;
+  if (a->v6) {
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons(where.port);
+    std::memcpy(&sa.sin6_addr, a->bytes.data(), 16);
+    rc = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  } else {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(where.port);
+    std::memcpy(&sa.sin_addr, a->bytes.data(), 4);
+    rc = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  }
+  int err = errno;
+  ::close(fd);
+  if (rc != 0 && err == EADDRINUSE) {
+    return fail(errc::unavailable, "cannot listen on {}: address already in use", where.str());
+  }
+  return {};
+}
+
+}  // namespace
+
+struct service::impl {
+  settings s;
+  std::function<std::uint32_t()> now;
+  std::shared_ptr<spdlog::logger> log = logging::get("tracker");
+  std::shared_ptr<spdlog::logger> http_log = logging::get("http");
+  std::string admin_token;
+  std::string public_url;
+
+  metrics::registry metrics;
+  std::array<metrics::counter*, 4> announces{};
+  std::array<metrics::counter*, 4> scrapes{};
+  metrics::counter* uploaded = nullptr;
+  metrics::counter* downloaded = nullptr;
+  metrics::counter* completed = nullptr;
+  metrics::counter* expired = nullptr;
+  metrics::counter* flush_ok = nullptr;
+  metrics::counter* flush_failed = nullptr;
+
+  user_table users;
+  swarm_table swarms;
+  zone_map zones;
+  std::unique_ptr<announcer> bittorrent;
+  std::unique_ptr<catalog> index;
+  std::unique_ptr<api> rest;
+  // Declared after what its tasks use, so it is joined before they go.
+  std::unique_ptr<blocking_pool> db = std::make_unique<blocking_pool>(1);
+
+  struct worker {
+    std::unique_ptr<announce_scratch> scratch;
+    std::unique_ptr<http::server> server;
+  };
+  std::vector<worker> workers;
+  std::unique_ptr<asio::steady_timer> flush_timer;
+  std::unique_ptr<asio::steady_timer> expire_timer;
+  std::atomic<bool> stopping{false};
+
+  void register_metrics() {
+    for (auto r : {announce_result::ok, announce_result::bad_request,
+                   announce_result::unknown_passkey, announce_result::unregistered}) {
+      auto i = static_cast<std::size_t>(r);
+      announces[i] =
+          &metrics.add_counter("blobswarm_tracker_announces_total", "Announces answered, by result",
+                               {{"result", std::string(to_string(r))}});
+      scrapes[i] =
+          &metrics.add_counter("blobswarm_tracker_scrapes_total", "Scrapes answered, by result",
+                               {{"result", std::string(to_string(r))}});
+    }
+    uploaded = &metrics.add_counter("blobswarm_tracker_reported_bytes_total",
+                                    "Transfer reported by peers in announces",
+                                    {{"direction", "uploaded"}});
+    downloaded = &metrics.add_counter("blobswarm_tracker_reported_bytes_total",
+                                      "Transfer reported by peers in announces",
+                                      {{"direction", "downloaded"}});
+    completed = &metrics.add_counter("blobswarm_tracker_completed_total",
+                                     "Downloads completed (event=completed, once per peer)");
+    expired = &metrics.add_counter("blobswarm_tracker_peers_expired_total",
+                                   "Peers forgotten after peer_ttl without an announce");
+    flush_ok = &metrics.add_counter("blobswarm_tracker_stats_flushes_total",
+                                    "Counter flushes to the database", {{"result", "ok"}});
+    flush_failed = &metrics.add_counter("blobswarm_tracker_stats_flushes_total",
+                                        "Counter flushes to the database", {{"result", "error"}});
+    metrics.add_gauge_callback("blobswarm_tracker_swarms", "Registered torrents (swarms)",
+                               [this] { return static_cast<double>(swarms.totals().swarms); });
+    metrics.add_gauge_callback("blobswarm_tracker_peers", "Peers in all swarms",
+                               [this] { return static_cast<double>(swarms.totals().peers); });
+    metrics.add_gauge_callback("blobswarm_tracker_seeders", "Seeders in all swarms",
+                               [this] { return static_cast<double>(swarms.totals().seeders); });
+    metrics.add_gauge_callback("blobswarm_tracker_leechers", "Leechers in all swarms", [this] {
+      auto t = swarms.totals();
+      return static_cast<double>(t.peers - t.seeders);
+    });
+    metrics.add_gauge_callback("blobswarm_tracker_users", "Users with a passkey",
+                               [this] { return static_cast<double>(users.size()); });
+  }
+
+  http::response announce(http::request& req, announce_scratch& scratch) {
+    auto o = bittorrent->announce(req.param("passkey"), req.query(), req.remote().address, now(),
+                                  scratch);
+    announces[static_cast<std::size_t>(o.result)]->inc();
+    if (o.uploaded) uploaded->inc(o.uploaded);
+    if (o.downloaded) downloaded->inc(o.downloaded);
+    if (o.completed) completed->inc();
+    return http::response::bytes(200, scratch.reply, "text/plain");
+  }
+
+  http::response scrape(http::request& req, announce_scratch& scratch) {
+    auto r = bittorrent->scrape(req.param("passkey"), req.query(), scratch);
+    scrapes[static_cast<std::size_t>(r)]->inc();
+    return http::response::bytes(200, scratch.reply, "text/plain");
+  }
+
+  std::shared_ptr<const http::router> routes_for(announce_scratch& scratch) {
+    auto r = std::make_shared<http::router>();
+    // The announce route first: the router tries routes in order.
+    r->get("/announce/{passkey}", http::sync_handler([this, &scratch](http::request& req) {
+             return announce(req, scratch);
+           }));
+    r->get("/scrape/{passkey}", http::sync_handler([this, &scratch](http::request& req) {
+             return scrape(req, scratch);
+           }));
+    rest->add_routes(*r);
+    r->get("/metrics", http::sync_handler([this](http::request&) {
+             return http::response::text(200, metrics.render(), metrics::registry::content_type);
+           }));
+    r->get("/healthz", http::sync_handler([](http::request&) {
+             return http::json_response(200, {{"status", "ok"}});
+           }));
+    // "/" and everything else outside these prefixes is left for the web UI.
+    r->not_found(http::sync_handler([](http::request& req) {
+      auto path = req.path();
+      if (path.starts_with("/announce") || path.starts_with("/scrape")) {
+        std::string out;
+        reply_writer::failure(out,
+                              path == "/announce" || path == "/scrape" || path.ends_with('/')
+                                  ? "missing passkey: use the URL /announce/<passkey> from your "
+                                    ".torrent"
+                                  : "unknown tracker URL: use /announce/<passkey>");
+        return http::response::bytes(200, std::move(out), "text/plain");
+      }
+      return http::json_error(
+          error{errc::not_found, fmt::format("no such route: {}", path.substr(0, 200))});
+    }));
+    r->method_not_allowed(http::sync_handler([](http::request& req) {
+      auto allow = req.param("allow");
+      auto res = http::json_response(
+          405, {{"error",
+                 {{"code", "method_not_allowed"},
+                  {"message", fmt::format("{} is not allowed here (allowed: {})",
+                                          req.method_string(), allow)}}}});
+      res.set("Allow", std::string(allow));
+      return res;
+    }));
+    return r;
+  }
+
+  awaitable<void> flush_loop() {
+    while (!stopping) {
+      flush_timer->expires_after(s.stats_flush_interval);
+      error_code ec;
+      co_await flush_timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (stopping) break;
+      co_await flush_once();
+    }
+  }
+
+  awaitable<void> flush_once() {
+    auto r = co_await db->run([this]() -> result<flush_report> {
+      try {
+        return index->flush_stats();
+      } catch (const std::exception& e) {
+        return fail(errc::internal, "{}", e.what());
+      }
+    });
+    if (r) {
+      flush_ok->inc();
+      if (r->torrents + r->users > 0) {
+        log->debug("flushed counters of {} torrents and {} users", r->torrents, r->users);
+      }
+    } else {
+      flush_failed->inc();
+      log->error("writing transfer counters failed (kept for the next flush): {}",
+                 r.error().message);
+    }
+  }
+
+  awaitable<void> expire_loop() {
+    auto ttl = seconds_of(s.peer_ttl);
+    auto every =
+        std::clamp<duration>(s.peer_ttl / 4, std::chrono::seconds(1), std::chrono::seconds(30));
+    while (!stopping) {
+      expire_timer->expires_after(every);
+      error_code ec;
+      co_await expire_timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (stopping) break;
+      // Off the server threads: a sweep over a million peers takes a few ms.
+      auto n = co_await db->run([this, ttl] {
+        std::size_t removed = 0;
+        auto t = now();
+        swarms.for_each([&](const swarm_key&, swarm& sw) { removed += sw.expire(t, ttl); });
+        return removed;
+      });
+      if (n > 0) {
+        expired->inc(n);
+        log->debug("expired {} peers", n);
+      }
+    }
+  }
+};
+
+service::service(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+
+service::~service() {
+  // The database thread may still run a task that uses the indexes.
+  if (impl_) impl_->db.reset();
+}
+
+const std::string& service::public_url() const noexcept {
+  return impl_->public_url;
+}
+
+metrics::registry& service::metrics() noexcept {
+  return impl_->metrics;
+}
+
+result<std::unique_ptr<service>> service::create(const settings& s,
+                                                 std::function<std::uint32_t()> now) {
+  auto i = std::make_unique<impl>();
+  i->s = s;
+  i->now = now ? std::move(now) : std::function<std::uint32_t()>(system_now);
+  auto token = read_token(s.admin_token_file);
+  if (!token) return fail(token.error());
+  i->admin_token = std::move(*token);
+  auto zones = zone_map::build(s.zones);
+  if (!zones) return fail(zones.error());
+  i->zones = std::move(*zones);
+
+  announce_policy policy;
+  policy.interval = std::max<std::uint32_t>(1, seconds_of(s.announce_interval));
+  policy.min_interval = seconds_of(s.min_interval);
+  policy.peer_ttl = seconds_of(s.peer_ttl);
+  policy.default_numwant = s.numwant;
+  policy.max_numwant = s.max_numwant;
+  for (const auto& t : s.trusted_addresses) {
+    auto c = cidr::parse(t);
+    if (!c) return fail(c.error().with_context("trusted_addresses"));
+    policy.trusted.push_back(*c);
+  }
+  i->bittorrent = std::make_unique<announcer>(std::move(policy), i->users, i->swarms, i->zones);
+
+  auto db = store::open(s.db);
+  if (!db) return fail(db.error().with_context(s.db));
+  i->index = std::make_unique<catalog>(std::move(*db), i->users, i->swarms);
+  if (auto l = i->index->load(); !l) return fail(l.error().with_context(s.db));
+  auto snapshot = load_peer_snapshot(i->swarms, i->users, s.effective_peer_snapshot(), i->now(),
+                                     seconds_of(s.peer_ttl));
+  if (!snapshot) {
+    i->log->warn("peer snapshot not restored: {}", snapshot.error().message);
+  } else if (snapshot->peers + snapshot->dropped > 0) {
+    i->log->info("restored {} peers from {} ({} expired or orphaned)", snapshot->peers,
+                 s.effective_peer_snapshot(), snapshot->dropped);
+  }
+  auto totals = i->swarms.totals();
+  i->log->info("loaded {} users and {} torrents from {}", i->users.size(), totals.swarms, s.db);
+  i->register_metrics();
+  return std::unique_ptr<service>(new service(std::move(i)));
+}
+
+result<ip_endpoint> service::start(std::span<asio::io_context* const> contexts) {
+  auto& i = *impl_;
+  if (contexts.empty()) return fail(errc::invalid_argument, "no io_context to run on");
+  if (!i.workers.empty()) return fail(errc::conflict, "the tracker is already started");
+  auto where = host_port::parse(i.s.listen);
+  if (!where) return fail(where.error().with_context("listen"));
+  if (auto free = check_port_free(*where); !free) return fail(free.error());
+
+  api_options ao;
+  ao.admin_token = i.admin_token;
+  ao.public_url = &i.public_url;
+  ao.now = [&i] {
+    return static_cast<std::int64_t>(i.now());
+  };
+  i.rest = std::make_unique<api>(*i.index, *i.db, i.users, i.swarms, std::move(ao), i.log);
+
+  http::server_options options;
+  options.body_limit = i.s.max_torrent_size.bytes;
+  options.access_log = i.s.access_log;
+  options.reuse_port = true;
+  options.log_target = [](std::string_view t) {
+    return loggable_target(t);
+  };
+
+  // One server per context on the same port: the first binds (port 0
+  // picks one), the others join it. Requests are only served once the
+  // caller runs the contexts, after public_url is set below.
+  std::random_device rd;
+  host_port target = *where;
+  std::optional<ip_endpoint> bound;
+  for (std::size_t n = 0; n < contexts.size(); ++n) {
+    impl::worker w;
+    w.scratch = std::make_unique<announce_scratch>((std::uint64_t{rd()} << 32) ^ rd() ^ n);
+    w.scratch->reply.reserve(16 * 1024);
+    w.server =
+        std::make_unique<http::server>(*contexts[n], i.routes_for(*w.scratch), options, i.http_log);
+    auto ep = w.server->listen(target);
+    if (!ep) return fail(ep.error());
+    if (!bound) {
+      bound = *ep;
+      target.port = ep->port;
+    }
+    i.workers.push_back(std::move(w));
+  }
+  i.public_url = i.s.public_url.empty()
+                     ? fmt::format("http://{}", host_port{where->host, bound->port}.str())
+                     : i.s.effective_public_url();
+
+  i.flush_timer = std::make_unique<asio::steady_timer>(*contexts[0]);
+  i.expire_timer = std::make_unique<asio::steady_timer>(*contexts[0]);
+  auto report = [log = i.log](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log->error("periodic task ended by exception: {}", ex.what());
+    }
+  };
+  asio::co_spawn(*contexts[0], i.flush_loop(), report);
+  asio::co_spawn(*contexts[0], i.expire_loop(), report);
+  i.log->info("listening on {} with {} thread(s); announce URL {}/announce/<passkey>", bound->str(),
+              contexts.size(), i.public_url);
+  return *bound;
+}
+
+awaitable<void> service::stop() {
+  auto& i = *impl_;
+  if (i.stopping.exchange(true)) co_return;
+  for (auto* t : {i.flush_timer.get(), i.expire_timer.get()}) {
+    if (t) asio::post(t->get_executor(), [t] { t->cancel(); });
+  }
+  for (auto& w : i.workers) co_await w.server->stop(i.s.shutdown_grace);
+  // Announces have stopped: the counters and peers written now are final.
+  co_await i.flush_once();
+  auto path = i.s.effective_peer_snapshot();
+  // Two statements: see api::on_db about GCC 12 and temporaries in co_await.
+  auto save_op = i.db->run([&i, path] {
+    try {
+      return save_peer_snapshot(i.swarms, path);
+    } catch (const std::exception& e) {
+      return result<snapshot_report>(fail(errc::internal, "{}", e.what()));
+    }
+  });
+  auto saved = co_await std::move(save_op);
+  if (saved) {
+    i.log->info("saved {} peers to {}", saved->peers, path);
+  } else {
+    i.log->error("saving peers failed: {}", saved.error().message);
+  }
+}
+
+}  // namespace blobswarm::tracker

@@ -1,0 +1,170 @@
+#include "tracker/swarm.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace blobswarm::tracker {
+namespace {
+
+bool same_endpoint(const peer& p, const ip_address& a, std::uint16_t port) noexcept {
+  if (a.v6) return p.port6 == port && std::memcmp(p.ip6.data(), a.bytes.data(), 16) == 0;
+  return p.port4 == port && std::memcmp(p.ip4.data(), a.bytes.data(), 4) == 0;
+}
+
+// Appends up to `n` members of `from` to `to`, chosen at random (a partial
+// Fisher-Yates shuffle of `from`, which is scratch space).
+void take_random(std::vector<std::uint32_t>& from, std::size_t n, fast_rng& rng,
+                 std::vector<std::uint32_t>& to) {
+  std::size_t size = from.size();
+  n = std::min(n, size);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto j = i + rng.below(static_cast<std::uint32_t>(size - i));
+    std::swap(from[i], from[j]);
+    to.push_back(from[i]);
+  }
+}
+
+}  // namespace
+
+announce_effect swarm::announce(const peer_identity& who, const announce_request& req,
+                                const ip_address& address, zone_id zone, std::uint32_t now,
+                                const ip_address* other) {
+  announce_effect effect;
+  auto it = std::lower_bound(peers_.begin(), peers_.end(), who, identity_less);
+  bool found = it != peers_.end() && it->identity() == who;
+
+  if (!found) {
+    if (req.event == announce_event::stopped) {
+      effect.removed = true;
+      return effect;
+    }
+    peer p;
+    p.id = who.id;
+    p.user = who.user;
+    p.key = who.key;
+    // A client's totals count from its start. When the tracker first sees
+    // a peer without event=started (tracker restarted without a snapshot,
+    // or the peer expired), they may already have been counted: take them
+    // as the baseline instead.
+    if (req.event == announce_event::started) {
+      effect.uploaded = req.uploaded;
+      effect.downloaded = req.downloaded;
+    }
+    it = peers_.insert(it, p);
+  } else {
+    effect.uploaded = req.uploaded >= it->uploaded ? req.uploaded - it->uploaded : req.uploaded;
+    effect.downloaded =
+        req.downloaded >= it->downloaded ? req.downloaded - it->downloaded : req.downloaded;
+  }
+
+  peer& p = *it;
+  p.uploaded = req.uploaded;
+  p.downloaded = req.downloaded;
+  pending_.uploaded += effect.uploaded;
+  pending_.downloaded += effect.downloaded;
+  if (req.event == announce_event::completed && !p.completed) {
+    p.completed = true;
+    effect.completed = true;
+    ++completed_;
+    ++pending_.completed;
+  }
+
+  if (req.event == announce_event::stopped) {
+    if (p.seeder) --seeders_;
+    peers_.erase(it);
+    effect.removed = true;
+    return effect;
+  }
+
+  for (const ip_address* a : {&address, other}) {
+    if (a == nullptr) continue;
+    if (a->v6) {
+      std::memcpy(p.ip6.data(), a->bytes.data(), 16);
+      p.port6 = req.port;
+    } else {
+      std::memcpy(p.ip4.data(), a->bytes.data(), 4);
+      p.port4 = req.port;
+    }
+  }
+  bool seeder = req.is_seeder();
+  if (found && p.seeder != seeder) {
+    seeder ? ++seeders_ : --seeders_;
+  } else if (!found && seeder) {
+    ++seeders_;
+  }
+  p.seeder = seeder;
+  p.zone = zone;
+  p.last_seen = now;
+  effect.index = static_cast<std::size_t>(it - peers_.begin());
+  return effect;
+}
+
+void swarm::select(const selection_request& req, fast_rng& rng, selection_scratch& s) const {
+  s.chosen.clear();
+  if (req.want == 0) return;
+  // Classes: 0 same-zone seeders, 1 same-zone leechers, 2 other-zone
+  // seeders, 3 other-zone leechers.
+  for (auto& c : s.classes) c.clear();
+  for (std::size_t i = 0; i < peers_.size(); ++i) {
+    const peer& p = peers_[i];
+    if (i == req.self) continue;
+    if (req.seeder && p.seeder) continue;
+    if (p.last_seen + req.ttl < req.now) continue;
+    if (same_endpoint(p, req.address, req.port)) continue;  // the requester under another id
+    unsigned cls = (p.zone == req.zone ? 0u : 2u) + (p.seeder ? 0u : 1u);
+    s.classes[cls].push_back(static_cast<std::uint32_t>(i));
+  }
+  std::array<unsigned, 4> order{0, 1, 2, 3};
+  if (!req.seeder && s.classes[0].empty()) order = {0, 2, 1, 3};
+  for (auto cls : order) {
+    std::size_t room = req.want - s.chosen.size();
+    if (room == 0) break;
+    take_random(s.classes[cls], room, rng, s.chosen);
+  }
+}
+
+std::size_t swarm::expire(std::uint32_t now, std::uint32_t ttl) {
+  auto before = peers_.size();
+  std::erase_if(peers_, [&](const peer& p) {
+    bool old = p.last_seen + ttl < now;
+    if (old && p.seeder) --seeders_;
+    return old;
+  });
+  return before - peers_.size();
+}
+
+std::size_t swarm::remove_user(std::uint32_t user) {
+  auto before = peers_.size();
+  std::erase_if(peers_, [&](const peer& p) {
+    bool gone = p.user == user;
+    if (gone && p.seeder) --seeders_;
+    return gone;
+  });
+  return before - peers_.size();
+}
+
+void swarm::restore(const peer& p) {
+  auto who = p.identity();
+  auto it = std::lower_bound(peers_.begin(), peers_.end(), who, identity_less);
+  if (it != peers_.end() && it->identity() == who) {
+    if (it->seeder) --seeders_;
+    *it = p;
+  } else {
+    peers_.insert(it, p);
+  }
+  if (p.seeder) ++seeders_;
+}
+
+pending_stats swarm::take_pending() noexcept {
+  auto p = pending_;
+  pending_ = {};
+  return p;
+}
+
+void swarm::give_back(const pending_stats& p) noexcept {
+  pending_.uploaded += p.uploaded;
+  pending_.downloaded += p.downloaded;
+  pending_.completed += p.completed;
+}
+
+}  // namespace blobswarm::tracker

@@ -1,0 +1,106 @@
+// swarm: the peers of one registered torrent, their counts and the
+// transfer totals not yet written to the database; applies announces and
+// chooses the peers handed out. Pure: time comes in as an argument, the
+// random generator and scratch space from the caller. Not thread-safe on
+// its own: swarm_table locks the shard a swarm lives in.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "common/net.hpp"
+#include "tracker/announce_request.hpp"
+#include "tracker/fast_rng.hpp"
+#include "tracker/peer.hpp"
+
+namespace blobswarm::tracker {
+
+// What an announce changed, for the counters.
+struct announce_effect {
+  std::uint64_t uploaded = 0;    // bytes newly reported
+  std::uint64_t downloaded = 0;  // bytes newly reported
+  bool completed = false;        // first event=completed of this peer
+  bool removed = false;          // event=stopped removed the peer
+  std::size_t index = 0;         // the announcing peer's record, unless removed
+};
+
+// Transfer totals reported since the last flush to the database.
+struct pending_stats {
+  std::uint64_t uploaded = 0;
+  std::uint64_t downloaded = 0;
+  std::uint64_t completed = 0;
+  bool empty() const noexcept { return uploaded == 0 && downloaded == 0 && completed == 0; }
+};
+
+// Reusable buffers for select(); one per thread, so selecting allocates
+// only while the buffers grow.
+struct selection_scratch {
+  std::array<std::vector<std::uint32_t>, 4> classes;
+  std::vector<std::uint32_t> chosen;
+};
+
+struct selection_request {
+  std::size_t self = SIZE_MAX;  // the requester's own record (never handed out)
+  ip_address address;           // and its endpoint in this request's family
+  std::uint16_t port = 0;
+  bool seeder = false;
+  zone_id zone = 0;
+  std::uint32_t want = 0;
+  std::uint32_t now = 0;
+  std::uint32_t ttl = 0;  // seconds; records older than this are skipped
+};
+
+class swarm {
+ public:
+  explicit swarm(std::int64_t torrent_id = 0, std::uint64_t completed = 0) noexcept
+      : torrent_id_(torrent_id), completed_(completed) {}
+
+  std::int64_t torrent_id() const noexcept { return torrent_id_; }
+
+  // Applies one announce from `who`. `address` (IPv4 or IPv6) fills the
+  // record's slot of its family; `other`, when set, is an address of the
+  // other family the peer is known by (ipv4=/ipv6= from a trusted caller).
+  announce_effect announce(const peer_identity& who, const announce_request& req,
+                           const ip_address& address, zone_id zone, std::uint32_t now,
+                           const ip_address* other = nullptr);
+
+  // Chooses up to req.want peers into scratch.chosen (indices into peers()):
+  // a leecher gets seeders, then leechers; a seeder gets only leechers.
+  // Same-zone peers come before other zones within each group, except that
+  // a leecher whose zone has no seeder gets other zones' seeders before
+  // its zone's leechers (so a zone never waits on itself). Random within
+  // each class.
+  void select(const selection_request& req, fast_rng& rng, selection_scratch& scratch) const;
+
+  // Drops peers not heard from for `ttl` seconds; returns how many.
+  std::size_t expire(std::uint32_t now, std::uint32_t ttl);
+  // Drops every peer of a user (deleted or revoked); returns how many.
+  std::size_t remove_user(std::uint32_t user);
+  // Adds a record from a snapshot (replacing one with the same identity).
+  void restore(const peer& p);
+
+  std::span<const peer> peers() const noexcept { return peers_; }
+  std::uint32_t seeders() const noexcept { return seeders_; }
+  std::uint32_t leechers() const noexcept {
+    return static_cast<std::uint32_t>(peers_.size()) - seeders_;
+  }
+  // Completions ever recorded (database total plus pending).
+  std::uint64_t completed() const noexcept { return completed_; }
+
+  const pending_stats& pending() const noexcept { return pending_; }
+  // Hands the pending totals to the caller (for a database flush) and
+  // starts over; give_back() returns them if the flush failed.
+  pending_stats take_pending() noexcept;
+  void give_back(const pending_stats& p) noexcept;
+
+ private:
+  std::int64_t torrent_id_;
+  std::vector<peer> peers_;  // sorted by identity
+  std::uint32_t seeders_ = 0;
+  std::uint64_t completed_ = 0;
+  pending_stats pending_;
+};
+
+}  // namespace blobswarm::tracker

@@ -1,0 +1,62 @@
+#include "tracker/torrent_file.hpp"
+
+#include <libtorrent/bdecode.hpp>
+#include <libtorrent/bencode.hpp>
+#include <libtorrent/entry.hpp>
+#include <libtorrent/error_code.hpp>
+#include <libtorrent/torrent_info.hpp>
+
+namespace blobswarm::tracker {
+
+result<torrent_meta> inspect_torrent(std::string_view bytes) {
+  if (bytes.empty())
+    return fail(errc::invalid_argument, "the request body is empty, not a .torrent");
+  lt::error_code ec;
+  lt::torrent_info ti(lt::span<const char>(bytes.data(), static_cast<std::ptrdiff_t>(bytes.size())),
+                      ec, lt::from_span);
+  if (ec) return fail(errc::invalid_argument, "not a valid .torrent: {}", ec.message());
+  torrent_meta m;
+  const auto& ih = ti.info_hashes();
+  if (ih.has_v1()) {
+    auto h = info_hash::from_raw(std::string_view(ih.v1.data(), ih.v1.size()));
+    if (h) m.v1 = *h;
+  }
+  if (ih.has_v2()) {
+    auto h = info_hash::from_raw(std::string_view(ih.v2.data(), ih.v2.size()));
+    if (h) m.v2 = *h;
+  }
+  if (!m.v1 && !m.v2) return fail(errc::invalid_argument, "not a valid .torrent: no info-hash");
+  m.name = ti.name();
+  m.size = static_cast<std::uint64_t>(ti.total_size());
+  m.piece_length = static_cast<std::uint64_t>(ti.piece_length());
+  m.is_private = ti.priv();
+  m.files = static_cast<std::size_t>(ti.num_files());
+  return m;
+}
+
+result<std::string> with_announce(std::string_view bytes,
+                                  const std::optional<std::string>& announce_url) {
+  lt::error_code ec;
+  auto root = lt::bdecode(
+      lt::span<const char>(bytes.data(), static_cast<std::ptrdiff_t>(bytes.size())), ec);
+  if (ec || root.type() != lt::bdecode_node::dict_t) {
+    return fail(errc::corrupt, "stored .torrent does not decode: {}", ec.message());
+  }
+  lt::entry out(lt::entry::dictionary_t);
+  auto& dict = out.dict();
+  for (int i = 0; i < root.dict_size(); ++i) {
+    auto [key, value] = root.dict_at_node(i);
+    auto k = key.string_value();
+    if (k == "announce" || k == "announce-list") continue;
+    // Copy every value as its original bytes: nothing is re-encoded, so
+    // the info dictionary (and its hashes) cannot change.
+    auto section = value.data_section();
+    dict[std::string(k)] = lt::entry(lt::entry::preformatted_type(section.begin(), section.end()));
+  }
+  if (announce_url) dict["announce"] = *announce_url;
+  std::string encoded;
+  lt::bencode(std::back_inserter(encoded), out);
+  return encoded;
+}
+
+}  // namespace blobswarm::tracker
