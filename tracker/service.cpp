@@ -268,12 +268,13 @@ struct service::impl {
       co_await expire_timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (stopping) break;
       // Off the server threads: a sweep over a million peers takes a few ms.
-      auto n = co_await db->run([this, ttl] {
+      auto sweep = [this, ttl] {
         std::size_t removed = 0;
         auto t = now();
         swarms.for_each([&](const swarm_key&, swarm& sw) { removed += sw.expire(t, ttl); });
         return removed;
-      });
+      };
+      auto n = co_await db->run(std::move(sweep));
       if (n > 0) {
         expired->inc(n);
         log->debug("expired {} peers", n);
