@@ -74,9 +74,11 @@ class swarm_table {
   void for_each(F&& f) {
     for (auto& sh : shards_) {
       std::lock_guard lock(sh->mutex);
-      for (auto& [key, slot] : sh->map) {
-        if (slot.alias_of) continue;
-        apply(*sh, slot.s, [&](swarm& s) { f(key, s); });
+      for (auto& entry : sh->map) {
+        if (entry.second.alias_of) continue;
+        const swarm_key& key =
+            entry.first;  // not a structured binding: clang 14 cannot capture one
+        apply(*sh, entry.second.s, [&](swarm& s) { f(key, s); });
       }
     }
   }
