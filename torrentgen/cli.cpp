@@ -361,6 +361,16 @@ int run_cli(int argc, char** argv) {
       "magnet", "print a magnet link (btih for v1, btmh for v2, both for hybrid; name, trackers)");
   magnet->add_option("FILE", m.file, ".torrent file")->required();
 
+  auto known = [](std::string_view c) {
+    return c == "create" || c == "info" || c == "verify" || c == "magnet";
+  };
+  if (argc >= 2 && argv[1][0] != '-' && !known(argv[1])) {
+    fmt::print(stderr,
+               "torrentgen: error: unknown command '{}' (use create, info, verify or magnet; see "
+               "torrentgen --help)\n",
+               printable(argv[1]));
+    return exit_error;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
