@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Finds lambdas with by-value captures inside co_await expressions.
+"""Finds temporaries GCC 12 destroys twice inside co_await expressions.
 
-GCC 12 destroys such closure temporaries twice (a double free at run time;
-see equeim/tremotesf2#551). The rule: build the lambda as a named local
-first and pass it with std::move. Lambdas capturing nothing, `this`, or only
-references are trivially destructible and safe. Lambdas nested inside
-another lambda's body are not part of the co_await expression and are fine.
+GCC 12 double-destroys aggregate temporaries with non-trivial members when
+they appear in a co_await expression: lambdas with by-value captures (a
+closure is an aggregate) and brace-initialized aggregates such as
+`probe{true, text}` or `{.url = u}` (a double free at run time; see
+equeim/tremotesf2#551). The rule: build such values as named locals first
+and pass them by name (std::move where it helps). Lambdas capturing nothing,
+`this`, or only references are trivially destructible and safe; so are
+constructor calls like `std::string(n, c)`. Lambdas nested inside another
+lambda's body are not part of the co_await expression.
 
 Usage: coroutine_lambdas.py ROOT [ROOT...]; exits 1 and lists offenders.
 """
@@ -63,6 +67,43 @@ def co_await_expressions(text):
         yield m.start(), text[m.start():j]
 
 
+def lambda_body_start(expr, i):
+    """True when the '{' at expr[i] opens a lambda body."""
+    before = expr[:i].rstrip()
+    if before.endswith("]") or before.endswith("mutable"):
+        return True
+    if before.endswith(")"):
+        depth = 0
+        for j in range(len(before) - 1, -1, -1):
+            if before[j] == ")":
+                depth += 1
+            elif before[j] == "(":
+                depth -= 1
+                if depth == 0:
+                    return before[:j].rstrip().endswith(("]", "mutable"))
+    # `-> type {`
+    return re.search(r"\)\s*(mutable\s*)?->\s*[\w:<>, ]+$", before) is not None
+
+
+def blank_strings(expr):
+    """Replaces the contents of string and character literals with spaces."""
+    return re.sub(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'',
+                  lambda m: '"' + " " * (len(m.group(0)) - 2) + '"', expr)
+
+
+def braced_temporaries(expr):
+    """Offsets of '{' that start braced initializers at the top of expr."""
+    expr = blank_strings(expr)
+    depth_braces = 0
+    for i, c in enumerate(expr):
+        if c == "{":
+            if depth_braces == 0 and not lambda_body_start(expr, i):
+                yield i
+            depth_braces += 1
+        elif c == "}":
+            depth_braces -= 1
+
+
 def offenders(path):
     text = strip_comments(path.read_text(errors="replace"))
     if "co_await" not in text:
@@ -84,6 +125,11 @@ def offenders(path):
                 yield (f"{path}:{line}: lambda [{lm.group(1)}] is a temporary in a co_await "
                        "expression (GCC 12 destroys it twice): make it a named local and "
                        "std::move it in")
+        for i in braced_temporaries(expr):
+            line = text.count("\n", 0, start + i) + 1
+            snippet = expr[max(0, i - 30):i + 20].replace("\n", " ")
+            yield (f"{path}:{line}: braced temporary '...{snippet.strip()}...' in a co_await "
+                   "expression (GCC 12 destroys aggregates twice): make it a named local")
 
 
 def main(roots):
