@@ -1,0 +1,739 @@
+#include "mirror/blob_download.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <libtorrent/torrent_info.hpp>
+
+#include "common/hasher.hpp"
+#include "common/units.hpp"
+
+namespace blobswarm::mirror {
+
+using steady = std::chrono::steady_clock;
+
+// HTTP fallbacks ask the seeder first (one upstream fetch for every node),
+// then upstream itself.
+constexpr std::array<byte_source, 2> http_order{byte_source::seeder, byte_source::upstream};
+
+// One file of the blob: the whole blob, or one segment.
+struct blob_download::part {
+  std::filesystem::path path;
+  std::uint64_t offset = 0;  // where the part starts in the blob
+  std::uint64_t length = 0;
+  std::uint64_t first_piece = 0;
+  std::shared_ptr<const lt::torrent_info> ti;
+  lt::torrent_handle handle;
+  std::unique_ptr<swarm_listener> listener;
+  unique_fd fd;  // opened for reading on first use
+};
+
+class blob_download::part_listener final : public swarm_listener {
+ public:
+  part_listener(std::weak_ptr<blob_download> d, std::size_t index)
+      : d_(std::move(d)), index_(index) {}
+  void on_piece_finished(int piece) override {
+    if (auto d = d_.lock()) d->piece_finished(index_, piece);
+  }
+  void on_hash_failed(int piece) override {
+    if (auto d = d_.lock()) d->hash_failed(index_, piece);
+  }
+  void on_torrent_error(const std::string& message) override {
+    if (auto d = d_.lock()) d->torrent_error(index_, message);
+  }
+
+ private:
+  std::weak_ptr<blob_download> d_;
+  std::size_t index_;
+};
+
+blob_download::blob_download(download_context& ctx, blob_ref ref, bool force_direct)
+    : ctx_(ctx),
+      ref_(std::move(ref)),
+      started_(steady::now()),
+      last_progress_(steady::now()),
+      force_direct_(force_direct) {}
+
+blob_download::~blob_download() {
+  for (auto& p : parts_) {
+    if (p->handle.is_valid()) ctx_.peers.set_listener(p->handle, nullptr);
+  }
+}
+
+void blob_download::start() {
+  asio::co_spawn(ctx_.io, run(), [self = shared_from_this()](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      self->fail_with(error{errc::internal, fmt::format("download crashed: {}", ex.what())});
+    }
+  });
+}
+
+// --- waiting ---------------------------------------------------------------
+
+void blob_download::notify() {
+  for (auto& t : waiters_) t->cancel();
+  waiters_.clear();
+}
+
+awaitable<void> blob_download::wait_change(duration limit) {
+  auto now = steady::now();
+  std::erase_if(waiters_, [&](const auto& t) { return t->expiry() <= now; });
+  auto t = std::make_shared<boost::asio::steady_timer>(ctx_.io, limit);
+  waiters_.push_back(t);
+  boost::system::error_code ec;
+  co_await t->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+awaitable<result<std::uint64_t>> blob_download::wait_size() {
+  auto self = shared_from_this();
+  while (!size_) {
+    if (failure_) co_return fail(*failure_);
+    co_await wait_change(std::chrono::seconds(1));
+  }
+  co_return *size_;
+}
+
+awaitable<void> blob_download::wait_finished() {
+  auto self = shared_from_this();
+  while (!finished()) co_await wait_change(std::chrono::seconds(1));
+}
+
+awaitable<result<std::uint64_t>> blob_download::wait_readable(std::uint64_t offset) {
+  auto self = shared_from_this();
+  while (true) {
+    if (failure_) co_return fail(*failure_);
+    if (size_) {
+      if (verified_) co_return *size_;
+      auto limit = *size_ > ctx_.settings.holdback ? *size_ - ctx_.settings.holdback : 0;
+      auto end = std::min(checked_, limit);
+      if (end > offset) co_return end;
+    }
+    co_await wait_change(std::chrono::seconds(1));
+  }
+}
+
+result<blob_download::extent> blob_download::extent_at(std::uint64_t offset) {
+  for (auto& p : parts_) {
+    if (offset < p->offset || offset >= p->offset + p->length) continue;
+    if (!p->fd) {
+      auto fd = open_file(p->path, O_RDONLY);
+      if (!fd) return fail(fd.error());
+      p->fd = std::move(*fd);
+    }
+    auto within = offset - p->offset;
+    return extent{p->fd.get(), within, p->length - within, p};
+  }
+  return fail(errc::internal, "offset {} of {} is not stored", offset, ref_.id.str());
+}
+
+// --- the download ----------------------------------------------------------
+
+awaitable<void> blob_download::run() {
+  auto self = shared_from_this();
+  asio::co_spawn(ctx_.io, verify(), asio::detached);
+  auto outcome = co_await fetch();
+  elapsed_ = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started_);
+  collect_peer_stats();
+  if (!outcome) {
+    fail_with(outcome.error());
+    co_return;
+  }
+  auto s = stats();
+  ctx_.log->info("blob {} {} in {:.2f}s via {}: peers {}, seeder {}, upstream {}", ref_.id.str(),
+                 human_bytes(s.size), static_cast<double>(s.elapsed.count()) / 1000.0, s.mode,
+                 human_bytes(s.from_peers), human_bytes(s.from_seeder),
+                 human_bytes(s.from_upstream));
+  notify();
+}
+
+awaitable<result<void>> blob_download::fetch() {
+  bool tried_swarm = false;
+  if (!force_direct_) {
+    // 1. The tracker knows the blobs the seeder has finished.
+    auto from_tracker = co_await ctx_.sources.tracker_torrent(ref_);
+    if (from_tracker) {
+      tried_swarm = true;
+      auto r = co_await run_whole(std::move(*from_tracker), "tracker");
+      if (r || failure_ || r.error().code == errc::no_space) co_return r;
+      ctx_.log->warn("blob {}: swarm download failed ({}); falling back to HTTP", ref_.id.str(),
+                     r.error().message);
+    } else if (from_tracker.error().code != errc::not_found) {
+      ctx_.log->warn("blob {}: tracker unavailable: {}", ref_.id.str(),
+                     from_tracker.error().message);
+    }
+  }
+  if (!force_direct_ && !tried_swarm) {
+    // 2. The seeder ingests on a miss; a large blob arrives as segments.
+    auto d = co_await ctx_.sources.seeder_descriptor_of(ref_);
+    if (d && d->what != seeder_descriptor::state::failed) {
+      result<void> r;
+      if (d->what == seeder_descriptor::state::ingesting && d->segment_count > 1) {
+        r = co_await run_segmented(*d);
+      } else {
+        auto t = co_await ctx_.sources.seeder_torrent(ref_);
+        r = t ? co_await run_whole(std::move(*t), "seeder") : result<void>(fail(t.error()));
+      }
+      if (r || failure_ || r.error().code == errc::no_space) co_return r;
+      ctx_.log->warn("blob {}: swarm download failed ({}); falling back to HTTP", ref_.id.str(),
+                     r.error().message);
+    } else if (d) {
+      ctx_.log->warn("blob {}: the seeder could not ingest it: {}", ref_.id.str(), d->error);
+    } else {
+      ctx_.log->warn("blob {}: seeder unavailable: {}", ref_.id.str(), d.error().message);
+    }
+  }
+  // 3. No usable swarm: plain HTTP, continuing for readers already under way.
+  co_return co_await run_direct();
+}
+
+result<std::shared_ptr<const lt::torrent_info>> blob_download::parse_torrent(
+    std::string_view bytes, std::string_view expected_name, std::uint64_t expected_size) const {
+  lt::error_code ec;
+  auto ti = std::make_shared<lt::torrent_info>(bytes.data(), static_cast<int>(bytes.size()), ec);
+  if (ec) {
+    return fail(errc::corrupt, "torrent for {} does not parse: {}", ref_.id.str(), ec.message());
+  }
+  if (ti->num_files() != 1 || ti->name() != expected_name) {
+    return fail(errc::corrupt, "torrent '{}' does not describe {}", ti->name(), expected_name);
+  }
+  auto size = static_cast<std::uint64_t>(ti->total_size());
+  if (size == 0 || (expected_size && size != expected_size)) {
+    return fail(errc::corrupt, "torrent for {} has {} bytes, expected {}", expected_name, size,
+                expected_size);
+  }
+  return std::shared_ptr<const lt::torrent_info>(std::move(ti));
+}
+
+void blob_download::set_size(std::uint64_t size, std::uint32_t piece_length) {
+  size_ = size;
+  piece_length_ = piece_length;
+  done_.assign(piece_length ? (size + piece_length - 1) / piece_length : 0, false);
+  next_piece_ = 0;
+  deadlines_until_ = 0;
+  notify();
+}
+
+awaitable<result<void>> blob_download::run_whole(std::string torrent, std::string_view from) {
+  auto ti = parse_torrent(torrent, ref_.id.hex(), size_.value_or(0));
+  if (!ti) co_return fail(ti.error());
+  mode_ = "swarm";
+  whole_torrent_ = std::move(torrent);
+  set_size(static_cast<std::uint64_t>((*ti)->total_size()),
+           static_cast<std::uint32_t>((*ti)->piece_length()));
+  if (!began_) {
+    if (auto r = ctx_.store.begin_blob(ref_.id, *size_); !r) co_return r;
+    began_ = true;
+    lease_ = ctx_.store.lease(ref_.id);
+  }
+  auto p = std::make_shared<part>();
+  p->path = ctx_.store.blob_path(ref_.id);
+  p->length = *size_;
+  p->ti = *ti;
+  p->listener = std::make_unique<part_listener>(weak_from_this(), parts_.size());
+  auto h =
+      ctx_.peers.add(p->ti, ctx_.store.blobs_dir(), ctx_.announce_urls, false, p->listener.get());
+  if (!h) co_return fail(h.error());
+  p->handle = *h;
+  parts_.push_back(std::move(p));
+  ctx_.log->debug("blob {}: downloading {} from the swarm (torrent from the {})", ref_.id.str(),
+                  human_bytes(*size_), from);
+  update_deadlines();
+  auto r = co_await drive_swarm();
+  if (!r) co_return r;
+  if (auto c = ctx_.store.commit_blob(ref_.id, whole_torrent_); !c) co_return c;
+  committed_ = true;
+  seeding_ = parts_.front()->handle;
+  ctx_.peers.set_listener(seeding_, nullptr);
+  co_return result<void>{};
+}
+
+awaitable<result<void>> blob_download::run_segmented(seeder_descriptor d) {
+  if (d.piece_length == 0 || d.segment_length == 0 || d.segment_length % d.piece_length != 0 ||
+      d.size == 0 || (d.size + d.segment_length - 1) / d.segment_length != d.segment_count) {
+    co_return fail(errc::corrupt, "the seeder described blob {} inconsistently", ref_.id.str());
+  }
+  mode_ = "segments";
+  set_size(d.size, d.piece_length);
+  pieces_per_part_ = static_cast<std::uint32_t>(d.segment_length / d.piece_length);
+  if (!began_) {
+    if (auto r = ctx_.store.begin_blob(ref_.id, d.size); !r) co_return r;
+    began_ = true;
+    lease_ = ctx_.store.lease(ref_.id);
+  }
+  if (auto r = blobswarm::create_directories(ctx_.segments_dir); !r) co_return r;
+  for (std::uint32_t n = 0; n < d.segment_count; ++n) {
+    auto p = std::make_shared<part>();
+    p->offset = static_cast<std::uint64_t>(n) * d.segment_length;
+    p->length = std::min<std::uint64_t>(d.segment_length, d.size - p->offset);
+    p->first_piece = static_cast<std::uint64_t>(n) * pieces_per_part_;
+    p->path = ctx_.segments_dir / fmt::format("{}.{}", ref_.id.hex(), n);
+    p->listener = std::make_unique<part_listener>(weak_from_this(), n);
+    parts_.push_back(std::move(p));
+  }
+  ctx_.log->debug("blob {}: {} is still being ingested; following its {} segments", ref_.id.str(),
+                  human_bytes(d.size), d.segment_count);
+  asio::co_spawn(ctx_.io, add_segments(d.segment_count), asio::detached);
+  auto r = co_await drive_swarm();
+  if (!r) co_return r;
+  co_return co_await assemble_from_segments();
+}
+
+awaitable<result<void>> blob_download::add_segments(std::uint32_t count) {
+  auto self = shared_from_this();
+  for (std::uint32_t n = 0; n < count; ++n) {
+    if (failure_ || method_error_ || verified_ || mode_ != "segments") co_return result<void>{};
+    auto t = co_await ctx_.sources.seeder_segment_torrent(ref_, n);
+    if (mode_ != "segments" || n >= parts_.size()) co_return result<void>{};
+    auto& p = *parts_[n];
+    result<std::shared_ptr<const lt::torrent_info>> ti =
+        t ? parse_torrent(*t, fmt::format("{}.{}", ref_.id.hex(), n), p.length)
+          : result<std::shared_ptr<const lt::torrent_info>>(fail(t.error()));
+    if (ti && static_cast<std::uint32_t>((*ti)->piece_length()) != piece_length_) {
+      ti = fail(errc::corrupt, "segment torrent has the wrong piece length");
+    }
+    if (!ti) {
+      method_error_ = ti.error().with_context(fmt::format("segment {}", n));
+      notify();
+      co_return fail(*method_error_);
+    }
+    p.ti = *ti;
+    auto h = ctx_.peers.add(p.ti, ctx_.segments_dir, ctx_.announce_urls, false, p.listener.get());
+    if (!h) {
+      method_error_ = h.error();
+      notify();
+      co_return fail(h.error());
+    }
+    p.handle = *h;
+    update_deadlines();
+    notify();
+  }
+  co_return result<void>{};
+}
+
+void blob_download::abandon_swarm() {
+  for (auto& p : parts_) {
+    if (p->handle.is_valid()) ctx_.peers.remove(p->handle);
+    p->handle = {};
+    // Readers may still hold the file open; unlinking leaves their bytes intact.
+    std::error_code ec;
+    std::filesystem::remove(p->path, ec);
+  }
+  parts_.clear();
+  pieces_per_part_ = 0;
+  method_error_.reset();
+}
+
+awaitable<result<void>> blob_download::run_direct() {
+  auto self = shared_from_this();
+  abandon_swarm();
+  mode_ = "direct";
+  if (!size_) {
+    auto s = co_await ctx_.sources.upstream_size(ref_);
+    if (!s) co_return fail(s.error());
+    set_size(*s, 0);
+  }
+  if (!began_) {
+    if (auto r = ctx_.store.begin_blob(ref_.id, *size_); !r) co_return r;
+    began_ = true;
+    lease_ = ctx_.store.lease(ref_.id);
+  }
+  // Readers keep their position: the bytes are the same whichever route
+  // delivers them, and verify() continues where it was (its pieces are
+  // re-read from the new file only past checked_).
+  contiguous_ = 0;
+  auto path = ctx_.store.blob_path(ref_.id);
+  auto out = open_file(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (!out) co_return fail(out.error());
+  auto p = std::make_shared<part>();
+  p->path = path;
+  p->length = *size_;
+  parts_.push_back(p);
+
+  auto written = std::make_shared<std::atomic<std::uint64_t>>(0);
+  const int fd = out->get();
+  for (auto source : http_order) {
+    std::uint64_t before = written->load();
+    while (written->load() < *size_) {
+      auto from = written->load();
+      std::function<result<void>(std::span<const std::byte>)> sink =
+          [this, self, fd, path, written](std::span<const std::byte> data) -> result<void> {
+        auto at = written->load();
+        if (at + data.size() > *size_) return fail(errc::upstream, "more bytes than the blob has");
+        if (::pwrite(fd, data.data(), data.size(), static_cast<off_t>(at)) !=
+            static_cast<ssize_t>(data.size())) {
+          return fail(system_error(errno, "cannot write", path));
+        }
+        auto total = written->fetch_add(data.size()) + data.size();
+        asio::post(ctx_.io, [self, total] {
+          if (total > self->contiguous_) {
+            self->contiguous_ = total;
+            self->last_progress_ = steady::now();
+            self->notify();
+          }
+        });
+        return {};
+      };
+      auto r =
+          co_await ctx_.sources.fetch_range(source, ref_, from, *size_ - from, std::move(sink));
+      contiguous_ = std::max(contiguous_, written->load());
+      notify();
+      if (!r) {
+        if (r.error().code == errc::no_space) co_return r;
+        ctx_.log->warn("blob {}: fetching from the {} stopped at {}: {}", ref_.id.str(),
+                       source == byte_source::seeder ? "seeder" : "upstream",
+                       human_bytes(written->load()), r.error().message);
+      }
+      if (!r || written->load() == from) break;  // no progress: next source
+    }
+    auto got = written->load() - before;
+    (source == byte_source::seeder ? http_from_seeder_ : http_from_upstream_) += got;
+    if (written->load() >= *size_) break;
+  }
+  if (written->load() < *size_) {
+    co_return fail(errc::unavailable, "blob {}: neither the seeder nor upstream delivered it",
+                   ref_.id.str());
+  }
+  while (!verified_ && !failure_) co_await wait_change(std::chrono::seconds(1));
+  if (failure_) co_return fail(*failure_);
+  if (auto c = ctx_.store.commit_blob(ref_.id, ""); !c) co_return c;
+  committed_ = true;
+  co_return result<void>{};
+}
+
+// Waits for the swarm to deliver every piece, stepping in over HTTP when it stalls.
+awaitable<result<void>> blob_download::drive_swarm() {
+  auto self = shared_from_this();
+  last_progress_ = steady::now();
+  while (!verified_) {
+    if (failure_) co_return fail(*failure_);
+    if (method_error_) co_return fail(*method_error_);
+    co_await wait_change(std::chrono::milliseconds(500));
+    collect_peer_stats();
+    if (verified_ || failure_ || method_error_) continue;
+    if (next_piece_ >= done_.size()) continue;  // all there; verify() finishes up
+    auto& frontier = *parts_[pieces_per_part_ ? next_piece_ / pieces_per_part_ : 0];
+    if (!frontier.handle.is_valid()) {
+      last_progress_ = steady::now();  // waiting for the seeder to publish it: not a stall
+      continue;
+    }
+    if (steady::now() - last_progress_ < ctx_.settings.stall_timeout) continue;
+    ctx_.log->info("blob {}: swarm stalled at {} of {}; fetching the next pieces over HTTP",
+                   ref_.id.str(), human_bytes(contiguous_), human_bytes(*size_));
+    auto r = co_await fallback(next_piece_);
+    if (!r) {
+      if (r.error().code == errc::no_space) co_return r;
+      ctx_.log->warn("blob {}: HTTP fallback failed: {}", ref_.id.str(), r.error().message);
+    }
+    last_progress_ = steady::now();
+  }
+  co_return result<void>{};
+}
+
+awaitable<result<void>> blob_download::fallback(std::uint64_t first) {
+  auto self = shared_from_this();
+  auto chunk_pieces = std::max<std::uint64_t>(1, ctx_.settings.fallback_chunk / piece_length_);
+  auto last = first;
+  while (last < done_.size() && !done_[last] && last - first < chunk_pieces) {
+    auto& p = *parts_[pieces_per_part_ ? last / pieces_per_part_ : 0];
+    if (!p.handle.is_valid()) break;
+    ++last;
+  }
+  if (last == first) co_return result<void>{};
+  auto begin = first * piece_length_;
+  auto end = std::min<std::uint64_t>(last * piece_length_, *size_);
+  auto buffer = std::make_shared<std::string>();
+  result<void> fetched = fail(errc::unavailable, "no source tried");
+  byte_source used = byte_source::seeder;
+  for (auto source : http_order) {
+    buffer->clear();
+    buffer->reserve(end - begin);
+    std::function<result<void>(std::span<const std::byte>)> sink =
+        [buffer, want = end - begin](std::span<const std::byte> d) -> result<void> {
+      if (buffer->size() + d.size() > want) {
+        return fail(errc::upstream, "server sent more than the range asked for");
+      }
+      buffer->append(reinterpret_cast<const char*>(d.data()), d.size());
+      return {};
+    };
+    fetched = co_await ctx_.sources.fetch_range(source, ref_, begin, end - begin, std::move(sink));
+    if (fetched && buffer->size() != end - begin) fetched = fail(errc::upstream, "short response");
+    if (fetched) {
+      used = source;
+      break;
+    }
+  }
+  if (!fetched) co_return fetched;
+  (used == byte_source::seeder ? http_from_seeder_ : http_from_upstream_) += buffer->size();
+  for (auto piece = first; piece < last; ++piece) {
+    if (done_[piece]) continue;
+    auto& p = *parts_[pieces_per_part_ ? piece / pieces_per_part_ : 0];
+    if (!p.handle.is_valid()) continue;
+    auto off = (piece - first) * piece_length_;
+    auto len = std::min<std::uint64_t>(piece_length_, buffer->size() - off);
+    // libtorrent checks the piece hash and reports it like a downloaded piece.
+    p.handle.add_piece(lt::piece_index_t(static_cast<int>(piece - p.first_piece)),
+                       std::vector<char>(buffer->data() + off, buffer->data() + off + len));
+  }
+  co_return result<void>{};
+}
+
+void blob_download::piece_finished(std::size_t part_index, int local_piece) {
+  if (mode_ == "direct" || part_index >= parts_.size()) return;
+  auto global = parts_[part_index]->first_piece + static_cast<std::uint64_t>(local_piece);
+  if (global >= done_.size() || done_[global]) return;
+  done_[global] = true;
+  advance();
+}
+
+void blob_download::advance() {
+  auto before = next_piece_;
+  while (next_piece_ < done_.size() && done_[next_piece_]) ++next_piece_;
+  if (next_piece_ == before) return;
+  contiguous_ = std::min<std::uint64_t>(next_piece_ * piece_length_, *size_);
+  last_progress_ = steady::now();
+  update_deadlines();
+  notify();
+}
+
+void blob_download::update_deadlines() {
+  if (done_.empty() || mode_ == "direct") return;
+  auto until = std::min<std::uint64_t>(next_piece_ + ctx_.settings.deadline_window, done_.size());
+  for (auto piece = std::max(next_piece_, deadlines_until_); piece < until; ++piece) {
+    if (done_[piece]) continue;
+    auto& p = *parts_[pieces_per_part_ ? piece / pieces_per_part_ : 0];
+    if (!p.handle.is_valid()) {
+      until = piece;  // not published yet; set it when it is
+      break;
+    }
+    // Nearer pieces get earlier deadlines, so they arrive in order.
+    p.handle.set_piece_deadline(lt::piece_index_t(static_cast<int>(piece - p.first_piece)),
+                                static_cast<int>(50 * (piece - next_piece_ + 1)));
+  }
+  deadlines_until_ = std::max(deadlines_until_, until);
+}
+
+void blob_download::hash_failed(std::size_t, int) {
+  // libtorrent asks again (and bans peers that keep sending bad data); if the
+  // piece never arrives, the stall detector steps in.
+}
+
+void blob_download::torrent_error(std::size_t, const std::string& message) {
+  if (!method_error_) method_error_ = error{errc::io, message};
+  notify();
+}
+
+awaitable<void> blob_download::verify() {
+  auto self = shared_from_this();
+  hasher h(ref_.id.algorithm());
+  int retries = 0;
+  while (!failure_) {
+    if (!size_ || contiguous_ <= checked_) {
+      if (size_ && checked_ >= *size_) break;
+      co_await wait_change(std::chrono::seconds(1));
+      continue;
+    }
+    // Read back what was reported complete, one piece (or 1 MiB without a
+    // torrent) at a time, in order.
+    auto end = contiguous_;
+    struct chunk {
+      extent where;
+      std::string expected_sha1;  // empty: no torrent to check against
+    };
+    std::vector<chunk> chunks;
+    for (auto off = checked_; off < end && chunks.size() < 64;) {
+      auto e = extent_at(off);
+      if (!e) break;  // not created yet: libtorrent writes lazily
+      std::uint64_t step = std::min<std::uint64_t>(e->length, end - off);
+      chunk c{*e, {}};
+      auto& p = *e->owner;
+      if (p.ti && piece_length_) {
+        auto local = (off - p.offset) / piece_length_;
+        step = std::min<std::uint64_t>(step, piece_length_ - (off - p.offset) % piece_length_);
+        auto expected = p.ti->hash_for_piece(lt::piece_index_t(static_cast<int>(local)));
+        c.expected_sha1.assign(expected.data(), expected.size());
+      } else {
+        step = std::min<std::uint64_t>(step, 1 << 20);
+      }
+      c.where.length = step;
+      off += step;
+      chunks.push_back(std::move(c));
+    }
+    auto check = [&h, chunks]() -> result<std::uint64_t> {
+      // Returns how many bytes checked out; stops at the first piece whose
+      // bytes are not on disk yet.
+      std::uint64_t good = 0;
+      std::string buf;
+      for (const auto& c : chunks) {
+        buf.resize(c.where.length);
+        std::uint64_t got = 0;
+        while (got < c.where.length) {
+          auto n = ::pread(c.where.fd, buf.data() + got, c.where.length - got,
+                           static_cast<off_t>(c.where.file_offset + got));
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0) return fail(errc::io, "cannot read back downloaded data");
+          if (n == 0) break;
+          got += static_cast<std::uint64_t>(n);
+        }
+        if (got < c.where.length) break;
+        if (!c.expected_sha1.empty() && sha1(buf) != c.expected_sha1) break;
+        h.update(buf);
+        good += c.where.length;
+      }
+      return good;
+    };
+    std::uint64_t good = 0;
+    if (!chunks.empty()) {
+      auto r = co_await ctx_.pool.run(std::move(check));
+      if (!r) {
+        fail_with(r.error());
+        co_return;
+      }
+      good = *r;
+    }
+    if (good == 0) {
+      // Reported complete but not readable yet: the write is still in
+      // flight. Give it time; a piece that never appears is an I/O fault.
+      if (++retries > 500) {
+        fail_with(
+            error{errc::io, fmt::format("blob {}: downloaded data at {} never reached the disk",
+                                        ref_.id.str(), checked_)});
+        co_return;
+      }
+      co_await wait_change(std::chrono::milliseconds(10));
+      continue;
+    }
+    retries = 0;
+    checked_ += good;
+    notify();
+  }
+  if (failure_) co_return;
+  auto actual = digest::from_raw(ref_.id.algorithm(), h.finish());
+  if (!actual || *actual != ref_.id) {
+    ctx_.log->error("DIGEST MISMATCH: blob {} arrived as {} ({}); discarding it", ref_.id.str(),
+                    actual ? actual->str() : "?", mode_);
+    fail_with(error{errc::digest_mismatch,
+                    fmt::format("content does not match digest {}", ref_.id.str())});
+    co_return;
+  }
+  verified_ = true;
+  notify();
+}
+
+awaitable<result<void>> blob_download::assemble_from_segments() {
+  // The file the cache serves is the segments end to end.
+  auto target = ctx_.store.blob_path(ref_.id);
+  std::vector<std::filesystem::path> sources;
+  for (auto& p : parts_) sources.push_back(p->path);
+  auto concatenate = [target, sources]() -> result<void> {
+    auto out = open_file(target, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (!out) return fail(out.error());
+    for (const auto& s : sources) {
+      auto in = open_file(s, O_RDONLY);
+      if (!in) return fail(in.error());
+      while (true) {
+        auto n = ::copy_file_range(in->get(), nullptr, out->get(), nullptr, 64 << 20, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail(system_error(errno, "cannot copy a segment into", target));
+        if (n == 0) break;
+      }
+    }
+    if (::fsync(out->get()) != 0) return fail(system_error(errno, "cannot fsync", target));
+    return {};
+  };
+  auto r = co_await ctx_.pool.run(std::move(concatenate));
+  if (!r) co_return r;
+  // The whole torrent exists once the seeder has finished; this node seeds
+  // it from now on.
+  auto whole = co_await ctx_.sources.tracker_torrent(ref_);
+  if (!whole) whole = co_await ctx_.sources.seeder_torrent(ref_);
+  std::shared_ptr<const lt::torrent_info> ti;
+  if (whole) {
+    if (auto parsed = parse_torrent(*whole, ref_.id.hex(), *size_)) {
+      ti = *parsed;
+      whole_torrent_ = std::move(*whole);
+    }
+  }
+  if (auto c = ctx_.store.commit_blob(ref_.id, whole_torrent_); !c) co_return c;
+  committed_ = true;
+  if (ti) {
+    auto h = ctx_.peers.add(ti, ctx_.store.blobs_dir(), ctx_.announce_urls, true, nullptr);
+    if (h) seeding_ = *h;
+  }
+  asio::co_spawn(ctx_.io, retire_segments_later(), asio::detached);
+  co_return result<void>{};
+}
+
+awaitable<void> blob_download::retire_segments_later() {
+  auto self = shared_from_this();
+  boost::asio::steady_timer t(ctx_.io, ctx_.settings.segment_linger);
+  boost::system::error_code ec;
+  co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  // Other nodes still on segments have had their chance; the whole torrent
+  // serves everyone now.
+  collect_peer_stats();
+  for (auto& p : parts_) {
+    if (p->handle.is_valid()) ctx_.peers.remove(p->handle);
+    p->handle = {};
+    std::error_code fec;
+    std::filesystem::remove(p->path, fec);
+  }
+}
+
+void blob_download::collect_peer_stats() {
+  std::uint64_t total = 0;
+  for (auto& p : parts_) {
+    if (!p->handle.is_valid()) continue;
+    auto sample = ctx_.peers.sample(p->handle);
+    total += sample.total_payload;
+    for (auto& peer : sample.peers) {
+      auto& [seeder, most] = peer_max_[peer.key];
+      seeder = peer.seeder;
+      most = std::max(most, peer.bytes);
+    }
+  }
+  bt_total_ = std::max(bt_total_, total);
+}
+
+download_stats blob_download::stats() const {
+  download_stats s;
+  s.size = size_.value_or(0);
+  std::uint64_t seeder_bt = 0;
+  for (const auto& [key, v] : peer_max_) {
+    if (v.first) seeder_bt += v.second;
+  }
+  seeder_bt = std::min(seeder_bt, bt_total_);
+  s.from_peers = bt_total_ - seeder_bt;
+  s.from_seeder = seeder_bt + http_from_seeder_;
+  s.from_upstream = http_from_upstream_;
+  s.mode = mode_;
+  s.elapsed = elapsed_;
+  return s;
+}
+
+void blob_download::fail_with(error e) {
+  if (failure_ || committed_) return;
+  failure_ = std::move(e);
+  for (auto& p : parts_) {
+    if (p->handle.is_valid()) ctx_.peers.remove(p->handle);
+    p->handle = {};
+    if (p->path != ctx_.store.blob_path(ref_.id)) {
+      std::error_code ec;
+      std::filesystem::remove(p->path, ec);
+    }
+  }
+  if (began_) ctx_.store.abort_blob(ref_.id);
+  began_ = false;
+  notify();
+}
+
+}  // namespace blobswarm::mirror

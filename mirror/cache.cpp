@@ -1,0 +1,375 @@
+#include "mirror/cache.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "common/hex.hpp"
+
+namespace blobswarm::mirror {
+namespace {
+
+constexpr db::migration migrations[] = {
+    {1, "blobs, manifests and tags",
+     R"(CREATE TABLE blobs (
+          digest TEXT PRIMARY KEY,
+          size INTEGER NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('downloading', 'complete')),
+          torrent BLOB,
+          file_size INTEGER, inode INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
+          created_at INTEGER NOT NULL,
+          last_access INTEGER NOT NULL);
+        CREATE INDEX blobs_lru ON blobs(state, last_access);
+        CREATE TABLE manifests (
+          digest TEXT PRIMARY KEY,
+          media_type TEXT NOT NULL,
+          size INTEGER NOT NULL,
+          created_at INTEGER NOT NULL);
+        CREATE TABLE tags (
+          host TEXT NOT NULL, name TEXT NOT NULL, tag TEXT NOT NULL,
+          digest TEXT NOT NULL, media_type TEXT NOT NULL, size INTEGER NOT NULL,
+          fetched_at_ms INTEGER NOT NULL,
+          PRIMARY KEY (host, name, tag));)"},
+};
+
+std::int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t to_ns(const timespec& t) {
+  return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
+}  // namespace
+
+result<std::string> hash_file(const std::filesystem::path& path, hash_algorithm algorithm) {
+  auto fd = open_file(path, O_RDONLY);
+  if (!fd) return fail(fd.error());
+  hasher h(algorithm);
+  std::vector<char> buf(1 << 20);
+  while (true) {
+    auto n = ::read(fd->get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(system_error(errno, "cannot read", path));
+    if (n == 0) break;
+    h.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+  }
+  return h.finish();
+}
+
+result<file_identity> identify(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return fail(system_error(errno, "cannot stat", "blob"));
+  return file_identity{static_cast<std::uint64_t>(st.st_size),
+                       static_cast<std::uint64_t>(st.st_ino), to_ns(st.st_mtim), to_ns(st.st_ctim)};
+}
+
+cache_lease& cache_lease::operator=(cache_lease&& o) noexcept {
+  if (this != &o) {
+    if (cache_) cache_->release(hex_);
+    cache_ = std::exchange(o.cache_, nullptr);
+    hex_ = std::move(o.hex_);
+  }
+  return *this;
+}
+
+cache_lease::~cache_lease() {
+  if (cache_) cache_->release(hex_);
+}
+
+cache::cache(options o, std::shared_ptr<spdlog::logger> log, db::database db)
+    : options_(std::move(o)), log_(std::move(log)), db_(std::move(db)) {}
+
+cache::~cache() = default;
+
+result<std::unique_ptr<cache>> cache::open(options o, std::shared_ptr<spdlog::logger> log) {
+  for (auto sub : {"blobs", "manifests"}) {
+    if (auto r = blobswarm::create_directories(o.dir / sub); !r) return fail(r.error());
+  }
+  auto db = db::database::open(o.dir / "index.db");
+  if (!db) return fail(db.error());
+  if (auto m = db->migrate(migrations); !m) return fail(m.error());
+  std::unique_ptr<cache> c(new cache(std::move(o), std::move(log), std::move(*db)));
+  if (auto r = c->recover(); !r) return fail(r.error());
+  return c;
+}
+
+std::filesystem::path cache::blob_path(const digest& d) const {
+  return blobs_dir() / std::string(d.hex());
+}
+
+result<void> cache::recover() {
+  // Downloads that were in progress when the process stopped: their data
+  // was never verified, so it goes.
+  std::vector<std::string> partial;
+  {
+    auto s = db_.prepare("SELECT digest FROM blobs WHERE state = 'downloading'");
+    if (!s) return fail(s.error());
+    while (true) {
+      auto row = s->step();
+      if (!row) return fail(row.error());
+      if (!*row) break;
+      partial.emplace_back(s->column_text(0));
+    }
+  }
+  for (const auto& text : partial) {
+    log_->warn("discarding unverified partial download of {} left by a previous run", text);
+    if (auto d = digest::parse(text)) remove_blob(std::string(d->hex()));
+    auto del = db_.prepare("DELETE FROM blobs WHERE digest = ?");
+    if (del) (void)del->bind(text).run();
+  }
+  // Files without an index entry (crash between write and index update).
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(blobs_dir(), ec)) {
+    auto name = entry.path().filename().string();
+    auto d = digest::parse("sha256:" + name);
+    bool known = false;
+    if (d) {
+      auto s = db_.prepare("SELECT 1 FROM blobs WHERE digest = ?");
+      if (s && s->bind(d->str()).step().value_or(false)) known = true;
+    }
+    if (!known) {
+      log_->warn("removing stray cache file {}", entry.path().string());
+      std::filesystem::remove_all(entry.path(), ec);
+    }
+  }
+  auto total = db_.prepare("SELECT coalesce(sum(size), 0) FROM blobs");
+  if (!total) return fail(total.error());
+  if (auto r = total->step(); !r) return fail(r.error());
+  used_ = static_cast<std::uint64_t>(total->column_int(0));
+  return {};
+}
+
+result<std::optional<cached_blob>> cache::find_blob(const digest& d) {
+  auto s = db_.cached(
+      "SELECT size, torrent, file_size, inode, mtime_ns, ctime_ns FROM blobs "
+      "WHERE digest = ? AND state = 'complete'");
+  if (!s) return fail(s.error());
+  auto row = (*s)->bind(d.str()).step();
+  if (!row) return fail(row.error());
+  if (!*row) return std::optional<cached_blob>{};
+  auto& q = **s;
+  cached_blob b{d,
+                static_cast<std::uint64_t>(q.column_int(0)),
+                std::string(q.column_blob(1)),
+                {static_cast<std::uint64_t>(q.column_int(2)),
+                 static_cast<std::uint64_t>(q.column_int(3)), q.column_int(4), q.column_int(5)}};
+  q.reset();
+  return std::optional<cached_blob>(std::move(b));
+}
+
+result<unique_fd> cache::open_blob(const cached_blob& b) {
+  auto fd = open_file(blob_path(b.id), O_RDONLY);
+  if (!fd) return fail(fd.error());
+  auto id = identify(fd->get());
+  if (!id) return fail(id.error());
+  if (*id != b.identity || id->size != b.size) {
+    return fail(errc::corrupt, "cached blob {} was modified after it was verified", b.id.str());
+  }
+  return fd;
+}
+
+result<void> cache::record_identity(const digest& d, const file_identity& id) {
+  auto s = db_.prepare(
+      "UPDATE blobs SET file_size = ?, inode = ?, mtime_ns = ?, ctime_ns = ? WHERE digest = ? AND "
+      "state = 'complete'");
+  if (!s) return fail(s.error());
+  return s->bind(id.size, id.inode, id.mtime_ns, id.ctime_ns, d.str()).run();
+}
+
+result<void> cache::begin_blob(const digest& d, std::uint64_t size) {
+  enforce_quota(size);
+  if (used_ + size > options_.quota) {
+    return fail(errc::no_space, "cache quota {} cannot hold blob {} of {} bytes", options_.quota,
+                d.str(), size);
+  }
+  auto avail = available_space(blobs_dir());
+  if (avail && *avail < size) {
+    return fail(errc::no_space, "disk has {} bytes free, blob {} needs {}", *avail, d.str(), size);
+  }
+  auto s = db_.prepare(
+      "INSERT INTO blobs(digest, size, state, created_at, last_access) "
+      "VALUES (?, ?, 'downloading', ?, ?)");
+  if (!s) return fail(s.error());
+  auto t = now_s();
+  if (auto r = s->bind(d.str(), size, t, t).run(); !r) return r;
+  used_ += size;
+  return {};
+}
+
+result<void> cache::commit_blob(const digest& d, std::string_view torrent) {
+  auto fd = open_file(blob_path(d), O_RDONLY);
+  if (!fd) return fail(fd.error());
+  auto id = identify(fd->get());
+  if (!id) return fail(id.error());
+  auto s = db_.prepare(
+      "UPDATE blobs SET state = 'complete', torrent = ?, file_size = ?, inode = ?, mtime_ns = ?, "
+      "ctime_ns = ?, last_access = ? WHERE digest = ? AND state = 'downloading'");
+  if (!s) return fail(s.error());
+  if (auto r = s->bind(db::blob{torrent}, id->size, id->inode, id->mtime_ns, id->ctime_ns, now_s(),
+                       d.str())
+                   .run();
+      !r) {
+    return r;
+  }
+  if (db_.changes() != 1) return fail(errc::conflict, "blob {} was not being downloaded", d.str());
+  return {};
+}
+
+void cache::abort_blob(const digest& d) {
+  auto s = db_.prepare("SELECT size FROM blobs WHERE digest = ?");
+  if (s && s->bind(d.str()).step().value_or(false)) {
+    auto size = static_cast<std::uint64_t>(s->column_int(0));
+    used_ -= std::min(used_, size);
+  }
+  auto del = db_.prepare("DELETE FROM blobs WHERE digest = ?");
+  if (del) (void)del->bind(d.str()).run();
+  remove_blob(std::string(d.hex()));
+  if (options_.on_remove) options_.on_remove(d);
+}
+
+void cache::touch_blob(const digest& d) {
+  auto s = db_.cached("UPDATE blobs SET last_access = ? WHERE digest = ?");
+  if (s) (void)(*s)->bind(now_s(), d.str()).run();
+}
+
+result<std::vector<cached_blob>> cache::complete_blobs() {
+  auto s = db_.prepare(
+      "SELECT digest, size, torrent, file_size, inode, mtime_ns, ctime_ns FROM blobs "
+      "WHERE state = 'complete'");
+  if (!s) return fail(s.error());
+  std::vector<cached_blob> out;
+  while (true) {
+    auto row = s->step();
+    if (!row) return fail(row.error());
+    if (!*row) break;
+    auto d = digest::parse(s->column_text(0));
+    if (!d) continue;
+    out.push_back(cached_blob{
+        *d,
+        static_cast<std::uint64_t>(s->column_int(1)),
+        std::string(s->column_blob(2)),
+        {static_cast<std::uint64_t>(s->column_int(3)), static_cast<std::uint64_t>(s->column_int(4)),
+         s->column_int(5), s->column_int(6)}});
+  }
+  return out;
+}
+
+cache_lease cache::lease(const digest& d) {
+  std::string hex(d.hex());
+  ++leases_[hex];
+  return cache_lease(this, std::move(hex));
+}
+
+void cache::release(const std::string& hex) {
+  auto it = leases_.find(hex);
+  if (it != leases_.end() && --it->second <= 0) leases_.erase(it);
+}
+
+bool cache::leased(const std::string& hex) const {
+  return leases_.contains(hex);
+}
+
+void cache::remove_blob(const std::string& hex) {
+  std::error_code ec;
+  std::filesystem::remove(blobs_dir() / hex, ec);
+}
+
+std::uint64_t cache::enforce_quota(std::uint64_t incoming) {
+  auto high =
+      static_cast<std::uint64_t>(static_cast<double>(options_.quota) * options_.high_watermark);
+  auto low =
+      static_cast<std::uint64_t>(static_cast<double>(options_.quota) * options_.low_watermark);
+  if (used_ + incoming <= high) return 0;
+  auto target = incoming > low ? 0 : low - incoming;
+  auto s = db_.prepare(
+      "SELECT digest, size FROM blobs WHERE state = 'complete' ORDER BY last_access ASC");
+  if (!s) return 0;
+  std::vector<std::pair<digest, std::uint64_t>> victims;
+  std::uint64_t projected = used_;
+  while (projected > target) {
+    auto row = s->step();
+    if (!row || !*row) break;
+    auto d = digest::parse(s->column_text(0));
+    if (!d || leased(std::string(d->hex()))) continue;
+    auto size = static_cast<std::uint64_t>(s->column_int(1));
+    victims.emplace_back(*d, size);
+    projected -= std::min(projected, size);
+  }
+  s->reset();
+  std::uint64_t freed = 0;
+  for (const auto& [d, size] : victims) {
+    log_->info("evicting {} ({} bytes, least recently used)", d.str(), size);
+    abort_blob(d);
+    freed += size;
+  }
+  return freed;
+}
+
+result<void> cache::put_manifest(const cached_manifest& m) {
+  if (auto w = write_file_atomic(options_.dir / "manifests" / std::string(m.id.hex()), m.bytes);
+      !w) {
+    return w;
+  }
+  auto s = db_.prepare(
+      "INSERT OR REPLACE INTO manifests(digest, media_type, size, created_at) VALUES (?, ?, ?, ?)");
+  if (!s) return fail(s.error());
+  return s->bind(m.id.str(), m.media_type, m.bytes.size(), now_s()).run();
+}
+
+result<std::optional<cached_manifest>> cache::find_manifest(const digest& d) {
+  auto s = db_.cached("SELECT media_type FROM manifests WHERE digest = ?");
+  if (!s) return fail(s.error());
+  auto row = (*s)->bind(d.str()).step();
+  if (!row) return fail(row.error());
+  if (!*row) return std::optional<cached_manifest>{};
+  std::string media_type((*s)->column_text(0));
+  (*s)->reset();
+  auto bytes = read_file(options_.dir / "manifests" / std::string(d.hex()), 16ULL << 20);
+  if (!bytes) return std::optional<cached_manifest>{};
+  // Manifests are small: verify on every read.
+  auto actual = digest::from_raw(d.algorithm(), hasher(d.algorithm()).update(*bytes).finish());
+  if (!actual || *actual != d) {
+    log_->error("CORRUPT CACHE ENTRY: manifest {} no longer matches its digest", d.str());
+    return std::optional<cached_manifest>{};
+  }
+  return std::optional<cached_manifest>(
+      cached_manifest{d, std::move(media_type), std::move(*bytes)});
+}
+
+result<void> cache::put_tag(std::string_view host, std::string_view name, std::string_view tag,
+                            const cached_tag& t) {
+  auto s = db_.prepare(
+      "INSERT OR REPLACE INTO tags(host, name, tag, digest, media_type, size, fetched_at_ms) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  if (!s) return fail(s.error());
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.fetched_at.time_since_epoch());
+  return s->bind(host, name, tag, t.id.str(), t.media_type, t.size, ms.count()).run();
+}
+
+result<std::optional<cached_tag>> cache::find_tag(std::string_view host, std::string_view name,
+                                                  std::string_view tag) {
+  auto s = db_.cached(
+      "SELECT digest, media_type, size, fetched_at_ms FROM tags WHERE host = ? AND name = ? AND "
+      "tag = ?");
+  if (!s) return fail(s.error());
+  auto row = (*s)->bind(host, name, tag).step();
+  if (!row) return fail(row.error());
+  if (!*row) return std::optional<cached_tag>{};
+  auto& q = **s;
+  auto d = digest::parse(q.column_text(0));
+  if (!d) {
+    q.reset();
+    return std::optional<cached_tag>{};
+  }
+  cached_tag t{*d, std::string(q.column_text(1)), static_cast<std::uint64_t>(q.column_int(2)),
+               std::chrono::system_clock::time_point(std::chrono::milliseconds(q.column_int(3)))};
+  q.reset();
+  return std::optional<cached_tag>(std::move(t));
+}
+
+}  // namespace blobswarm::mirror

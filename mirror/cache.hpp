@@ -1,0 +1,154 @@
+// cache: the mirror's content-addressed store under DIR.
+//
+//   DIR/index.db          sqlite index (blobs, manifests, tags)
+//   DIR/blobs/<hex>       blob files: complete and verified, or being
+//                         downloaded (libtorrent writes them in place)
+//   DIR/manifests/<hex>   manifest bytes, immutable by digest
+//
+// Only blobs in state `complete` are ever served. A complete blob's file
+// identity (size, inode, mtime, ctime) is recorded when it is verified; a
+// file that no longer matches it has been modified and must be verified
+// again before it is served (re-hashing every hit would cost the
+// sendfile speed a cache exists for). After a crash, entries that were
+// still downloading are removed with their data.
+//
+// Quota: when the bytes held pass the high watermark, least recently used
+// complete blobs that nobody holds a lease on are evicted until the total
+// is under the low watermark.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/digest.hpp"
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "db/database.hpp"
+
+namespace blobswarm::mirror {
+
+struct file_identity {
+  std::uint64_t size = 0;
+  std::uint64_t inode = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
+  friend bool operator==(const file_identity&, const file_identity&) = default;
+};
+result<file_identity> identify(int fd);
+
+// The raw digest of a file's content (for re-verifying a cached blob; blocking).
+result<std::string> hash_file(const std::filesystem::path& path, hash_algorithm algorithm);
+
+struct cached_blob {
+  digest id;
+  std::uint64_t size = 0;
+  std::string torrent;  // the .torrent it was downloaded with, to seed it; may be empty
+  file_identity identity;
+};
+
+struct cached_manifest {
+  digest id;
+  std::string media_type;
+  std::string bytes;
+};
+
+struct cached_tag {
+  digest id;
+  std::string media_type;
+  std::uint64_t size = 0;
+  std::chrono::system_clock::time_point fetched_at;
+};
+
+class cache;
+
+// Keeps a blob from being evicted while it is served or downloaded.
+class cache_lease {
+ public:
+  cache_lease() = default;
+  cache_lease(cache* c, std::string hex) : cache_(c), hex_(std::move(hex)) {}
+  cache_lease(cache_lease&& o) noexcept
+      : cache_(std::exchange(o.cache_, nullptr)), hex_(std::move(o.hex_)) {}
+  cache_lease& operator=(cache_lease&& o) noexcept;
+  ~cache_lease();
+
+ private:
+  cache* cache_ = nullptr;
+  std::string hex_;
+};
+
+class cache {
+ public:
+  struct options {
+    std::filesystem::path dir;
+    std::uint64_t quota = 20ULL << 30;
+    double high_watermark = 0.90;
+    double low_watermark = 0.80;
+    // Told about every blob that leaves the cache (eviction, failed
+    // verification), so its torrent stops seeding a deleted file.
+    std::function<void(const digest&)> on_remove;
+  };
+
+  static result<std::unique_ptr<cache>> open(options o, std::shared_ptr<spdlog::logger> log);
+  ~cache();
+
+  std::filesystem::path blob_path(const digest& d) const;
+  std::filesystem::path blobs_dir() const { return options_.dir / "blobs"; }
+
+  // A complete blob, or nullopt.
+  result<std::optional<cached_blob>> find_blob(const digest& d);
+  // Opens a complete blob for serving. errc::corrupt when the file changed
+  // since it was verified (call reverify()), errc::not_found when absent.
+  result<unique_fd> open_blob(const cached_blob& b);
+  // A complete blob whose file changed was re-hashed (hash_file) and still
+  // matches: remember its new identity so it can be served again.
+  result<void> record_identity(const digest& d, const file_identity& id);
+
+  // Makes room for `size` bytes (evicting if needed) and records a download
+  // in progress. errc::no_space when the quota or the disk cannot hold it.
+  result<void> begin_blob(const digest& d, std::uint64_t size);
+  // The download was verified: the blob becomes servable.
+  result<void> commit_blob(const digest& d, std::string_view torrent);
+  // A download failed or did not verify: forget it and delete its data.
+  void abort_blob(const digest& d);
+  void touch_blob(const digest& d);
+  // Every complete blob (to re-seed at start-up).
+  result<std::vector<cached_blob>> complete_blobs();
+
+  cache_lease lease(const digest& d);
+
+  result<void> put_manifest(const cached_manifest& m);
+  result<std::optional<cached_manifest>> find_manifest(const digest& d);
+  result<void> put_tag(std::string_view host, std::string_view name, std::string_view tag,
+                       const cached_tag& t);
+  result<std::optional<cached_tag>> find_tag(std::string_view host, std::string_view name,
+                                             std::string_view tag);
+
+  std::uint64_t bytes_used() const noexcept { return used_; }
+  std::uint64_t quota() const noexcept { return options_.quota; }
+  // Evicts down to the low watermark if above the high one; returns bytes freed.
+  std::uint64_t enforce_quota(std::uint64_t incoming = 0);
+
+ private:
+  friend class cache_lease;
+  cache(options o, std::shared_ptr<spdlog::logger> log, db::database db);
+  result<void> recover();
+  void release(const std::string& hex);
+  bool leased(const std::string& hex) const;
+  void remove_blob(const std::string& hex);
+
+  options options_;
+  std::shared_ptr<spdlog::logger> log_;
+  db::database db_;
+  std::uint64_t used_ = 0;
+  std::map<std::string, int, std::less<>> leases_;
+};
+
+}  // namespace blobswarm::mirror

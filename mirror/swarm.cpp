@@ -1,0 +1,152 @@
+#include "mirror/swarm.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/fingerprint.hpp>
+#include <libtorrent/ip_filter.hpp>
+#include <libtorrent/peer_info.hpp>
+#include <libtorrent/session.hpp>
+#include <libtorrent/session_params.hpp>
+#include <libtorrent/settings_pack.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <libtorrent/torrent_status.hpp>
+
+namespace blobswarm::mirror {
+
+swarm::swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> log)
+    : io_(io), log_(std::move(log)), alive_(std::make_shared<bool>(true)) {
+  lt::settings_pack pack;
+  pack.set_str(lt::settings_pack::listen_interfaces, o.listen);
+  pack.set_bool(lt::settings_pack::enable_dht, false);
+  pack.set_bool(lt::settings_pack::enable_lsd, false);
+  pack.set_bool(lt::settings_pack::enable_upnp, false);
+  pack.set_bool(lt::settings_pack::enable_natpmp, false);
+  pack.set_str(lt::settings_pack::peer_fingerprint, lt::generate_fingerprint("BM", 0, 1, 0, 0));
+  pack.set_str(lt::settings_pack::user_agent, "blobswarm-mirror/" BLOBSWARM_VERSION);
+  pack.set_int(lt::settings_pack::alert_mask,
+               lt::alert_category::error | lt::alert_category::status |
+                   lt::alert_category::piece_progress | lt::alert_category::storage);
+  // Nodes share addresses in tests and behind NAT; several sessions per IP are normal.
+  pack.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
+  // Torrents are added unmanaged; make sure queuing could never hold one back.
+  pack.set_int(lt::settings_pack::active_downloads, -1);
+  pack.set_int(lt::settings_pack::active_seeds, -1);
+  pack.set_int(lt::settings_pack::active_limit, -1);
+  pack.set_int(lt::settings_pack::connections_limit, o.connections_limit);
+  pack.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(o.upload_rate));
+  pack.set_int(lt::settings_pack::download_rate_limit, static_cast<int>(o.download_rate));
+  // Blob swarms are small and fast: announce and connect without the
+  // Internet-scale politeness delays.
+  pack.set_int(lt::settings_pack::min_announce_interval, 5);
+  pack.set_int(lt::settings_pack::tracker_completion_timeout, 10);
+  pack.set_int(lt::settings_pack::request_timeout, 10);
+  pack.set_int(lt::settings_pack::peer_connect_timeout, 5);
+  // Nodes join a blob's swarm within seconds of each other; a connection
+  // that failed because a peer had not added the torrent yet must be
+  // retried in seconds, not after the default minute.
+  pack.set_int(lt::settings_pack::min_reconnect_time, 2);
+  pack.set_bool(lt::settings_pack::announce_to_all_trackers, true);
+  pack.set_bool(lt::settings_pack::announce_to_all_tiers, true);
+  session_ = std::make_unique<lt::session>(lt::session_params(std::move(pack)));
+  // libtorrent exempts local peers from rate limits unless every address
+  // is in the global peer class.
+  lt::ip_filter classes;
+  classes.add_rule(boost::asio::ip::make_address_v4("0.0.0.0"),
+                   boost::asio::ip::make_address_v4("255.255.255.255"),
+                   1 << static_cast<std::uint32_t>(lt::session::global_peer_class_id));
+  classes.add_rule(boost::asio::ip::make_address_v6("::"),
+                   boost::asio::ip::make_address_v6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+                   1 << static_cast<std::uint32_t>(lt::session::global_peer_class_id));
+  session_->set_peer_class_filter(classes);
+  std::weak_ptr<bool> alive = alive_;
+  session_->set_alert_notify([this, alive] {
+    // Called on a libtorrent thread: hop to ours before touching anything.
+    asio::post(io_, [this, alive] {
+      if (alive.lock()) drain_alerts();
+    });
+  });
+}
+
+swarm::~swarm() {
+  alive_.reset();
+  session_->set_alert_notify([] {});
+}
+
+result<lt::torrent_handle> swarm::add(const std::shared_ptr<const lt::torrent_info>& ti,
+                                      const std::filesystem::path& save_path,
+                                      const std::vector<std::string>& trackers, bool seed_mode,
+                                      swarm_listener* listener) {
+  lt::add_torrent_params p;
+  auto copy = std::make_shared<lt::torrent_info>(*ti);
+  copy->clear_trackers();
+  p.ti = std::move(copy);
+  p.save_path = save_path.string();
+  p.trackers = trackers;
+  p.flags &= ~lt::torrent_flags::auto_managed;
+  p.flags &= ~lt::torrent_flags::paused;
+  p.flags &= ~lt::torrent_flags::apply_ip_filter;
+  if (seed_mode) p.flags |= lt::torrent_flags::seed_mode;
+  lt::error_code ec;
+  auto h = session_->add_torrent(std::move(p), ec);
+  if (ec) return fail(errc::internal, "libtorrent refused the torrent: {}", ec.message());
+  listeners_[h] = listener;
+  return h;
+}
+
+void swarm::remove(const lt::torrent_handle& h) {
+  listeners_.erase(h);
+  if (h.is_valid()) session_->remove_torrent(h);
+}
+
+void swarm::set_listener(const lt::torrent_handle& h, swarm_listener* listener) {
+  if (auto it = listeners_.find(h); it != listeners_.end()) it->second = listener;
+}
+
+download_sample swarm::sample(const lt::torrent_handle& h) const {
+  download_sample out;
+  if (!h.is_valid()) return out;
+  out.total_payload = static_cast<std::uint64_t>(h.status({}).total_payload_download);
+  std::vector<lt::peer_info> peers;
+  h.get_peer_info(peers);
+  for (const auto& p : peers) {
+    auto pid = std::string(p.pid.data(), p.pid.size());
+    out.peers.push_back(peer_sample{fmt::format("{}:{}/{}", p.ip.address().to_string(), p.ip.port(),
+                                                std::string_view(pid).substr(0, 8)),
+                                    pid.starts_with(seeder_peer_id_prefix),
+                                    static_cast<std::uint64_t>(p.total_download)});
+  }
+  return out;
+}
+
+void swarm::drain_alerts() {
+  std::vector<lt::alert*> alerts;
+  session_->pop_alerts(&alerts);
+  for (auto* a : alerts) {
+    auto* ta = dynamic_cast<lt::torrent_alert*>(a);
+    swarm_listener* l = nullptr;
+    if (ta) {
+      if (auto it = listeners_.find(ta->handle); it != listeners_.end()) l = it->second;
+    }
+    if (auto* p = lt::alert_cast<lt::piece_finished_alert>(a)) {
+      if (l) l->on_piece_finished(static_cast<int>(p->piece_index));
+    } else if (auto* f = lt::alert_cast<lt::hash_failed_alert>(a)) {
+      log_->warn("piece {} of {} failed its hash check", static_cast<int>(f->piece_index),
+                 f->torrent_name());
+      if (l) l->on_hash_failed(static_cast<int>(f->piece_index));
+    } else if (auto* e = lt::alert_cast<lt::torrent_error_alert>(a)) {
+      log_->error("torrent {}: {}", e->torrent_name(), e->error.message());
+      if (l) l->on_torrent_error(e->error.message());
+    } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
+      log_->error("torrent {}: file error: {}", fe->torrent_name(), fe->error.message());
+      if (l) l->on_torrent_error(fe->error.message());
+    } else if (auto* pb = lt::alert_cast<lt::peer_ban_alert>(a)) {
+      log_->warn("{}", pb->message());
+    } else if (a->category() & lt::alert_category::error) {
+      log_->debug("libtorrent: {}", a->message());
+    }
+  }
+}
+
+}  // namespace blobswarm::mirror

@@ -1,0 +1,93 @@
+// swarm: the mirror's single libtorrent session. It owns the lt::session,
+// applies the settings every blobswarm node needs (private swarms only: no
+// DHT, LSD, UPnP or NAT-PMP, and no queuing that would silently stop
+// announcing torrents; rate limits that also apply to loopback and LAN
+// peers), and delivers alerts on the io_context to per-torrent listeners.
+// Nothing else touches the session.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <filesystem>
+#include <libtorrent/fwd.hpp>
+#include <libtorrent/torrent_handle.hpp>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/http/asio.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace blobswarm::mirror {
+
+// Receives one torrent's events, on the io_context.
+class swarm_listener {
+ public:
+  virtual ~swarm_listener() = default;
+  virtual void on_piece_finished(int piece) = 0;
+  virtual void on_hash_failed(int piece) = 0;
+  virtual void on_torrent_error(const std::string& message) = 0;
+};
+
+// What one torrent has downloaded so far: libtorrent's running total, and
+// the connected peers' own counts (which vanish when a peer disconnects, so
+// callers keep the largest value seen per connection).
+struct peer_sample {
+  std::string key;      // endpoint + peer_id: one connection
+  bool seeder = false;  // its peer_id marks a blobswarm seeder
+  std::uint64_t bytes = 0;
+};
+struct download_sample {
+  std::uint64_t total_payload = 0;
+  std::vector<peer_sample> peers;
+};
+
+class swarm {
+ public:
+  struct options {
+    std::string listen = "0.0.0.0:6882";
+    std::uint64_t upload_rate = 0;    // bytes/s; 0: unlimited
+    std::uint64_t download_rate = 0;  // bytes/s; 0: unlimited
+    int connections_limit = 400;
+  };
+
+  swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> log);
+  ~swarm();
+  swarm(const swarm&) = delete;
+  swarm& operator=(const swarm&) = delete;
+
+  // Adds a torrent saving into save_path (the file is save_path/<name>).
+  // `seed_mode`: the data is already complete and verified; pieces are
+  // checked lazily as peers ask for them.
+  result<lt::torrent_handle> add(const std::shared_ptr<const lt::torrent_info>& ti,
+                                 const std::filesystem::path& save_path,
+                                 const std::vector<std::string>& trackers, bool seed_mode,
+                                 swarm_listener* listener);
+  void remove(const lt::torrent_handle& h);
+  void set_listener(const lt::torrent_handle& h, swarm_listener* listener);
+
+  download_sample sample(const lt::torrent_handle& h) const;
+
+  std::size_t torrents() const noexcept { return listeners_.size(); }
+
+ private:
+  void drain_alerts();
+
+  asio::io_context& io_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<lt::session> session_;
+  std::unordered_map<lt::torrent_handle, swarm_listener*> listeners_;
+  std::shared_ptr<bool> alive_;
+};
+
+// peer_id prefixes blobswarm uses, so nodes can tell the seeder's bytes
+// from other nodes' (the per-blob log line and metrics report both).
+inline constexpr const char* seeder_peer_id_prefix = "-BS";
+inline constexpr const char* mirror_peer_id_prefix = "-BM";
+
+}  // namespace blobswarm::mirror
