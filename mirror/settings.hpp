@@ -1,10 +1,12 @@
 // mirror::settings: everything blobswarm-mirror can be configured with.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "common/error.hpp"
 #include "common/logging.hpp"
+#include "common/registry/upstream_table.hpp"
 #include "common/units.hpp"
 
 namespace blobswarm::mirror {
@@ -17,22 +19,56 @@ struct settings {
   std::string seeder = "http://127.0.0.1:8001";
   std::string peer_listen = "0.0.0.0:6882";
   std::string upstream = "https://registry-1.docker.io";
+  std::map<std::string, registry::upstream_settings> upstreams;
+  bool allow_unlisted_upstreams = false;
   byte_size cache_size{20ULL << 30};
+  double cache_high_watermark = 0.90;
+  double cache_low_watermark = 0.80;
+  std::string zone;
+  byte_size upload_rate{0};
+  byte_size download_rate{0};
+  duration seed_time{0};
+  duration tag_ttl = std::chrono::seconds(30);
+  duration auth_cache_ttl = std::chrono::seconds(60);
+  bool authorize_clients = true;
+  duration stall_timeout = std::chrono::seconds(5);
+  duration segment_linger = std::chrono::minutes(5);
+  duration shutdown_grace = std::chrono::seconds(10);
   logging::settings log;
 
   template <class V>
   void visit(V& v) {
-    v("listen", listen, "address:port for the registry mirror API");
-    v("data", data, "cache directory");
+    v("listen", listen, "address:port for the registry mirror API (runtimes connect here)");
+    v("data", data, "cache directory (blobs, manifests, index)");
     v("tracker", tracker, "tracker base URL");
     v("passkey_file", passkey_file, "file holding this node's tracker passkey");
-    v("seeder", seeder, "seeder base URL");
+    v("seeder", seeder, "seeder base URL (ingests blobs the swarm does not have yet)");
     v("peer_listen", peer_listen, "address:port for BitTorrent peer connections");
-    v("upstream", upstream, "default upstream registry URL");
+    v("upstream", upstream, "default upstream registry URL (requests without ?ns=)");
+    v("upstreams", upstreams,
+      "registries by host: {\"127.0.0.1:5000\": {\"url\": ..., \"username\": ..., "
+      "\"password_file\": ..., \"insecure\": ...}}");
+    v("allow_unlisted_upstreams", allow_unlisted_upstreams,
+      "let ?ns= name registries that are not configured (reached at https://<host>)");
     v("cache_size", cache_size, "disk cache quota");
+    v("cache_high_watermark", cache_high_watermark, "start evicting above this share of the quota");
+    v("cache_low_watermark", cache_low_watermark, "evict down to this share of the quota");
+    v("zone", zone, "this node's zone, sent to the tracker (same-zone peers are preferred)");
+    v("upload_rate", upload_rate, "BitTorrent upload limit per second (0: none)");
+    v("download_rate", download_rate, "BitTorrent download limit per second (0: none)");
+    v("seed_time", seed_time, "stop seeding a blob this long after it completed (0: while cached)");
+    v("tag_ttl", tag_ttl, "how long a tag's manifest is served from cache before asking upstream");
+    v("auth_cache_ttl", auth_cache_ttl,
+      "how long upstream's answer to 'may this client pull this repository' is reused");
+    v("authorize_clients", authorize_clients,
+      "serve cached or swarm blobs only to clients upstream authorizes for the repository");
+    v("stall_timeout", stall_timeout, "fetch over HTTP when the swarm makes no progress this long");
+    v("segment_linger", segment_linger,
+      "keep seeding a cold blob's segment torrents this long after it completed");
+    v("shutdown_grace", shutdown_grace, "how long requests in flight may finish on shutdown");
     log.visit(v);
   }
-  result<void> validate() const { return log.validate(); }
+  result<void> validate() const;
 };
 
 }  // namespace blobswarm::mirror

@@ -1,0 +1,156 @@
+#include "mirror/http_sources.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "common/http/url.hpp"
+#include "common/registry/registry_error.hpp"
+
+namespace blobswarm::mirror {
+namespace {
+
+// Waiting for the seeder to ingest a blob can take as long as the upstream
+// transfer; the request sends nothing meanwhile.
+constexpr auto ingest_wait = std::chrono::minutes(30);
+
+error http_failure(const http::client_response& r, std::string_view what) {
+  errc code = r.status == 404   ? errc::not_found
+              : r.status == 401 ? errc::unauthorized
+              : r.status == 403 ? errc::forbidden
+              : r.status == 507 ? errc::no_space
+              : r.status >= 500 ? errc::unavailable
+                                : errc::upstream;
+  std::string message;
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (!j.is_discarded() && j.contains("error") && j["error"].is_object()) {
+    message = j["error"].value("message", "");
+  } else if (auto entries = registry::parse_errors(r.body); entries && !entries->empty()) {
+    message = entries->front().message;
+  }
+  return error{
+      code, fmt::format("{}: HTTP {}{}{}", what, r.status, message.empty() ? "" : ": ", message)};
+}
+
+}  // namespace
+
+http_sources::http_sources(blocking_pool& pool, upstreams& registries, std::string tracker_url,
+                           std::string passkey, std::string seeder_url)
+    : pool_(pool),
+      registries_(registries),
+      tracker_(std::move(tracker_url)),
+      passkey_(std::move(passkey)),
+      seeder_(std::move(seeder_url)),
+      http_(http::client_options{.connect_timeout = std::chrono::seconds(5),
+                                 .stall_timeout = std::chrono::seconds(60)}) {
+  while (tracker_.ends_with('/')) tracker_.pop_back();
+  while (seeder_.ends_with('/')) seeder_.pop_back();
+}
+
+std::string http_sources::seeder_url(const blob_ref& b, std::string_view suffix) const {
+  return fmt::format("{}/api/v1/blobs/{}/{}{}?ns={}", seeder_, b.name.str(), b.id.str(), suffix,
+                     http::percent_encode(registries_.host_key(b.host)));
+}
+
+awaitable<result<std::string>> http_sources::get_torrent(std::string url, bool with_passkey,
+                                                         duration wait) {
+  http::client_request req{.url = std::move(url)};
+  req.headers.emplace_back("Accept", "application/x-bittorrent");
+  if (with_passkey) req.headers.emplace_back("Authorization", "Bearer " + passkey_);
+  req.timeout = wait;
+  auto send = [this, req] {
+    return http_.send(req);
+  };
+  auto r = co_await pool_.run(std::move(send));
+  if (!r) co_return fail(r.error());
+  if (r->status != 200) co_return fail(http_failure(*r, "torrent request"));
+  co_return std::move(r->body);
+}
+
+awaitable<result<std::string>> http_sources::tracker_torrent(const blob_ref& b) {
+  co_return co_await get_torrent(fmt::format("{}/api/v1/blobs/{}/torrent", tracker_, b.id.str()),
+                                 true, std::chrono::seconds(10));
+}
+
+awaitable<result<std::string>> http_sources::seeder_torrent(const blob_ref& b) {
+  co_return co_await get_torrent(seeder_url(b, "/torrent"), false, ingest_wait);
+}
+
+awaitable<result<std::string>> http_sources::seeder_segment_torrent(const blob_ref& b,
+                                                                    std::uint32_t n) {
+  co_return co_await get_torrent(seeder_url(b, fmt::format("/segments/{}/torrent", n)), false,
+                                 ingest_wait);
+}
+
+awaitable<result<seeder_descriptor>> http_sources::seeder_descriptor_of(const blob_ref& b) {
+  http::client_request req{.url = seeder_url(b, "/descriptor")};
+  req.timeout = std::chrono::seconds(30);
+  auto send = [this, req] {
+    return http_.send(req);
+  };
+  auto r = co_await pool_.run(std::move(send));
+  if (!r) co_return fail(r.error());
+  if (r->status != 200) co_return fail(http_failure(*r, "seeder descriptor"));
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    co_return fail(errc::upstream, "the seeder's descriptor is not JSON");
+  }
+  try {
+    seeder_descriptor d;
+    d.size = j.at("size").get<std::uint64_t>();
+    d.piece_length = j.value("piece_length", 0u);
+    d.segment_length = j.value("segment_length", std::uint64_t{0});
+    d.segment_count = j.value("segment_count", 0u);
+    d.segments_ready = j.value("segments_ready", 0u);
+    auto state = j.value("state", std::string());
+    d.what = state == "complete" ? seeder_descriptor::state::complete
+             : state == "failed" ? seeder_descriptor::state::failed
+                                 : seeder_descriptor::state::ingesting;
+    d.error = j.value("error", std::string());
+    co_return d;
+  } catch (const nlohmann::json::exception& e) {
+    co_return fail(errc::upstream, "the seeder's descriptor is malformed: {}", e.what());
+  }
+}
+
+awaitable<result<void>> http_sources::fetch_range(
+    byte_source from, const blob_ref& b, std::uint64_t offset, std::uint64_t length,
+    std::function<result<void>(std::span<const std::byte>)> sink) {
+  if (length == 0) co_return result<void>{};
+  if (from == byte_source::seeder) {
+    http::client_request req{.url = seeder_url(b, "")};
+    req.headers.emplace_back("Range", fmt::format("bytes={}-{}", offset, offset + length - 1));
+    auto stream = [this, req, sink, offset] {
+      auto check = [offset](const http::client_response& res) -> result<void> {
+        if (res.status == 206 || (res.status == 200 && offset == 0)) return {};
+        return fail(http_failure(res, "seeder blob request"));
+      };
+      return http_.stream(req, check, sink);
+    };
+    auto r = co_await pool_.run(std::move(stream));
+    if (!r) co_return fail(r.error());
+    co_return result<void>{};
+  }
+  auto client = registries_.client_for(b.host);
+  if (!client) co_return fail(client.error());
+  auto fetch = [c = *client, b, offset, length, sink]() -> result<void> {
+    auto got =
+        c->get_blob(b.name, b.id, http::byte_range{offset, offset + length - 1}, nullptr, sink);
+    if (!got) return fail(got.error());
+    return {};
+  };
+  co_return co_await pool_.run(std::move(fetch));
+}
+
+awaitable<result<std::uint64_t>> http_sources::upstream_size(const blob_ref& b) {
+  auto client = registries_.client_for(b.host);
+  if (!client) co_return fail(client.error());
+  auto head = [c = *client, b] {
+    return c->head_blob(b.name, b.id);
+  };
+  auto r = co_await pool_.run(std::move(head));
+  if (!r) co_return fail(r.error());
+  if (!r->size_known)
+    co_return fail(errc::upstream, "upstream did not say how large {} is", b.id.str());
+  co_return r->size;
+}
+
+}  // namespace blobswarm::mirror

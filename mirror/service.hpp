@@ -1,0 +1,85 @@
+// service: blobswarm-mirror's HTTP front-end and the objects behind it.
+// The Registry v2 pull API for runtimes (manifests proxied and cached,
+// blobs from the cache or through the swarm), /metrics, /healthz and
+// /api/v1/stats. Runs on one io_context thread; blocking work goes to a pool.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "common/blocking_pool.hpp"
+#include "common/http/server.hpp"
+#include "common/metrics.hpp"
+#include "mirror/authorizer.hpp"
+#include "mirror/blob_download.hpp"
+#include "mirror/cache.hpp"
+#include "mirror/http_sources.hpp"
+#include "mirror/manifest_proxy.hpp"
+#include "mirror/registry_path.hpp"
+#include "mirror/settings.hpp"
+#include "mirror/swarm.hpp"
+#include "mirror/upstreams.hpp"
+
+namespace blobswarm::mirror {
+
+class service {
+ public:
+  // Opens the cache, starts the swarm and re-seeds cached blobs. Fails on
+  // unusable settings (passkey file, upstreams) or an unusable cache.
+  static result<std::unique_ptr<service>> make(asio::io_context& io, const settings& s,
+                                               std::shared_ptr<spdlog::logger> log);
+  ~service();
+
+  result<ip_endpoint> listen();
+  awaitable<void> stop();
+
+ private:
+  struct counters;
+  struct recent_blob {
+    std::string digest;
+    download_stats stats;
+    std::int64_t finished_at = 0;
+  };
+
+  service(asio::io_context& io, const settings& s, std::shared_ptr<spdlog::logger> log);
+  result<void> init();
+  http::router routes();
+
+  awaitable<http::response> handle_v2(http::request& req);
+  awaitable<http::response> handle_manifest(http::request& req, const registry_path& route);
+  awaitable<http::response> handle_blob(http::request& req, const registry_path& route);
+  // nullopt: the cached copy turned out unusable (modified, missing); treat as a miss.
+  awaitable<std::optional<http::response>> serve_cached(http::request& req, const cached_blob& b);
+  awaitable<std::optional<http::response>> authorize_blob(http::request& req,
+                                                          const registry_path& route);
+  std::shared_ptr<blob_download> download_for(const blob_ref& ref);
+  awaitable<void> watch(std::shared_ptr<blob_download> d);
+  http::response stats_json() const;
+  void reseed();
+
+  asio::io_context& io_;
+  settings settings_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::string passkey_;
+  std::unique_ptr<blocking_pool> pool_;
+  std::unique_ptr<upstreams> upstreams_;
+  std::unique_ptr<cache> cache_;
+  std::unique_ptr<swarm> swarm_;
+  std::unique_ptr<http_sources> sources_;
+  std::unique_ptr<authorizer> authorizer_;
+  std::unique_ptr<manifest_proxy> manifests_;
+  std::unique_ptr<download_context> download_ctx_;
+  std::unique_ptr<http::server> server_;
+  std::shared_ptr<metrics::registry> metrics_;
+  std::unique_ptr<counters> counters_;
+  std::map<std::string, std::shared_ptr<blob_download>, std::less<>> downloads_;
+  std::map<std::string, lt::torrent_handle, std::less<>> seeding_;
+  std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> lying_torrents_;
+  std::deque<recent_blob> recent_;
+};
+
+}  // namespace blobswarm::mirror

@@ -1,0 +1,30 @@
+#include "mirror/settings.hpp"
+
+#include "common/net.hpp"
+
+namespace blobswarm::mirror {
+
+result<void> settings::validate() const {
+  if (auto l = host_port::parse(listen); !l) return fail(l.error().with_context("listen"));
+  if (auto l = host_port::parse(peer_listen); !l) {
+    return fail(l.error().with_context("peer_listen"));
+  }
+  if (passkey_file.empty()) {
+    return fail(errc::invalid_argument, "passkey_file is required (the node's tracker passkey)");
+  }
+  if (!(cache_low_watermark > 0 && cache_low_watermark < cache_high_watermark &&
+        cache_high_watermark <= 1)) {
+    return fail(
+        errc::invalid_argument,
+        "cache watermarks must satisfy 0 < cache_low_watermark < cache_high_watermark <= 1");
+  }
+  if (cache_size.bytes == 0) return fail(errc::invalid_argument, "cache_size must be positive");
+  for (auto* url : {&tracker, &seeder, &upstream}) {
+    if (!url->starts_with("http://") && !url->starts_with("https://")) {
+      return fail(errc::invalid_argument, "'{}' is not an http(s) URL", *url);
+    }
+  }
+  return log.validate();
+}
+
+}  // namespace blobswarm::mirror

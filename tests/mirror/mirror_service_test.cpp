@@ -1,0 +1,297 @@
+// blobswarm-mirror as a process in front of a real Distribution registry,
+// pulled through by real clients (skopeo, containerd's ctr, podman). No
+// tracker or seeder here: blobs come over HTTP from upstream (the swarm
+// paths are covered by blob_download_test and the end-to-end tests).
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "common/hasher.hpp"
+#include "common/http/client.hpp"
+#include "tests/support/http_fixture.hpp"
+#include "tests/support/pull_clients.hpp"
+#include "tests/support/registry_fixture.hpp"
+#include "tests/support/service_fixtures.hpp"
+#include "tests/support/support.hpp"
+
+namespace blobswarm::test {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+std::unique_ptr<service_process> mirror_for(registry_fixture& reg, json extra = json::object(),
+                                            std::string host = "127.0.0.1") {
+  mirror_config c;
+  c.host = std::move(host);
+  c.upstream = reg.url();
+  c.upstreams = {{reg.host(), {{"url", reg.url()}}}};
+  c.extra = std::move(extra);
+  return start_mirror(c);
+}
+
+http::client_response get(const std::string& url, http::header_list headers = {},
+                          std::string method = "GET") {
+  http::client c;
+  auto r = c.send({.method = std::move(method), .url = url, .headers = std::move(headers)});
+  EXPECT_TRUE(r) << url << ": " << (r ? "" : r.error().message);
+  return r ? *r : http::client_response{};
+}
+
+std::uint64_t stat(service_process& m, const std::string& key) {
+  auto j = m.get_json("/api/v1/stats");
+  return j.is_object() ? j["totals"].value(key, std::uint64_t{0}) : 0;
+}
+
+TEST(mirror, answers_the_v2_api_and_registry_style_errors) {
+  registry_fixture reg;
+  auto m = mirror_for(reg);
+  auto base = get(m->url("/v2/"));
+  EXPECT_EQ(base.status, 200);
+  EXPECT_EQ(base.header("docker-distribution-api-version"), "registry/2.0");
+
+  struct row {
+    std::string method, path;
+    int status;
+    std::string code;
+  };
+  std::string d64(64, 'a');
+  for (const auto& [method, path, status, code] : std::vector<row>{
+           {"GET", "/v2/Upper/blobs/sha256:" + d64, 400, "NAME_INVALID"},
+           {"GET", "/v2/a//b/manifests/latest", 400, "NAME_INVALID"},
+           {"GET", "/v2/a/blobs/sha256:xyz", 400, "DIGEST_INVALID"},
+           {"GET", "/v2/a/manifests/-bad-tag", 400, "TAG_INVALID"},
+           {"GET", "/v2/a/blobs/sha256:" + d64, 404, "BLOB_UNKNOWN"},
+           {"GET", "/v2/a/manifests/nope", 404, "MANIFEST_UNKNOWN"},
+           {"PUT", "/v2/a/manifests/latest", 405, "UNSUPPORTED"},
+           {"DELETE", "/v2/a/blobs/sha256:" + d64, 405, "UNSUPPORTED"},
+           {"POST", "/v2/a/blobs/uploads/", 405, "UNSUPPORTED"},
+       }) {
+    auto r = get(m->url(path), {}, method);
+    EXPECT_EQ(r.status, status) << method << " " << path << ": " << r.body;
+    EXPECT_NE(r.body.find("\"" + code + "\""), std::string::npos)
+        << method << " " << path << ": " << r.body;
+  }
+  // curl would normalize "..": send it as is.
+  auto port = static_cast<std::uint16_t>(std::stoi(m->listen().substr(m->listen().rfind(':') + 1)));
+  auto dots = raw_request(port, "GET /v2/a/../b/blobs/sha256:" + d64 +
+                                    " HTTP/1.1\r\nHost: x\r\n"
+                                    "Connection: close\r\n\r\n");
+  EXPECT_TRUE(dots.starts_with("HTTP/1.1 400")) << dots;
+  EXPECT_NE(dots.find("NAME_INVALID"), std::string::npos) << dots;
+  // Oversized headers are refused, garbage is answered, and serving goes on.
+  auto big = get(m->url("/v2/"), {{"X-Big", std::string(40000, 'x')}});
+  EXPECT_EQ(big.status, 431);
+  EXPECT_EQ(get(m->url("/v2/")).status, 200);
+}
+
+TEST(mirror, skopeo_pulls_are_byte_identical_to_direct_pulls) {
+  registry_fixture reg;
+  auto image =
+      reg.push_image("team/app", "v1", {.layer_sizes = {300 * 1024, 1200 * 1024}, .seed = 3});
+  auto m = mirror_for(reg);
+  temp_dir out;
+  auto direct = skopeo_copy_to_dir(reg.host() + "/team/app:v1", out / "direct");
+  ASSERT_EQ(direct.status, 0) << direct.output;
+  auto via = skopeo_copy_to_dir(m->listen() + "/team/app:v1", out / "mirror");
+  ASSERT_EQ(via.status, 0) << via.output;
+  EXPECT_EQ(read_tree(out / "direct"), read_tree(out / "mirror"));
+  // Every blob went through the mirror: config and layers were misses.
+  EXPECT_GE(stat(*m, "cache_misses"), image.blobs().size());
+  EXPECT_EQ(stat(*m, "from_upstream"),
+            image.config.size + image.layers[0].size + image.layers[1].size);
+  // Second pull: from the cache, nothing new from upstream.
+  auto gets_before = reg.count_requests("GET", "/v2/team/app/blobs/");
+  auto again = skopeo_copy_to_dir(m->listen() + "/team/app:v1", out / "again");
+  ASSERT_EQ(again.status, 0) << again.output;
+  EXPECT_EQ(reg.count_requests("GET", "/v2/team/app/blobs/"), gets_before);
+  EXPECT_GE(stat(*m, "cache_hits"), image.blobs().size());
+}
+
+TEST(mirror, containerd_pulls_through_hosts_toml_with_ns) {
+  registry_fixture reg;
+  auto image =
+      reg.push_image("library/base", "1.0", {.layer_sizes = {128 * 1024, 512 * 1024}, .seed = 4});
+  // Only the registry host is configured as upstream; containerd names it with ?ns=.
+  mirror_config c;
+  c.upstream = "https://registry-1.docker.io";
+  c.upstreams = {{reg.host(), {{"url", reg.url()}}}};
+  auto m = start_mirror(c);
+  containerd_daemon ctrd;
+  auto ref = reg.host() + "/library/base:1.0";
+  auto r = ctrd.pull(reg.host(), m->url(), ref);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(ctrd.image_digest(ref), image.manifest_digest.str());
+  // The blobs came through the mirror, not around it.
+  EXPECT_GE(stat(*m, "cache_misses"), image.blobs().size());
+  // containerd names the registry with ?ns= (its ':' percent-encoded).
+  EXPECT_NE(m->output().find("?ns=127.0.0.1"), std::string::npos);
+}
+
+TEST(mirror, podman_pulls_through_a_registries_conf_mirror) {
+  registry_fixture reg;
+  auto image = reg.push_image("team/tool", "2", {.layer_sizes = {200 * 1024}, .seed = 5});
+  auto m = mirror_for(reg);
+  temp_dir work;
+  auto r = podman_pull(work.path(), reg.host(), m->listen(), reg.host() + "/team/tool:2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_GE(stat(*m, "cache_misses"), image.blobs().size());
+}
+
+TEST(mirror, serves_manifests_and_blobs_with_head_and_range) {
+  registry_fixture reg;
+  auto image = reg.push_image("team/app", "v1", {.layer_sizes = {500 * 1024}, .seed = 6});
+  auto m = mirror_for(reg);
+  auto accept = http::header_list{{"Accept", image.manifest_media_type}};
+  auto head = get(m->url("/v2/team/app/manifests/v1"), accept, "HEAD");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.header("docker-content-digest"), image.manifest_digest.str());
+  EXPECT_EQ(head.header("content-type"), image.manifest_media_type);
+  EXPECT_EQ(head.header("content-length"), std::to_string(image.manifest.size()));
+  auto by_digest = get(m->url("/v2/team/app/manifests/" + image.manifest_digest.str()), accept);
+  EXPECT_EQ(by_digest.body, image.manifest);
+
+  auto& layer = image.layers[0];
+  auto blob_url = m->url("/v2/team/app/blobs/" + layer.digest.str());
+  auto bhead = get(blob_url, {}, "HEAD");
+  EXPECT_EQ(bhead.status, 200);
+  EXPECT_EQ(bhead.header("content-length"), std::to_string(layer.size));
+  auto whole = get(blob_url);
+  ASSERT_EQ(whole.status, 200);
+  EXPECT_EQ(*digest::from_raw(hash_algorithm::sha256, sha256(whole.body)), layer.digest);
+  auto part = get(blob_url, {{"Range", "bytes=1000-1999"}});
+  EXPECT_EQ(part.status, 206);
+  EXPECT_EQ(part.body, whole.body.substr(1000, 1000));
+  EXPECT_EQ(part.header("content-range"), fmt::format("bytes 1000-1999/{}", layer.size));
+  EXPECT_EQ(get(blob_url, {}, "HEAD").header("content-length"), std::to_string(layer.size));
+}
+
+TEST(mirror, pulls_a_multi_platform_index) {
+  registry_fixture reg;
+  auto index = reg.push_index("team/multi", "latest",
+                              {{.layer_sizes = {100 * 1024}, .seed = 7, .architecture = "amd64"},
+                               {.layer_sizes = {110 * 1024}, .seed = 8, .architecture = "arm64"}});
+  auto m = mirror_for(reg);
+  temp_dir out;
+  auto direct = skopeo_copy_to_dir(reg.host() + "/team/multi:latest", out / "direct", true);
+  ASSERT_EQ(direct.status, 0) << direct.output;
+  auto via = skopeo_copy_to_dir(m->listen() + "/team/multi:latest", out / "mirror", true);
+  ASSERT_EQ(via.status, 0) << via.output;
+  EXPECT_EQ(read_tree(out / "direct"), read_tree(out / "mirror"));
+}
+
+TEST(mirror, tags_expire_after_the_ttl_and_go_stale_when_upstream_is_down) {
+  registry_fixture reg;
+  auto v1 = reg.push_image("team/app", "moving", {.layer_sizes = {50 * 1024}, .seed = 9});
+  auto m = mirror_for(reg, {{"tag_ttl", "1s"}});
+  auto accept = http::header_list{{"Accept", v1.manifest_media_type}};
+  auto url = m->url("/v2/team/app/manifests/moving");
+  EXPECT_EQ(get(url, accept).header("docker-content-digest"), v1.manifest_digest.str());
+  auto v2 = reg.push_image("team/app", "moving", {.layer_sizes = {60 * 1024}, .seed = 10});
+  EXPECT_EQ(get(url, accept).header("docker-content-digest"), v1.manifest_digest.str());
+  ASSERT_TRUE(wait_for(
+      [&] { return get(url, accept).header("docker-content-digest") == v2.manifest_digest.str(); },
+      5s));
+  // Fetch v2's layer so the cache holds it, then lose the registry.
+  auto layer_url = m->url("/v2/team/app/blobs/" + v2.layers[0].digest.str());
+  ASSERT_EQ(get(layer_url).status, 200);
+  reg.stop();
+  std::this_thread::sleep_for(1200ms);  // let the tag's TTL run out (time is the subject)
+  auto stale = get(url, accept);
+  EXPECT_EQ(stale.status, 200);
+  EXPECT_EQ(stale.header("docker-content-digest"), v2.manifest_digest.str());
+  EXPECT_NE(m->output().find("STALE manifest"), std::string::npos);
+  auto cached = get(layer_url);
+  EXPECT_EQ(cached.status, 200);
+  EXPECT_EQ(cached.body.size(), v2.layers[0].size);
+}
+
+TEST(mirror, private_repositories_are_served_only_to_clients_upstream_authorizes) {
+  registry_fixture reg({.auth = registry_options::auth_mode::htpasswd,
+                        .users = {{"alice", "wonderland"}, {"bob", "builder"}}});
+  auto image = reg.push_image("secret/app", "v1", {.layer_sizes = {80 * 1024}, .seed = 11});
+  // The node itself holds credentials for the registry; clients must still prove theirs.
+  mirror_config c;
+  c.upstream = reg.url();
+  c.upstreams = {
+      {reg.host(), {{"url", reg.url()}, {"username", "alice"}, {"password", "wonderland"}}}};
+  auto m = start_mirror(c);
+  auto blob_url = m->url("/v2/secret/app/blobs/" + image.layers[0].digest.str());
+  auto alice = reg.authorization("secret/app", "pull");
+  auto ok = get(blob_url, {{"Authorization", alice}});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.body.size(), image.layers[0].size);
+
+  auto anonymous = get(blob_url);
+  EXPECT_EQ(anonymous.status, 401) << anonymous.body;
+  EXPECT_TRUE(anonymous.header("www-authenticate").has_value());
+  EXPECT_TRUE(anonymous.body.find("wonderland") == std::string::npos);
+  auto wrong = get(blob_url, {{"Authorization", "Basic Ym9iOndyb25n"}});  // bob:wrong
+  EXPECT_EQ(wrong.status, 401);
+  auto manifest = get(m->url("/v2/secret/app/manifests/v1"));
+  EXPECT_EQ(manifest.status, 401);
+  auto bob = get(blob_url, {{"Authorization", "Basic Ym9iOmJ1aWxkZXI="}});  // bob:builder
+  EXPECT_EQ(bob.status, 200);
+  EXPECT_GE(stat(*m, "denied"), 3u);
+}
+
+TEST(mirror, restart_keeps_the_cache) {
+  registry_fixture reg;
+  auto image = reg.push_image("team/app", "v1", {.layer_sizes = {256 * 1024}, .seed = 12});
+  auto m = mirror_for(reg);
+  auto url = m->url("/v2/team/app/blobs/" + image.layers[0].digest.str());
+  ASSERT_EQ(get(url).status, 200);
+  m->restart();
+  auto gets = reg.count_requests("GET", "/v2/team/app/blobs/");
+  auto again = get(url);
+  ASSERT_EQ(again.status, 200);
+  EXPECT_EQ(again.body.size(), image.layers[0].size);
+  EXPECT_EQ(reg.count_requests("GET", "/v2/team/app/blobs/"), gets);
+  EXPECT_EQ(stat(*m, "cache_hits"), 1u);
+}
+
+TEST(mirror, a_modified_cache_file_is_detected_and_never_served) {
+  registry_fixture reg;
+  auto image = reg.push_image("team/app", "v1", {.layer_sizes = {256 * 1024}, .seed = 13});
+  auto m = mirror_for(reg);
+  auto& layer = image.layers[0];
+  auto url = m->url("/v2/team/app/blobs/" + layer.digest.str());
+  auto first = get(url);
+  ASSERT_EQ(first.status, 200);
+  auto cached = m->dir() / "data" / "blobs" / std::string(layer.digest.hex());
+  ASSERT_TRUE(std::filesystem::exists(cached));
+  {
+    std::fstream f(cached, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(1234);
+    f.put('\x42' ^ first.body[1234]);
+  }
+  auto second = get(url);
+  ASSERT_EQ(second.status, 200);
+  EXPECT_TRUE(second.body == first.body) << "a corrupted cache file was served";
+  EXPECT_NE(m->output().find("CORRUPT CACHE ENTRY"), std::string::npos);
+}
+
+TEST(mirror, an_upstream_that_lies_about_a_digest_is_never_served_or_cached) {
+  registry_fixture reg;
+  auto image = reg.push_image("team/app", "v1", {.layer_sizes = {300 * 1024}, .seed = 14});
+  auto& layer = image.layers[0];
+  auto data = reg.blob_data_path(layer.digest);
+  {
+    std::fstream f(data, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(layer.size - 10));
+    f.put('\x00');
+    f.put('\x01');
+  }
+  auto m = mirror_for(reg);
+  http::client c;
+  auto r = c.send({.url = m->url("/v2/team/app/blobs/" + layer.digest.str())});
+  // Either an error status before the body, or a body cut short: never all of it.
+  bool refused = !r || r->status != 200 || r->body.size() != layer.size;
+  EXPECT_TRUE(refused);
+  EXPECT_FALSE(
+      std::filesystem::exists(m->dir() / "data" / "blobs" / std::string(layer.digest.hex())));
+  EXPECT_GE(stat(*m, "digest_mismatches"), 1u);
+}
+
+}  // namespace
+}  // namespace blobswarm::test

@@ -1,0 +1,81 @@
+#include "tests/support/service_fixtures.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace blobswarm::test {
+
+service_process::service_process(std::string binary, nlohmann::json config, std::string listen)
+    : binary_(std::move(binary)), config_(std::move(config)), listen_(std::move(listen)) {}
+
+service_process::~service_process() {
+  stop();
+}
+
+void service_process::start() {
+  write_text(dir_ / "config.json", config_.dump(2));
+  proc_ = std::make_unique<process>(std::vector<std::string>{binary(binary_).string(), "--config",
+                                                             (dir_ / "config.json").string()},
+                                    process::options{.name = binary_ + "@" + listen_});
+  http::client c(http::client_options{.connect_timeout = std::chrono::seconds(1)});
+  bool up = wait_for(
+      [&] {
+        if (!proc_->running()) return true;
+        auto r = c.send({.url = url("/healthz"), .timeout = std::chrono::seconds(1)});
+        return r && r->status == 200;
+      },
+      std::chrono::seconds(20));
+  if (!up || !proc_->running()) {
+    ADD_FAILURE() << binary_ << " did not start:\n" << proc_->output();
+  }
+}
+
+void service_process::stop(int signal) {
+  if (!proc_) return;
+  proc_->stop(signal, std::chrono::seconds(15));
+  proc_.reset();
+}
+
+nlohmann::json service_process::get_json(std::string_view path) const {
+  http::client c;
+  auto r = c.send({.url = url(path)});
+  if (!r || r->status != 200) return nullptr;
+  return nlohmann::json::parse(r->body, nullptr, false);
+}
+
+std::unique_ptr<service_process> start_mirror(const mirror_config& c) {
+  auto port = free_port(c.host);
+  auto peer_port = free_port(c.host);
+  auto listen = c.host + ":" + std::to_string(port);
+  auto p = std::make_unique<service_process>("blobswarm-mirror", nlohmann::json::object(), listen);
+  write_text(p->dir() / "passkey", c.passkey + "\n");
+  nlohmann::json cfg = {
+      {"listen", listen},
+      {"data", (p->dir() / "data").string()},
+      {"tracker", c.tracker},
+      {"seeder", c.seeder},
+      {"passkey_file", (p->dir() / "passkey").string()},
+      {"peer_listen", c.host + ":" + std::to_string(peer_port)},
+      {"upstream", c.upstream},
+      {"upstreams", c.upstreams},
+      {"stall_timeout", "2s"},
+      {"shutdown_grace", "2s"},
+      {"log_level", "debug"},
+  };
+  cfg.merge_patch(c.extra);
+  p->config() = cfg;
+  p->start();
+  return p;
+}
+
+std::map<std::string, std::string> read_tree(const std::filesystem::path& root) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+    if (e.is_regular_file())
+      out[std::filesystem::relative(e.path(), root).string()] = read_text(e.path());
+  }
+  return out;
+}
+
+}  // namespace blobswarm::test
