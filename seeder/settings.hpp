@@ -1,10 +1,12 @@
 // seeder::settings: everything blobswarm-seeder can be configured with.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "common/error.hpp"
 #include "common/logging.hpp"
+#include "common/registry/upstream_table.hpp"
 #include "common/units.hpp"
 
 namespace blobswarm::seeder {
@@ -13,22 +15,68 @@ struct settings {
   std::string listen = "127.0.0.1:8001";
   std::string data = "blobswarm-seeder-data";
   std::string upstream = "https://registry-1.docker.io";
+  std::map<std::string, registry::upstream_settings> upstreams;
+  bool allow_unlisted_upstreams = false;
   std::string tracker = "http://127.0.0.1:6969";
   std::string tracker_token_file;
+  std::string tracker_user = "blobswarm-seeder";
   std::string peer_listen = "127.0.0.1:6881";
+  std::string public_url;
+  bool web_seed = false;
+  byte_size max_size{0};
+  byte_size min_free{64ULL << 20};
+  byte_size segment_size{32ULL << 20};
+  duration segment_linger = std::chrono::minutes(10);
+  int max_ingests = 8;
+  duration wait_timeout = std::chrono::minutes(10);
+  duration upstream_timeout = std::chrono::seconds(60);
+  duration upstream_stall_timeout = std::chrono::seconds(30);
+  int upstream_attempts = 4;
+  byte_size upstream_rate_limit{0};
+  byte_size upload_rate_limit{0};
+  int unchoke_slots = 32;
+  std::string notification_token_file;
   logging::settings log;
 
   template <class V>
   void visit(V& v) {
     v("listen", listen, "address:port for the seeder's HTTP API");
     v("data", data, "directory for blobs and the index");
-    v("upstream", upstream, "default upstream registry URL");
+    v("upstream", upstream, "default upstream registry URL (requests without ?ns=)");
+    v("upstreams", upstreams,
+      "upstream registries by host: {\"<host>\": {url, username, password, password_file, auth, "
+      "docker_config, insecure, ca_file}}");
+    v("allow_unlisted_upstreams", allow_unlisted_upstreams,
+      "fetch from https://<ns> for registry hosts not listed in upstreams");
     v("tracker", tracker, "tracker base URL");
-    v("tracker_token_file", tracker_token_file, "file holding the tracker admin token");
+    v("tracker_token_file", tracker_token_file,
+      "file holding the tracker admin token (empty: do not register with a tracker)");
+    v("tracker_user", tracker_user,
+      "tracker user the seeder announces as (give each seeder replica its own)");
     v("peer_listen", peer_listen, "address:port for BitTorrent peer connections");
+    v("public_url", public_url, "base URL peers reach this API at (default: http://<listen>)");
+    v("web_seed", web_seed, "put a BEP 19 web seed (this API) into the .torrent files served");
+    v("max_size", max_size, "store quota; least recently used blobs are evicted (0: no quota)");
+    v("min_free", min_free, "disk space to always leave free");
+    v("segment_size", segment_size,
+      "segment size for cold pulls (0: no segments); must be equal on all seeders");
+    v("segment_linger", segment_linger, "how long segment torrents stay after an ingest");
+    v("max_ingests", max_ingests, "upstream fetches running at once");
+    v("wait_timeout", wait_timeout, "longest a request waits for an ingest or a segment");
+    v("upstream_timeout", upstream_timeout, "timeout for manifest, token and HEAD requests");
+    v("upstream_stall_timeout", upstream_stall_timeout,
+      "abort a blob transfer that delivers nothing for this long");
+    v("upstream_attempts", upstream_attempts, "attempts per upstream request (429, 5xx, network)");
+    v("upstream_rate_limit", upstream_rate_limit,
+      "bytes/s per upstream blob transfer (0: unlimited; for benchmarks)");
+    v("upload_rate_limit", upload_rate_limit,
+      "BitTorrent upload limit in bytes/s, loopback included (0: unlimited)");
+    v("unchoke_slots", unchoke_slots, "peers uploaded to at the same time");
+    v("notification_token_file", notification_token_file,
+      "file with a token registry notifications must send as 'Authorization: Bearer <token>'");
     log.visit(v);
   }
-  result<void> validate() const { return log.validate(); }
+  result<void> validate() const;
 };
 
 }  // namespace blobswarm::seeder

@@ -1,0 +1,56 @@
+// blob_job: the shared state of one blob's ingest, which every request for
+// that blob waits on (one upstream fetch however many callers ask). The
+// fetch thread writes the ingest file and publishes `received`; everything
+// else is touched only on the service's executor, where the fetch thread
+// posts its progress.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/digest.hpp"
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "common/repository_name.hpp"
+#include "seeder/async_event.hpp"
+#include "seeder/blob_store.hpp"
+#include "seeder/blob_torrents.hpp"
+#include "seeder/piece_layout.hpp"
+
+namespace blobswarm::seeder {
+
+struct blob_job {
+  enum class state { ingesting, complete, failed };
+
+  blob_job(blobswarm::digest d, repository_name n, std::string h)
+      : digest(std::move(d)), name(std::move(n)), host(std::move(h)) {}
+
+  const blobswarm::digest digest;
+  const repository_name name;  // the repository it is fetched from
+  const std::string host;      // the upstream registry host
+
+  state st = state::ingesting;
+  std::optional<error> failure;
+  std::optional<piece_layout> layout;      // once upstream told the size
+  std::shared_ptr<unique_fd> read_fd;      // the ingest file, for readers and segment seeds
+  std::atomic<std::uint64_t> received{0};  // bytes written so far (fetch thread)
+  std::vector<blob_torrent> segments;      // published so far, in order
+  bool segments_retired = false;
+  std::optional<stored_blob> stored;  // once complete
+  std::optional<blob_torrent> whole;  // once complete (none for 0 bytes)
+  std::atomic<bool> cancel{false};
+  async_event changed;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point finished;
+
+  bool done() const noexcept { return st != state::ingesting; }
+};
+
+std::string_view to_string(blob_job::state s) noexcept;
+
+}  // namespace blobswarm::seeder

@@ -1,0 +1,397 @@
+#include "seeder/ingestor.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/file.hpp"
+#include "common/hasher.hpp"
+#include "torrentgen/piece_hasher.hpp"
+
+namespace blobswarm::seeder {
+
+std::string_view to_string(blob_job::state s) noexcept {
+  switch (s) {
+    case blob_job::state::ingesting:
+      return "ingesting";
+    case blob_job::state::complete:
+      return "complete";
+    case blob_job::state::failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr std::uint64_t notify_every = 1 << 20;
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+ingestor::ingestor(asio::io_context& io, blocking_pool& pool, blob_store& store,
+                   torrent_session& session, tracker_link& tracker, registry::client_pool& clients,
+                   ingest_options options, metrics::registry& metrics,
+                   std::shared_ptr<spdlog::logger> log)
+    : io_(io),
+      pool_(pool),
+      store_(store),
+      session_(session),
+      tracker_(tracker),
+      clients_(clients),
+      options_(options),
+      log_(std::move(log)),
+      alive_(std::make_shared<bool>(true)),
+      ingested_(metrics.add_counter("blobswarm_seeder_blobs_ingested_total",
+                                    "Blobs fetched from upstream, verified and stored")),
+      failed_(metrics.add_counter("blobswarm_seeder_ingest_failures_total",
+                                  "Ingests that failed (upstream errors, digest mismatches, ...)")),
+      upstream_bytes_(metrics.add_counter("blobswarm_seeder_upstream_bytes_total",
+                                          "Bytes received from upstream registries")),
+      segments_published_(metrics.add_counter("blobswarm_seeder_segments_published_total",
+                                              "Segment torrents published during ingests")),
+      ingest_seconds_(metrics.add_histogram("blobswarm_seeder_ingest_seconds",
+                                            "Time from the start of an ingest to its end",
+                                            metrics::latency_buckets())) {}
+
+ingestor::~ingestor() {
+  shutdown();
+  alive_.reset();
+}
+
+void ingestor::shutdown() {
+  stopping_ = true;
+  for (auto& [d, job] : jobs_) job->cancel = true;
+  slot_freed_.notify_all();
+}
+
+result<ingestor::view> ingestor::get(std::string_view ns, const repository_name& name,
+                                     const digest& d, bool start) {
+  if (auto it = jobs_.find(d); it != jobs_.end()) {
+    auto job = it->second;
+    bool fresh_failure = job->st == blob_job::state::failed &&
+                         std::chrono::steady_clock::now() - job->finished < options_.failure_ttl;
+    if (job->st != blob_job::state::failed || fresh_failure || !start) {
+      return view{job->stored, job};
+    }
+    jobs_.erase(it);
+  }
+  if (auto s = store_.find(d)) {
+    store_.touch(d);
+    return view{std::move(s), nullptr};
+  }
+  if (!start) return fail(errc::not_found, "{} is not stored", d);
+  if (stopping_) return fail(errc::unavailable, "the seeder is shutting down");
+  auto client = clients_.get(ns);
+  if (!client) return fail(client.error());
+  auto job = std::make_shared<blob_job>(d, name, (*client)->target().host);
+  jobs_.emplace(d, job);
+  log_->info("ingesting {} from {}/{}", d, (*client)->target().host, name);
+  auto alive = alive_;
+  auto log = log_;
+  asio::co_spawn(io_, run(job, *client), [alive, log, job](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log->error("ingest of {} ended by an exception: {}", job->digest, ex.what());
+    }
+  });
+  return view{std::nullopt, job};
+}
+
+awaitable<void> ingestor::wait_done(std::shared_ptr<blob_job> job, duration timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!job->done()) {
+    auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= duration::zero()) break;
+    co_await job->changed.wait(std::chrono::duration_cast<duration>(left));
+  }
+}
+
+awaitable<void> ingestor::run(std::shared_ptr<blob_job> job,
+                              std::shared_ptr<registry::client> client) {
+  // Bounded: every wake-up is a freed slot or a minute; stopping ends it.
+  while (running_ >= static_cast<std::size_t>(options_.max_ingests) && !stopping_) {
+    co_await slot_freed_.wait(std::chrono::minutes(1));
+  }
+  if (stopping_) {
+    fail_job(job, error{errc::unavailable, "the seeder is shutting down"});
+    co_return;
+  }
+  ++running_;
+  job->started = std::chrono::steady_clock::now();
+  auto work = [this, job, client] {
+    return fetch(job, *client);
+  };
+  auto r = co_await pool_.run(std::move(work));
+  --running_;
+  slot_freed_.notify_all();
+  if (!r) {
+    fail_job(job, r.error());
+    co_return;
+  }
+  complete(job, std::move(*r));
+}
+
+result<ingestor::fetched> ingestor::fetch(const std::shared_ptr<blob_job>& job,
+                                          const registry::client& client) {
+  const auto& d = job->digest;
+  auto path = store_.ingest_path(d);
+  std::optional<piece_layout> layout;
+  std::optional<torrentgen::piece_hasher> pieces;
+  hasher content(d.algorithm());
+  unique_fd fd;
+  std::uint64_t written = 0;
+  std::uint64_t notified = 0;
+  std::uint32_t published = 0;
+  // Until commit, a failure gives the reservation and the ingest file back.
+  struct reservation {
+    blob_store& store;
+    const digest& d;
+    bool held = false;
+    ~reservation() {
+      if (held) store.abandon(d);
+    }
+  } reserved{store_, d};
+
+  auto publish = [&](std::uint32_t upto) -> result<void> {
+    for (; published < upto; ++published) {
+      auto t = make_segment_torrent(d, *layout, published, pieces->hashes());
+      if (!t) return fail(t.error());
+      asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_), job, n = published,
+                       t = std::move(*t)]() mutable {
+        if (alive.lock()) publish_segment(job, n, std::move(t));
+      });
+    }
+    return {};
+  };
+
+  auto on_start = [&](const registry::blob_response& info) -> result<void> {
+    if (info.digest && *info.digest != d) {
+      return fail(errc::digest_mismatch, "upstream {} says Docker-Content-Digest {} for {}",
+                  client.target().host, *info.digest, d);
+    }
+    if (!info.size_known) {
+      return fail(errc::upstream, "upstream {} sent {} without a Content-Length",
+                  client.target().host, d);
+    }
+    auto evicted = store_.reserve(d, info.size);
+    if (!evicted) return fail(evicted.error());
+    reserved.held = true;
+    if (!evicted->empty()) {
+      asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_), list = std::move(*evicted)] {
+        if (alive.lock()) this->evicted(list);
+      });
+    }
+    auto opened = open_file(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (!opened) return fail(opened.error());
+    fd = std::move(*opened);
+    if (info.size > 0) {
+      // Claim the space now: a full disk fails here, before any byte.
+      int rc = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(info.size));
+      if (rc == ENOSPC || rc == EDQUOT) {
+        return fail(system_error(rc, "cannot allocate space for the blob", path));
+      }
+    }
+    auto reader = open_file(path, O_RDONLY | O_CLOEXEC);
+    if (!reader) return fail(reader.error());
+    auto shared_reader = std::make_shared<unique_fd>(std::move(*reader));
+    layout = piece_layout::make(info.size, options_.segment_size);
+    pieces.emplace(layout->piece_length);
+    asio::post(io_, [alive = std::weak_ptr<bool>(alive_), job, l = *layout, shared_reader] {
+      if (!alive.lock()) return;
+      job->layout = l;
+      job->read_fd = shared_reader;
+      job->changed.notify_all();
+    });
+    return {};
+  };
+
+  auto on_data = [&](std::span<const std::byte> data) -> result<void> {
+    if (written + data.size() > layout->size) {
+      return fail(errc::upstream, "upstream sent more than the {} bytes it announced for {}",
+                  layout->size, d);
+    }
+    if (auto w = write_all(fd.get(), data, path); !w) return w;
+    content.update(data);
+    pieces->update(data);
+    written += data.size();
+    job->received.store(written, std::memory_order_release);
+    upstream_bytes_.inc(data.size());
+    // The last segment is published only after the digest check.
+    auto whole_segments =
+        layout->segments_complete(static_cast<std::uint32_t>(pieces->hashes().size()));
+    if (whole_segments == layout->segment_count && whole_segments > 0) --whole_segments;
+    if (auto p = publish(whole_segments); !p) return p;
+    if (written - notified >= notify_every) {
+      notified = written;
+      asio::post(io_, [alive = std::weak_ptr<bool>(alive_), job] {
+        if (alive.lock()) job->changed.notify_all();
+      });
+    }
+    return {};
+  };
+
+  registry::request_options opts{.cancel = &job->cancel};
+  auto r = client.get_blob(job->name, d, std::nullopt, on_start, on_data, opts);
+  if (!r) return fail(r.error());
+  if (!layout) return fail(errc::upstream, "upstream sent no body for {}", d);
+  if (written != layout->size) {
+    return fail(errc::upstream, "upstream ended {} after {} of {} bytes", d, written, layout->size);
+  }
+  pieces->finish();
+  auto got = digest::from_raw(d.algorithm(), content.finish());
+  if (!got) return fail(got.error());
+  if (*got != d) {
+    return fail(errc::digest_mismatch,
+                "{}/{}: the bytes upstream sent hash to {}, not {}; discarded",
+                client.target().host, job->name, *got, d);
+  }
+  if (::fdatasync(fd.get()) != 0) return fail(system_error(errno, "cannot sync the blob", path));
+  fd.reset();
+  if (auto p = publish(layout->segment_count); !p) return fail(p.error());
+  std::optional<blob_torrent> whole;
+  if (layout->size > 0) {
+    auto t = make_whole_torrent(d, *layout, pieces->hashes());
+    if (!t) return fail(t.error());
+    whole = std::move(*t);
+  }
+  auto stored = store_.commit(d, layout->piece_length,
+                              whole ? std::optional<info_hash>(whole->v1) : std::nullopt,
+                              whole ? std::string_view(whole->bytes) : std::string_view());
+  if (!stored) return fail(stored.error());
+  reserved.held = false;
+  return fetched{std::move(*stored), std::move(whole)};
+}
+
+void ingestor::publish_segment(const std::shared_ptr<blob_job>& job, std::uint32_t n,
+                               blob_torrent t) {
+  if (job->st == blob_job::state::failed || job->segments_retired) return;
+  if (n != job->segments.size()) {
+    log_->error("{}: segment {} arrived out of order", job->digest, n);
+    return;
+  }
+  auto offset = job->layout->segment_offset(n);
+  auto added = session_.add_seed(t.bytes, store_.ingest_path(job->digest), offset, job->read_fd);
+  if (!added) {
+    log_->error("{}: cannot seed segment {}: {}", job->digest, n, added.error().message);
+    return;
+  }
+  auto alive = std::weak_ptr<bool>(alive_);
+  tracker_.register_torrent(job->digest, n, t.bytes, [this, alive, ih = t.v1](bool ok) {
+    if (ok && alive.lock()) session_.reannounce(ih);
+  });
+  log_->debug("{}: segment {} of {} published ({})", job->digest, n, job->layout->segment_count,
+              t.v1);
+  job->segments.push_back(std::move(t));
+  segments_published_.inc();
+  job->changed.notify_all();
+}
+
+void ingestor::complete(const std::shared_ptr<blob_job>& job, fetched f) {
+  const auto& d = job->digest;
+  if (f.whole) {
+    auto added = session_.add_seed(f.whole->bytes, store_.blob_path(d));
+    if (!added) log_->error("{}: cannot seed the stored blob: {}", d, added.error().message);
+    auto alive = std::weak_ptr<bool>(alive_);
+    tracker_.register_torrent(d, std::nullopt, f.whole->bytes,
+                              [this, alive, d, ih = f.whole->v1](bool ok) {
+                                if (!ok || !alive.lock()) return;
+                                store_.set_registered(d);
+                                session_.reannounce(ih);
+                              });
+  }
+  job->stored = f.stored;
+  job->whole = std::move(f.whole);
+  job->st = blob_job::state::complete;
+  job->finished = std::chrono::steady_clock::now();
+  ingested_.inc();
+  ingest_seconds_.observe(seconds_since(job->started));
+  log_->info("ingested {} ({} bytes{}) in {:.2f}s{}", d, f.stored.size,
+             job->layout && job->layout->segmented()
+                 ? fmt::format(", {} segments", job->layout->segment_count)
+                 : std::string(),
+             seconds_since(job->started),
+             job->whole ? fmt::format(", info-hash {}", job->whole->v1) : std::string());
+  job->changed.notify_all();
+  // Segment torrents stay a while for nodes that are still on them.
+  forget_later(job, job->segments.empty() ? duration::zero() : options_.segment_linger);
+}
+
+void ingestor::fail_job(const std::shared_ptr<blob_job>& job, error e) {
+  log_->warn("ingest of {} failed: {}", job->digest, e.message);
+  job->failure = std::move(e);
+  job->st = blob_job::state::failed;
+  job->finished = std::chrono::steady_clock::now();
+  failed_.inc();
+  retire_segments(job);
+  job->changed.notify_all();
+  forget_later(job, options_.failure_ttl);
+}
+
+void ingestor::retire_segments(const std::shared_ptr<blob_job>& job) {
+  if (job->segments_retired) return;
+  job->segments_retired = true;
+  for (const auto& s : job->segments) {
+    session_.remove(s.v1);
+    tracker_.retire(s.v1);
+  }
+}
+
+void ingestor::forget_later(const std::shared_ptr<blob_job>& job, duration after) {
+  auto timer = std::make_shared<asio::steady_timer>(io_, after);
+  auto alive = std::weak_ptr<bool>(alive_);
+  timer->async_wait([this, alive, job, timer](boost::system::error_code) {
+    if (!alive.lock()) return;
+    retire_segments(job);
+    // A newer job for the digest may have replaced this one.
+    if (auto it = jobs_.find(job->digest); it != jobs_.end() && it->second == job) jobs_.erase(it);
+  });
+}
+
+void ingestor::evicted(const std::vector<stored_blob>& blobs) {
+  for (const auto& b : blobs) {
+    log_->info("evicted {} ({} bytes) to make room", b.digest, b.size);
+    if (b.torrent_hash) {
+      session_.remove(*b.torrent_hash);
+      tracker_.retire(*b.torrent_hash);
+    }
+  }
+}
+
+void ingestor::resume_stored() {
+  std::size_t seeded = 0;
+  for (const auto& b : store_.list()) {
+    if (!b.torrent_hash) continue;
+    auto torrent = store_.torrent(b.digest);
+    if (!torrent) {
+      log_->error("{}: stored without a usable torrent: {}", b.digest, torrent.error().message);
+      continue;
+    }
+    if (auto added = session_.add_seed(*torrent, store_.blob_path(b.digest)); !added) {
+      log_->error("{}: cannot seed: {}", b.digest, added.error().message);
+      continue;
+    }
+    ++seeded;
+    if (!b.registered) {
+      auto alive = std::weak_ptr<bool>(alive_);
+      tracker_.register_torrent(b.digest, std::nullopt, std::move(*torrent),
+                                [this, alive, d = b.digest, ih = *b.torrent_hash](bool ok) {
+                                  if (!ok || !alive.lock()) return;
+                                  store_.set_registered(d);
+                                  session_.reannounce(ih);
+                                });
+    }
+  }
+  if (seeded > 0) log_->info("seeding {} stored blobs", seeded);
+}
+
+}  // namespace blobswarm::seeder

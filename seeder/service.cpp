@@ -1,0 +1,195 @@
+#include "seeder/service.hpp"
+
+#include <sys/resource.h>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/file.hpp"
+#include "common/http/server.hpp"
+#include "common/logging.hpp"
+#include "common/registry/client.hpp"
+#include "common/service.hpp"
+#include "seeder/api.hpp"
+#include "seeder/blob_store.hpp"
+#include "seeder/ingestor.hpp"
+#include "seeder/preheater.hpp"
+#include "seeder/torrent_session.hpp"
+#include "seeder/tracker_link.hpp"
+
+namespace blobswarm::seeder {
+
+namespace {
+
+result<std::string> read_secret(const std::string& path, std::string_view what) {
+  auto text = read_file(path, 64 * 1024);
+  if (!text) return fail(text.error().with_context(std::string(what)));
+  while (!text->empty() && (text->back() == '\n' || text->back() == '\r' || text->back() == ' ')) {
+    text->pop_back();
+  }
+  if (text->empty()) return fail(errc::invalid_argument, "{} {} is empty", what, path);
+  return text;
+}
+
+// Every seeded blob may hold a descriptor: use what the system allows.
+void raise_file_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
+}  // namespace
+
+service::service(settings s) : settings_(std::move(s)) {}
+
+result<std::unique_ptr<service>> service::make(const settings& s) {
+  std::unique_ptr<service> svc(new service(s));
+  auto& st = svc->settings_;
+  if (!st.tracker_token_file.empty()) {
+    auto token = read_secret(st.tracker_token_file, "tracker token file");
+    if (!token) return fail(token.error());
+    svc->tracker_token_ = std::move(*token);
+  }
+  if (!st.notification_token_file.empty()) {
+    auto token = read_secret(st.notification_token_file, "notification token file");
+    if (!token) return fail(token.error());
+    svc->notification_token_ = std::move(*token);
+  }
+  auto store = blob_store::open(st.data, store_options{st.max_size.bytes, st.min_free.bytes});
+  if (!store) return fail(store.error().with_context(fmt::format("data directory {}", st.data)));
+  svc->store_ = std::move(*store);
+  auto table =
+      registry::upstream_table::make(st.upstream, st.upstreams, st.allow_unlisted_upstreams);
+  if (!table) return fail(table.error());
+  // Check every configured upstream's credentials now, not at the first pull.
+  for (const auto& u : table->all()) {
+    if (auto c = registry::client::make(u); !c) return fail(c.error());
+  }
+  registry::client_options copts{.request_timeout = st.upstream_timeout,
+                                 .stall_timeout = st.upstream_stall_timeout,
+                                 .max_attempts = st.upstream_attempts,
+                                 .max_recv_speed = st.upstream_rate_limit.bytes,
+                                 .user_agent = "blobswarm-seeder/" BLOBSWARM_VERSION};
+  svc->clients_ = std::make_unique<registry::client_pool>(std::move(*table), copts);
+  return svc;
+}
+
+service::~service() {
+  alive_.reset();
+  if (ingest_) ingest_->shutdown();
+  if (tracker_) tracker_->stop();
+  // Cancelled transfers end quickly; their completions are posted to io_.
+  pool_.reset();
+  io_.restart();
+  io_.poll();
+  server_.reset();
+  api_.reset();
+  preheater_.reset();
+  ingest_.reset();
+  tracker_.reset();
+  if (session_) session_->shutdown();
+  session_.reset();
+  clients_.reset();
+  store_.reset();
+}
+
+result<void> service::start() {
+  auto log = logging::get("seeder");
+  raise_file_limit();
+  const auto& st = settings_;
+  pool_ = std::make_unique<blocking_pool>(static_cast<std::size_t>(st.max_ingests) + 4);
+  session_ = std::make_unique<torrent_session>(
+      io_,
+      session_options{.listen = st.peer_listen,
+                      .upload_rate_limit = st.upload_rate_limit.bytes,
+                      .unchoke_slots = st.unchoke_slots},
+      logging::get("torrent"));
+  tracker_ = std::make_unique<tracker_link>(
+      io_, *pool_,
+      tracker_options{.url = tracker_token_.empty() ? std::string() : st.tracker,
+                      .token = tracker_token_,
+                      .user = st.tracker_user,
+                      .passkey_file = std::filesystem::path(st.data) / "tracker-passkey"},
+      logging::get("tracker-link"));
+  ingest_ = std::make_unique<ingestor>(io_, *pool_, *store_, *session_, *tracker_, *clients_,
+                                       ingest_options{.segment_size = st.segment_size.bytes,
+                                                      .segment_linger = st.segment_linger,
+                                                      .max_ingests = st.max_ingests},
+                                       metrics_, log);
+  preheater_ = std::make_unique<preheater>(io_, *pool_, *ingest_, *clients_, st.wait_timeout, log);
+  auto public_url = st.public_url.empty() ? "http://" + st.listen : st.public_url;
+  api_ =
+      std::make_unique<api>(*ingest_, *store_, *preheater_, *session_, *tracker_, *pool_, metrics_,
+                            api_options{.public_url = public_url,
+                                        .web_seed = st.web_seed,
+                                        .wait_timeout = st.wait_timeout,
+                                        .notification_token = notification_token_},
+                            log);
+  auto* session = session_.get();
+  auto* store = store_.get();
+  auto* ingest = ingest_.get();
+  metrics_.add_gauge_callback("blobswarm_seeder_active_torrents", "Torrents being seeded",
+                              [session] { return static_cast<double>(session->stats().torrents); });
+  metrics_.add_gauge_callback("blobswarm_seeder_peers", "Connected BitTorrent peers",
+                              [session] { return static_cast<double>(session->stats().peers); });
+  metrics_.add_gauge_callback(
+      "blobswarm_seeder_uploaded_bytes", "Payload bytes uploaded to peers since start",
+      [session] { return static_cast<double>(session->stats().uploaded_payload); });
+  metrics_.add_gauge_callback("blobswarm_seeder_store_bytes", "Bytes of stored blobs",
+                              [store] { return static_cast<double>(store->used_bytes()); });
+  metrics_.add_gauge_callback("blobswarm_seeder_store_blobs", "Stored blobs",
+                              [store] { return static_cast<double>(store->count()); });
+  metrics_.add_gauge_callback("blobswarm_seeder_ingests_running", "Upstream fetches running",
+                              [ingest] { return static_cast<double>(ingest->running()); });
+
+  tracker_->start([session](std::string url) { session->set_announce_url(std::move(url)); });
+  ingest_->resume_stored();
+
+  auto listen = host_port::parse(st.listen);
+  if (!listen) return fail(listen.error());
+  http::server_options sopts;
+  sopts.body_limit = 4 << 20;  // notifications and preheat requests
+  server_ = std::make_unique<http::server>(
+      io_, std::make_shared<const http::router>(api_->routes()), sopts, logging::get("http"));
+  auto ep = server_->listen(*listen);
+  if (!ep) return fail(ep.error());
+  log->info("blobswarm-seeder {} listening on {} (data {}, default upstream {}, tracker {})",
+            BLOBSWARM_VERSION, ep->str(), st.data, clients_->table().default_upstream().url,
+            tracker_->enabled() ? st.tracker : std::string("disabled"));
+  schedule_flush();
+  return {};
+}
+
+void service::schedule_flush() {
+  auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(30));
+  std::weak_ptr<bool> alive = alive_;
+  timer->async_wait([this, alive, timer](boost::system::error_code ec) {
+    if (ec || !alive.lock()) return;
+    if (auto r = store_->flush(); !r) {
+      logging::get("seeder")->warn("cannot save access times: {}", r.error().message);
+    }
+    schedule_flush();
+  });
+}
+
+awaitable<void> service::shutdown() {
+  alive_.reset();
+  co_await server_->stop(std::chrono::seconds(5));
+  ingest_->shutdown();
+  tracker_->stop();
+  (void)store_->flush();
+  session_->shutdown();
+}
+
+int service::run() {
+  if (auto r = start(); !r) {
+    logging::get("seeder")->error("{}", r.error().message);
+    return 1;
+  }
+  asio::io_context* contexts[] = {&io_};
+  return run_until_signal(
+      contexts, [this] { return shutdown(); }, *logging::get("seeder"));
+}
+
+}  // namespace blobswarm::seeder

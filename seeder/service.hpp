@@ -1,0 +1,65 @@
+// service: wires the seeder together — store, libtorrent session, tracker
+// link, upstream clients, ingestor, preheater and HTTP API — on one
+// io_context (plus the blocking pool for libcurl and sqlite), and runs it
+// until SIGINT/SIGTERM with a graceful shutdown.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+
+#include "common/blocking_pool.hpp"
+#include "common/error.hpp"
+#include "common/metrics.hpp"
+#include "seeder/settings.hpp"
+
+namespace blobswarm::http {
+class server;
+}
+namespace blobswarm::registry {
+class client_pool;
+}
+
+namespace blobswarm::seeder {
+
+class api;
+class blob_store;
+class ingestor;
+class preheater;
+class torrent_session;
+class tracker_link;
+
+class service {
+ public:
+  // Opens the store and reads secrets; fails with a message naming the
+  // problem (bad data directory, unreadable token file, ...).
+  static result<std::unique_ptr<service>> make(const settings& s);
+  ~service();
+
+  // Listens (HTTP and peers), re-seeds the store, and serves until a signal.
+  // Returns the exit code.
+  int run();
+
+ private:
+  explicit service(settings s);
+  result<void> start();
+  awaitable<void> shutdown();
+  void schedule_flush();
+
+  settings settings_;
+  asio::io_context io_;
+  metrics::registry metrics_;
+  std::unique_ptr<blocking_pool> pool_;
+  std::unique_ptr<blob_store> store_;
+  std::unique_ptr<torrent_session> session_;
+  std::unique_ptr<registry::client_pool> clients_;
+  std::unique_ptr<tracker_link> tracker_;
+  std::unique_ptr<ingestor> ingest_;
+  std::unique_ptr<preheater> preheater_;
+  std::unique_ptr<api> api_;
+  std::unique_ptr<http::server> server_;
+  std::string tracker_token_;
+  std::string notification_token_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace blobswarm::seeder

@@ -1,0 +1,258 @@
+#include "seeder/torrent_session.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/extensions/smart_ban.hpp>
+#include <libtorrent/ip_filter.hpp>
+#include <libtorrent/session.hpp>
+#include <libtorrent/session_params.hpp>
+#include <libtorrent/session_stats.hpp>
+#include <libtorrent/settings_pack.hpp>
+#include <libtorrent/torrent_info.hpp>
+
+#include "seeder/seed_disk_io.hpp"
+
+namespace blobswarm::seeder {
+
+namespace {
+
+lt::sha1_hash to_lt(const info_hash& ih) {
+  return lt::sha1_hash(ih.raw().data());
+}
+
+info_hash from_lt(const lt::sha1_hash& h) {
+  return *info_hash::from_raw(std::string_view(h.data(), h.size()));
+}
+
+}  // namespace
+
+struct torrent_session::impl {
+  std::unique_ptr<lt::session> session;
+  std::map<info_hash, lt::torrent_handle> handles;
+  std::unique_ptr<asio::steady_timer> ticker;
+  int sent_payload_idx = -1;
+  int peers_idx = -1;
+};
+
+torrent_session::torrent_session(asio::io_context& io, session_options options,
+                                 std::shared_ptr<spdlog::logger> log)
+    : io_(io),
+      options_(std::move(options)),
+      log_(std::move(log)),
+      sources_(std::make_shared<seed_sources>()),
+      impl_(std::make_unique<impl>()),
+      alive_(std::make_shared<bool>(true)) {
+  lt::settings_pack pack = lt::high_performance_seed();
+  pack.set_str(lt::settings_pack::listen_interfaces, options_.listen);
+  pack.set_bool(lt::settings_pack::enable_dht, false);
+  pack.set_bool(lt::settings_pack::enable_lsd, false);
+  pack.set_bool(lt::settings_pack::enable_upnp, false);
+  pack.set_bool(lt::settings_pack::enable_natpmp, false);
+  pack.set_bool(lt::settings_pack::enable_incoming_utp, false);
+  pack.set_bool(lt::settings_pack::enable_outgoing_utp, false);
+  // Several sessions of one host (tests, replicated seeders behind NAT)
+  // must be able to talk to us.
+  pack.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
+  // Torrents are added unmanaged, but keep the queue limits out of the way
+  // in case anything ever is managed.
+  pack.set_int(lt::settings_pack::active_downloads, -1);
+  pack.set_int(lt::settings_pack::active_seeds, -1);
+  pack.set_int(lt::settings_pack::active_limit, -1);
+  pack.set_int(lt::settings_pack::active_tracker_limit, -1);
+  pack.set_int(lt::settings_pack::unchoke_slots_limit, options_.unchoke_slots);
+  pack.set_int(lt::settings_pack::upload_rate_limit,
+               static_cast<int>(std::min<std::uint64_t>(options_.upload_rate_limit, INT32_MAX)));
+  pack.set_str(lt::settings_pack::user_agent, "blobswarm-seeder/" BLOBSWARM_VERSION);
+  pack.set_str(lt::settings_pack::peer_fingerprint, "-BW0100-");
+  pack.set_int(lt::settings_pack::alert_mask, lt::alert_category::error |
+                                                  lt::alert_category::status |
+                                                  lt::alert_category::tracker);
+  // Announce promptly when torrents are added and stop quickly at shutdown.
+  pack.set_int(lt::settings_pack::stop_tracker_timeout, 2);
+  // No default plugins: ut_pex and ut_metadata have no place in a private
+  // swarm whose members already hold the torrent. smart_ban is added below.
+  lt::session_params params(std::move(pack), std::vector<std::shared_ptr<lt::plugin>>{});
+  params.disk_io_constructor = seed_disk_io_constructor(sources_, options_.disk_threads);
+  impl_->session = std::make_unique<lt::session>(std::move(params));
+  impl_->session->add_extension(&lt::create_smart_ban_plugin);
+  if (options_.upload_rate_limit > 0) {
+    // libtorrent exempts local peers (loopback, private ranges) from rate
+    // limits; put every address in the global class so the limit holds.
+    lt::ip_filter f;
+    f.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"),
+               1u << static_cast<std::uint32_t>(lt::session::global_peer_class_id));
+    f.add_rule(lt::make_address("::"), lt::make_address("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+               1u << static_cast<std::uint32_t>(lt::session::global_peer_class_id));
+    impl_->session->set_peer_class_filter(f);
+  }
+  impl_->sent_payload_idx = lt::find_metric_idx("net.sent_payload_bytes");
+  impl_->peers_idx = lt::find_metric_idx("peer.num_peers_connected");
+  std::weak_ptr<bool> alive = alive_;
+  impl_->session->set_alert_notify([this, alive] {
+    // Called on libtorrent's thread: hop to ours.
+    asio::post(io_, [this, alive] {
+      if (alive.lock()) on_alerts();
+    });
+  });
+  impl_->ticker = std::make_unique<asio::steady_timer>(io_);
+  tick();
+}
+
+torrent_session::~torrent_session() {
+  shutdown();
+}
+
+void torrent_session::shutdown() {
+  if (!impl_->session) return;
+  alive_.reset();
+  impl_->ticker->cancel();
+  impl_->session->set_alert_notify([] {});
+  // The proxy's destructor waits for the tracker "stopped" announces
+  // (stop_tracker_timeout) and the disk threads.
+  auto proxy = impl_->session->abort();
+  impl_->handles.clear();
+  impl_->session.reset();
+  torrents_.clear();
+}
+
+void torrent_session::tick() {
+  if (!impl_->session) return;
+  impl_->session->post_session_stats();
+  impl_->ticker->expires_after(std::chrono::seconds(1));
+  std::weak_ptr<bool> alive = alive_;
+  impl_->ticker->async_wait([this, alive](boost::system::error_code ec) {
+    if (!ec && alive.lock()) tick();
+  });
+}
+
+result<info_hash> torrent_session::add_seed(std::string_view torrent,
+                                            const std::filesystem::path& path, std::uint64_t offset,
+                                            std::shared_ptr<unique_fd> fd) {
+  if (!impl_->session) return fail(errc::unavailable, "the torrent session is shut down");
+  lt::error_code ec;
+  auto ti = std::make_shared<lt::torrent_info>(
+      lt::span<const char>(torrent.data(), static_cast<std::ptrdiff_t>(torrent.size())), ec,
+      lt::from_span);
+  if (ec) return fail(errc::invalid_argument, "cannot load torrent: {}", ec.message());
+  auto ih = from_lt(ti->info_hashes().v1);
+  if (torrents_.contains(ih)) return ih;
+  sources_->bind(to_lt(ih), seed_sources::source{std::move(fd), path, offset});
+  lt::add_torrent_params p;
+  p.ti = std::move(ti);
+  p.save_path = path.parent_path().string();
+  p.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused |
+               lt::torrent_flags::need_save_resume);
+  p.flags |= lt::torrent_flags::seed_mode;
+  if (!announce_url_.empty()) p.trackers.push_back(announce_url_);
+  impl_->session->async_add_torrent(std::move(p));
+  torrents_.emplace(ih, 1);
+  return ih;
+}
+
+void torrent_session::remove(const info_hash& ih) {
+  if (!impl_->session || !torrents_.erase(ih)) return;
+  auto it = impl_->handles.find(ih);
+  lt::torrent_handle h =
+      it != impl_->handles.end() ? it->second : impl_->session->find_torrent(to_lt(ih));
+  if (it != impl_->handles.end()) impl_->handles.erase(it);
+  if (h.is_valid()) impl_->session->remove_torrent(h);
+  sources_->unbind(to_lt(ih));
+}
+
+void torrent_session::reannounce(const info_hash& ih) {
+  if (!impl_->session || announce_url_.empty()) return;
+  auto it = impl_->handles.find(ih);
+  if (it != impl_->handles.end() && it->second.is_valid()) {
+    it->second.force_reannounce();
+  } else if (auto h = impl_->session->find_torrent(to_lt(ih)); h.is_valid()) {
+    h.force_reannounce();
+  }
+}
+
+void torrent_session::set_announce_url(std::string url) {
+  if (url == announce_url_) return;
+  announce_url_ = std::move(url);
+  for (auto& [ih, h] : impl_->handles) {
+    if (!h.is_valid()) continue;
+    h.replace_trackers({lt::announce_entry(announce_url_)});
+    h.force_reannounce();
+  }
+}
+
+session_stats torrent_session::stats() const {
+  return session_stats{torrents_.size(), uploaded_, peers_};
+}
+
+void torrent_session::on_alerts() {
+  if (!impl_->session) return;
+  std::vector<lt::alert*> alerts;
+  impl_->session->pop_alerts(&alerts);
+  for (auto* a : alerts) handle(a);
+}
+
+void torrent_session::handle(lt::alert* a) {
+  if (auto* added = lt::alert_cast<lt::add_torrent_alert>(a)) {
+    if (added->error) {
+      log_->error("cannot seed {}: {}", added->params.ti ? added->params.ti->name() : "?",
+                  added->error.message());
+      return;
+    }
+    auto ih = from_lt(added->handle.info_hashes().v1);
+    if (!torrents_.contains(ih)) {
+      // Removed while it was being added.
+      impl_->session->remove_torrent(added->handle);
+      return;
+    }
+    impl_->handles[ih] = added->handle;
+    // The announce URL may have arrived after the add was queued.
+    if (!announce_url_.empty() && added->handle.trackers().empty()) {
+      added->handle.replace_trackers({lt::announce_entry(announce_url_)});
+      added->handle.force_reannounce();
+    }
+    return;
+  }
+  if (auto* ls = lt::alert_cast<lt::listen_succeeded_alert>(a)) {
+    if (ls->socket_type == lt::socket_type_t::tcp) {
+      listen_port_ = static_cast<std::uint16_t>(ls->port);
+      log_->info("seeding on {}:{}", ls->address.to_string(), ls->port);
+    }
+    return;
+  }
+  if (auto* lf = lt::alert_cast<lt::listen_failed_alert>(a)) {
+    listen_error_ =
+        fmt::format("cannot listen for peers on {}: {}", options_.listen, lf->error.message());
+    log_->error("{}", listen_error_);
+    return;
+  }
+  if (auto* st = lt::alert_cast<lt::session_stats_alert>(a)) {
+    auto counters = st->counters();
+    if (impl_->sent_payload_idx >= 0) {
+      uploaded_ = static_cast<std::uint64_t>(counters[impl_->sent_payload_idx]);
+    }
+    if (impl_->peers_idx >= 0) peers_ = static_cast<std::uint64_t>(counters[impl_->peers_idx]);
+    return;
+  }
+  if (auto* te = lt::alert_cast<lt::tracker_error_alert>(a)) {
+    log_->warn("tracker error for {}: {} {}", te->torrent_name(), te->error.message(),
+               te->failure_reason());
+    return;
+  }
+  if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
+    log_->error("cannot read {} for seeding: {}", fe->torrent_name(), fe->error.message());
+    return;
+  }
+  if (auto* he = lt::alert_cast<lt::hash_failed_alert>(a)) {
+    log_->error("stored data of {} failed verification at piece {}", he->torrent_name(),
+                static_cast<int>(he->piece_index));
+    return;
+  }
+  if (auto* err = lt::alert_cast<lt::torrent_error_alert>(a)) {
+    log_->error("torrent {} stopped: {}", err->torrent_name(), err->error.message());
+    return;
+  }
+}
+
+}  // namespace blobswarm::seeder

@@ -1,0 +1,108 @@
+// torrent_session: the seeder's one libtorrent session and the only code
+// that touches it. Seeds private v1 torrents from files the store owns (see
+// seed_disk_io), announces them to the tracker with the seeder's passkey,
+// and reports what it uploaded. DHT, LSD, UPnP, NAT-PMP and PEX are off;
+// torrents are not auto-managed, so libtorrent's queuing (active_seeds,
+// active_limit) never silently stops announcing some of them.
+//
+// Alerts are posted to the owner's executor (set_alert_notify) and
+// dispatched there with lt::alert_cast; every public member is called from
+// that executor too.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "common/http/asio.hpp"
+#include "common/info_hash.hpp"
+#include "common/net.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+namespace libtorrent {
+struct alert;
+}
+namespace lt = libtorrent;
+
+namespace blobswarm::seeder {
+
+class seed_sources;
+
+struct session_options {
+  std::string listen = "127.0.0.1:6881";  // peer connections
+  std::uint64_t upload_rate_limit = 0;    // bytes/s, 0: unlimited (applies to loopback too)
+  int unchoke_slots = 32;                 // peers uploaded to at once, per torrent pool
+  int disk_threads = 2;
+};
+
+struct session_stats {
+  std::size_t torrents = 0;
+  std::uint64_t uploaded_payload = 0;  // bytes uploaded to peers since start
+  std::uint64_t peers = 0;             // connected peers
+};
+
+class torrent_session {
+ public:
+  torrent_session(asio::io_context& io, session_options options,
+                  std::shared_ptr<spdlog::logger> log);
+  ~torrent_session();
+  torrent_session(const torrent_session&) = delete;
+  torrent_session& operator=(const torrent_session&) = delete;
+
+  // Seeds `torrent` (bencoded) whose bytes are `path` from `offset` (or, if
+  // `fd` is given, that open file). Adding an info-hash that is already
+  // seeded does nothing.
+  result<info_hash> add_seed(std::string_view torrent, const std::filesystem::path& path,
+                             std::uint64_t offset = 0, std::shared_ptr<unique_fd> fd = nullptr);
+  void remove(const info_hash& ih);
+  // Announces now (after the tracker learned the torrent: an announce
+  // before registration was refused, and the next one would come only after
+  // the announce interval).
+  void reannounce(const info_hash& ih);
+  bool contains(const info_hash& ih) const { return torrents_.contains(ih); }
+
+  // The announce URL (<tracker>/announce/<passkey>) for every torrent, now
+  // and later; torrents added before it was known get it too.
+  void set_announce_url(std::string url);
+
+  // The bound peer port (after listen succeeded), for tests using port 0.
+  std::optional<std::uint16_t> listen_port() const noexcept { return listen_port_; }
+  const std::string& listen_error() const noexcept { return listen_error_; }
+  session_stats stats() const;
+
+  // Stops seeding: tells the tracker (best effort, bounded) and closes the
+  // session.
+  void shutdown();
+
+ private:
+  void on_alerts();
+  void handle(lt::alert* a);
+  void tick();
+
+  struct impl;
+  asio::io_context& io_;
+  session_options options_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<seed_sources> sources_;
+  std::unique_ptr<impl> impl_;
+  std::map<info_hash, int> torrents_;  // info-hash -> 1 (handles live in impl)
+  std::string announce_url_;
+  std::optional<std::uint16_t> listen_port_;
+  std::string listen_error_;
+  std::uint64_t uploaded_ = 0;
+  std::uint64_t peers_ = 0;
+  std::shared_ptr<bool> alive_;
+};
+
+}  // namespace blobswarm::seeder
