@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -177,6 +178,13 @@ int run_create(const create_args& a) {
     }
   }
 
+  if (!to_stdout) {
+    // Fail before hashing, not after, when the torrent cannot be written.
+    auto dir = output.parent_path().empty() ? std::filesystem::path(".") : output.parent_path();
+    if (::access(dir.c_str(), W_OK) != 0) {
+      return report(system_error(errno, "cannot write into", dir));
+    }
+  }
   std::optional<progress_bar> bar;
   if (!to_stdout && want_progress(a.quiet)) {
     bar.emplace(stdout, "hashing");

@@ -240,8 +240,9 @@ class worker {
     }
     if (!s_.opts.strict && size != layout_.files[fi].size)
       s_.note(fi, file_issue::wrong_size, size);
-    // Cold data: let the kernel read this file sequentially and in big steps.
-    ::posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    // Cold data: let the kernel read big files sequentially and in big
+    // steps (small files are read in one go; spare them the syscall).
+    if (size >= run_bytes) ::posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     return fd_.get();
   }
 

@@ -349,6 +349,9 @@ TEST(torrentgen_cli, bad_input_gets_one_line_errors_and_exit_2) {
                         "nope");
   expect_one_line_error(torrentgen({"create", (dir / "ok").string(), "-o", out, "--date", "x"}),
                         "date 'x'");
+  expect_one_line_error(
+      torrentgen({"create", (dir / "ok").string(), "-o", (dir / "nodir" / "x.torrent").string()}),
+      "cannot write into " + (dir / "nodir").string());
   expect_one_line_error(torrentgen({"create"}), "PATH");
   expect_one_line_error(torrentgen({"frobnicate"}), "frobnicate");
   expect_no_output(out_dir);
@@ -472,6 +475,28 @@ TEST(torrentgen_cli, excludes_symlinks_and_json_from_create) {
             return pads;
           }(),
       2);
+}
+
+// A few buffers per thread, whatever the size: a 768 MiB (sparse) file must
+// not grow the process much beyond what a 1 MiB file needs.
+TEST(torrentgen_cli, peak_memory_does_not_grow_with_the_data) {
+  test::temp_dir dir;
+  make_files(dir.path(), {{"small", 1 << 20}});
+  { std::ofstream(dir / "large"); }
+  ASSERT_EQ(::truncate((dir / "large").c_str(), 768LL << 20), 0);
+  auto peak_kib = [&](const std::string& file) {
+    auto r = test::run_command(
+        {"/usr/bin/time", "-f", "%M", "-o", (dir / "rss").string(),
+         test::binary("torrentgen").string(), "create", (dir / file).string(), "-o",
+         (dir / (file + ".torrent")).string(), "--piece-size", "1MiB", "--threads", "2", "--quiet"},
+        std::chrono::seconds(120));
+    EXPECT_EQ(r.status, 0) << r.output;
+    return std::stol(test::read_text(dir / "rss"));
+  };
+  auto small = peak_kib("small");
+  auto large = peak_kib("large");
+  // 2 threads x 1 MiB buffers plus slack; 768 MiB of data must not show up.
+  EXPECT_LT(large, small + 8 * 1024) << "small " << small << " KiB, large " << large << " KiB";
 }
 
 TEST(torrentgen_cli, help_documents_the_interface) {
