@@ -28,8 +28,17 @@
 namespace blobswarm::torrentgen {
 namespace {
 
-constexpr const char* footer =
-    R"(Exit codes: 0 ok, 1 verify found bad or missing data, 2 usage or input error.
+constexpr const char* footer = R"(Commands:
+  torrentgen create PATH [-o OUT] [-t URL]... [--private] [--piece-size SIZE|auto]
+                         [--format v1|v2|hybrid] [-w URL]... [--comment TEXT] [--source TEXT]
+                         [--created-by TEXT] [--date UNIX|now|none] [--threads N]
+                         [--exclude GLOB]... [--follow-symlinks] [--quiet] [--json] [--force]
+  torrentgen info FILE [--json]
+  torrentgen verify FILE PATH [--threads N] [--quiet]
+  torrentgen magnet FILE
+Run 'torrentgen COMMAND --help' for the options of one command.
+
+Exit codes: 0 ok, 1 verify found bad or missing data, 2 usage or input error.
 Errors are one line on stderr naming the path and the reason.
 
 Examples:
@@ -368,6 +377,22 @@ int run_cli(int argc, char** argv) {
   auto* magnet = app.add_subcommand(
       "magnet", "print a magnet link (btih for v1, btmh for v2, both for hybrid; name, trackers)");
   magnet->add_option("FILE", m.file, ".torrent file")->required();
+
+  create->footer(
+      R"(Defaults: hybrid (v1 + v2), piece size chosen for 1000-2000 pieces (16 KiB-16 MiB),
+no trackers, not private, no creation date. The same files and flags always give the
+same bytes: canonical file order (v2 file-tree order: "a/b" before "a.txt"), no mtimes,
+no file attributes. Symlinks and special files are skipped with a warning. The output is
+written atomically; an existing file is kept unless --force.
+Exit codes: 0 ok, 2 usage or input error (nothing written).)");
+  info->footer(R"(--json fields: name, format, info_hash_v1, info_hash_v2, total_size, piece_length,
+num_pieces, private, trackers (tiers), web_seeds, files (path, size), comment, source,
+created_by, creation_date, magnet. Exit codes: 0 ok, 2 unreadable or invalid .torrent.)");
+  verify->footer(
+      R"(Hashes the data and compares every piece (v1 SHA-1 pieces, v2 piece layers, both for
+hybrid). Prints one BAD line per damaged, truncated, oversized or missing file.
+Exit codes: 0 all pieces match, 1 bad or missing data, 2 usage or input error.)");
+  magnet->footer("Exit codes: 0 ok, 2 unreadable or invalid .torrent.");
 
   auto known = [](std::string_view c) {
     return c == "create" || c == "info" || c == "verify" || c == "magnet";
