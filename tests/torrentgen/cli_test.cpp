@@ -203,6 +203,9 @@ TEST(torrentgen_cli, directory_v1_info_hash_vs_mktorrent) {
                                  (dir / name).string()})
                   .status,
               0);
+    // verify reads mktorrent's torrents too.
+    auto v = torrentgen({"verify", theirs.string(), (dir / name).string()});
+    EXPECT_EQ(v.status, 0) << v.out << v.err;
     if (name == "plain") {
       EXPECT_EQ(lt_info_hashes(ours).first, lt_info_hashes(theirs).first);
     } else {
