@@ -1,5 +1,6 @@
 #include "torrentgen/cli.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -101,8 +102,34 @@ struct loaded {
   std::shared_ptr<const lt::torrent_info> info;
 };
 
+// Reads a .torrent from a file, a pipe or "-" (stdin), up to the size limit.
+result<std::string> read_torrent_bytes(const std::string& file) {
+  unique_fd owned;
+  int fd = STDIN_FILENO;
+  if (file != "-") {
+    auto opened = open_file(file, O_RDONLY);
+    if (!opened) return fail(opened.error());
+    owned = std::move(*opened);
+    fd = owned.get();
+  }
+  std::string out;
+  char buf[65536];
+  while (true) {
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(system_error(errno, "cannot read", file));
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > static_cast<std::size_t>(max_torrent_file_size)) {
+      return fail(errc::too_large, "{}: larger than the {} bytes a .torrent may have", file,
+                  max_torrent_file_size);
+    }
+  }
+  return out;
+}
+
 result<loaded> load(const std::string& file) {
-  auto bytes = read_file(file, max_torrent_file_size);
+  auto bytes = read_torrent_bytes(file);
   if (!bytes) return fail(bytes.error());
   auto ti = load_torrent_info(*bytes);
   if (!ti) return fail(ti.error().code, "{}: {}", file, ti.error().message);
@@ -355,7 +382,7 @@ int run_cli(int argc, char** argv) {
 
   info_args i;
   auto* info = app.add_subcommand("info", "show what a .torrent holds");
-  info->add_option("FILE", i.file, ".torrent file")->required();
+  info->add_option("FILE", i.file, ".torrent file ('-' for stdin)")->required();
   info->add_flag(
       "--json", i.json,
       "JSON: name, info hashes, sizes, pieces, private, trackers, web seeds, files, ...");
@@ -363,7 +390,7 @@ int run_cli(int argc, char** argv) {
   verify_args v;
   auto* verify = app.add_subcommand(
       "verify", "check data on disk against a .torrent (exit 1 if anything is bad or missing)");
-  verify->add_option("FILE", v.file, ".torrent file")->required();
+  verify->add_option("FILE", v.file, ".torrent file ('-' for stdin)")->required();
   verify
       ->add_option("PATH", v.path,
                    "the file or directory the torrent describes (or the directory holding it)")
@@ -376,7 +403,7 @@ int run_cli(int argc, char** argv) {
   magnet_args m;
   auto* magnet = app.add_subcommand(
       "magnet", "print a magnet link (btih for v1, btmh for v2, both for hybrid; name, trackers)");
-  magnet->add_option("FILE", m.file, ".torrent file")->required();
+  magnet->add_option("FILE", m.file, ".torrent file ('-' for stdin)")->required();
 
   create->footer(
       R"(Defaults: hybrid (v1 + v2), piece size chosen for 1000-2000 pieces (16 KiB-16 MiB),

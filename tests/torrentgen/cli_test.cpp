@@ -127,6 +127,23 @@ TEST(torrentgen_cli, output_is_byte_identical_across_runs_and_copies) {
   EXPECT_EQ(test::read_text(dir / "x.torrent"), a.out);
 }
 
+TEST(torrentgen_cli, reads_torrents_from_pipes_and_stdin) {
+  test::temp_dir dir;
+  make_files(dir / "data", {{"f", 50000}});
+  auto tg = test::binary("torrentgen").string();
+  auto r = test::run_command({"/bin/sh", "-c",
+                              fmt::format("'{0}' create '{1}' -o - --quiet | '{0}' info - --json",
+                                          tg, (dir / "data").string())});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(r.output)["name"], "data");
+  auto m =
+      test::run_command({"/bin/sh", "-c",
+                         fmt::format("'{0}' create '{1}' -o - --quiet | '{0}' magnet /dev/stdin",
+                                     tg, (dir / "data").string())});
+  ASSERT_EQ(m.status, 0) << m.output;
+  EXPECT_TRUE(m.output.starts_with("magnet:?xt=urn:btih:")) << m.output;
+}
+
 TEST(torrentgen_cli, default_output_name_and_no_overwrite_without_force) {
   test::temp_dir dir;
   make_files(dir / "data", {{"f", 5000}});
