@@ -74,9 +74,16 @@ void ingestor::shutdown() {
 
 result<ingestor::view> ingestor::get(std::string_view ns, const repository_name& name,
                                      const digest& d, bool start) {
+  // The registry host is checked first, so that an unconfigured ?ns= is
+  // refused whatever the seeder already holds.
+  auto client = clients_.get(ns);
+  if (!client) return fail(client.error());
+  const auto& host = (*client)->target().host;
   if (auto it = jobs_.find(d); it != jobs_.end()) {
     auto job = it->second;
-    bool fresh_failure = job->st == blob_job::state::failed &&
+    // A recent failure answers again (a 404 is not re-fetched per request),
+    // but only for the upstream it came from.
+    bool fresh_failure = job->st == blob_job::state::failed && job->host == host &&
                          std::chrono::steady_clock::now() - job->finished < options_.failure_ttl;
     if (job->st != blob_job::state::failed || fresh_failure || !start) {
       return view{job->stored, job};
@@ -89,8 +96,6 @@ result<ingestor::view> ingestor::get(std::string_view ns, const repository_name&
   }
   if (!start) return fail(errc::not_found, "{} is not stored", d);
   if (stopping_) return fail(errc::unavailable, "the seeder is shutting down");
-  auto client = clients_.get(ns);
-  if (!client) return fail(client.error());
   auto job = std::make_shared<blob_job>(d, name, (*client)->target().host);
   jobs_.emplace(d, job);
   log_->info("ingesting {} from {}/{}", d, (*client)->target().host, name);

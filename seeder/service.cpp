@@ -1,8 +1,10 @@
 #include "seeder/service.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <boost/asio/steady_timer.hpp>
+#include <cstdlib>
 
 #include "common/file.hpp"
 #include "common/http/server.hpp"
@@ -188,8 +190,17 @@ int service::run() {
     return 1;
   }
   asio::io_context* contexts[] = {&io_};
-  return run_until_signal(
-      contexts, [this] { return shutdown(); }, *logging::get("seeder"));
+  try {
+    return run_until_signal(
+        contexts, [this] { return shutdown(); }, *logging::get("seeder"));
+  } catch (const std::exception& e) {
+    // A handler threw past the event loop: a bug. The store is consistent
+    // at every instant (blobs enter it by rename after verification), so
+    // exit at once rather than unwind through half-stopped components.
+    logging::get("seeder")->critical("event loop failed: {}; exiting", e.what());
+    spdlog::shutdown();
+    std::_Exit(70);
+  }
 }
 
 }  // namespace blobswarm::seeder

@@ -158,17 +158,20 @@ void torrent_session::remove(const info_hash& ih) {
   lt::torrent_handle h =
       it != impl_->handles.end() ? it->second : impl_->session->find_torrent(to_lt(ih));
   if (it != impl_->handles.end()) impl_->handles.erase(it);
+  // A torrent whose add is still queued is removed when its add alert
+  // arrives (it is no longer in torrents_).
   if (h.is_valid()) impl_->session->remove_torrent(h);
   sources_->unbind(to_lt(ih));
 }
 
 void torrent_session::reannounce(const info_hash& ih) {
   if (!impl_->session || announce_url_.empty()) return;
-  auto it = impl_->handles.find(ih);
-  if (it != impl_->handles.end() && it->second.is_valid()) {
-    it->second.force_reannounce();
-  } else if (auto h = impl_->session->find_torrent(to_lt(ih)); h.is_valid()) {
-    h.force_reannounce();
+  try {
+    auto it = impl_->handles.find(ih);
+    auto h = it != impl_->handles.end() ? it->second : impl_->session->find_torrent(to_lt(ih));
+    if (h.is_valid()) h.force_reannounce();
+  } catch (const std::exception& e) {
+    log_->debug("cannot re-announce {}: {}", ih, e.what());  // removed meanwhile
   }
 }
 
@@ -176,9 +179,13 @@ void torrent_session::set_announce_url(std::string url) {
   if (url == announce_url_) return;
   announce_url_ = std::move(url);
   for (auto& [ih, h] : impl_->handles) {
-    if (!h.is_valid()) continue;
-    h.replace_trackers({lt::announce_entry(announce_url_)});
-    h.force_reannounce();
+    try {
+      if (!h.is_valid()) continue;
+      h.replace_trackers({lt::announce_entry(announce_url_)});
+      h.force_reannounce();
+    } catch (const std::exception& e) {
+      log_->debug("cannot set the tracker of {}: {}", ih, e.what());  // removed meanwhile
+    }
   }
 }
 
@@ -190,7 +197,15 @@ void torrent_session::on_alerts() {
   if (!impl_->session) return;
   std::vector<lt::alert*> alerts;
   impl_->session->pop_alerts(&alerts);
-  for (auto* a : alerts) handle(a);
+  for (auto* a : alerts) {
+    // Handle calls throw for torrents removed in the meantime; one bad
+    // alert must not take the executor down.
+    try {
+      handle(a);
+    } catch (const std::exception& e) {
+      log_->warn("while handling {}: {}", a->what(), e.what());
+    }
+  }
 }
 
 void torrent_session::handle(lt::alert* a) {
@@ -200,7 +215,9 @@ void torrent_session::handle(lt::alert* a) {
                   added->error.message());
       return;
     }
-    auto ih = from_lt(added->handle.info_hashes().v1);
+    // From the parameters, not the handle: the torrent may already be gone.
+    if (!added->params.ti) return;
+    auto ih = from_lt(added->params.ti->info_hashes().v1);
     if (!torrents_.contains(ih)) {
       // Removed while it was being added.
       impl_->session->remove_torrent(added->handle);
