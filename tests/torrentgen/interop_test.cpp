@@ -64,6 +64,7 @@ TEST(torrentgen_interop, transmission_show_reads_v1) {
   auto [v1, v2] = testing::lt_info_hashes(t);
   EXPECT_NE(r.output.find("Hash: " + v1), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("Private torrent"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Name: data"), std::string::npos) << r.output;
   for (const auto& f : swarm_tree()) {
     EXPECT_NE(r.output.find("data/" + f.path), std::string::npos) << f.path << "\n" << r.output;
   }
