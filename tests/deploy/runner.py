@@ -301,6 +301,7 @@ class Runner:
                     self.registry = (f"http://127.0.0.1:{inst.ports[next(iter(inst.ports))]}", None)
             self.check_contract()
             if not self.problems:
+                self.check_backup()
                 self.check_pull()
             self.check_memory()
             self.stop_all()
@@ -356,6 +357,26 @@ class Runner:
             names = [u.get("name") for u in (json.loads(body).get("users", []) if st == 200 else [])]
             if user not in names or "nodes" not in names:
                 self.problems.add(where, f"tracker users {names}: expected 'nodes' and {user!r}")
+
+    def check_backup(self):
+        """docs/OPERATIONS.md's online backup: sqlite3 .backup as the service
+        user while the tracker runs, into the tracker's volume."""
+        tracker = self.instances_of("blobswarm-tracker")[0]
+        db = self.rewrite(tracker, self.settings[tracker.c.name].get("db"))
+        dest = os.path.join(os.path.dirname(db), "tracker-backup.db")
+        as_user = ["setpriv", "--reuid", str(BLOBSWARM_UID), "--regid", str(BLOBSWARM_UID),
+                   "--clear-groups"]
+        out = subprocess.run(as_user + ["sqlite3", db, f".backup '{dest}'"], capture_output=True,
+                             text=True, timeout=60)
+        where = f"{self.stack} tracker backup"
+        if out.returncode != 0:
+            self.problems.add(where, f"sqlite3 .backup failed: {out.stderr.strip()}")
+            return
+        out = subprocess.run(["sqlite3", dest, "PRAGMA integrity_check; SELECT name FROM users;"],
+                             capture_output=True, text=True, timeout=60)
+        lines = out.stdout.split()
+        if out.returncode != 0 or not lines or lines[0] != "ok" or "nodes" not in lines[1:]:
+            self.problems.add(where, f"the backup is not a whole database: {out.stdout} {out.stderr}")
 
     def check_pull(self):
         """A blob pushed to the registry the mirrors default to comes through
