@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <unordered_set>
 
 namespace blobswarm::http {
@@ -46,14 +47,22 @@ ip_endpoint to_ip_endpoint(const tcp::endpoint& e) {
 }
 
 struct connection : std::enable_shared_from_this<connection> {
-  explicit connection(tcp::socket s) : stream(std::move(s)), file_timer(stream.get_executor()) {}
+  explicit connection(tcp::socket s) : stream(std::move(s)) {}
   beast::tcp_stream stream;
   // Raw socket waits (sendfile) bypass tcp_stream's timeouts; this timer
-  // guards them. Both live on the connection's strand.
-  asio::steady_timer file_timer;
+  // guards them. Both live on the connection's strand. Made on first use:
+  // most connections never send a file.
+  std::optional<asio::steady_timer> file_timer;
   unsigned version = 11;
   bool busy = false;  // a request is being handled; touched only on the strand
+  // A small response serialized in one piece (reused between requests).
+  std::string wire;
 };
+
+// Responses up to this size are serialized into one buffer and written with
+// one call: Beast's serializer walks header fields as many small buffers,
+// which costs more than copying a small message once.
+constexpr std::size_t small_response = 64 * 1024;
 
 struct write_outcome {
   bool ok = false;
@@ -137,8 +146,9 @@ class connection_body_writer final : public body_writer {
       if (n == 0) co_return false;  // the file is shorter than promised
       if (errno == EINTR) continue;
       if (errno != EAGAIN) co_return false;
-      c.file_timer.expires_after(timeout);
-      c.file_timer.async_wait([self = c.shared_from_this()](error_code e) {
+      if (!c.file_timer) c.file_timer.emplace(c.stream.get_executor());
+      c.file_timer->expires_after(timeout);
+      c.file_timer->async_wait([self = c.shared_from_this()](error_code e) {
         if (!e) {
           error_code ignored;
           self->stream.socket().close(ignored);
@@ -146,7 +156,7 @@ class connection_body_writer final : public body_writer {
       });
       co_await sock.async_wait(tcp::socket::wait_write,
                                asio::redirect_error(asio::use_awaitable, ec));
-      c.file_timer.cancel();
+      c.file_timer->cancel();
       if (ec) co_return false;
     }
     co_return true;
@@ -212,8 +222,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
     auto self = shared_from_this();
     while (acceptor.is_open()) {
       error_code ec;
+      // The peer's address comes with the accept (no getpeername per connection).
+      tcp::endpoint peer;
+      auto executor = options.single_threaded ? asio::any_io_executor(io.get_executor())
+                                              : asio::any_io_executor(asio::make_strand(io));
       tcp::socket socket = co_await acceptor.async_accept(
-          asio::make_strand(io), asio::redirect_error(asio::use_awaitable, ec));
+          executor, peer, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
         // EMFILE and friends: back off instead of spinning.
@@ -225,16 +239,17 @@ struct server::impl : std::enable_shared_from_this<impl> {
       if (stopping) break;
       auto c = std::make_shared<connection>(std::move(socket));
       add(c);
-      asio::co_spawn(c->stream.get_executor(), session(c), [self, c](std::exception_ptr e) {
-        self->remove(c);
-        if (e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            self->log->error("connection ended by exception: {}", ex.what());
-          }
-        }
-      });
+      asio::co_spawn(c->stream.get_executor(), session(c, to_ip_endpoint(peer)),
+                     [self, c](std::exception_ptr e) {
+                       self->remove(c);
+                       if (e) {
+                         try {
+                           std::rethrow_exception(e);
+                         } catch (const std::exception& ex) {
+                           self->log->error("connection ended by exception: {}", ex.what());
+                         }
+                       }
+                     });
     }
   }
 
@@ -270,6 +285,21 @@ struct server::impl : std::enable_shared_from_this<impl> {
         }
       }
       c.stream.expires_after(options.write_timeout);
+      if (n <= small_response) {
+        // Beast's fields writer renders the status line and header (the
+        // Fields concept's writer, which its serializer uses too); header
+        // and body then go out in one buffer and one write.
+        bhttp::fields::writer header{out, out.version(), out.result_int()};
+        auto bytes = header.get();
+        auto header_size = asio::buffer_size(bytes);
+        c.wire.resize(header_size + n);
+        asio::buffer_copy(asio::buffer(c.wire.data(), header_size), bytes);
+        if (n > 0) std::memcpy(c.wire.data() + header_size, out.body().data(), n);
+        co_await asio::async_write(c.stream, asio::buffer(c.wire),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (c.wire.capacity() > 2 * small_response) std::string().swap(c.wire);
+        co_return write_outcome{!ec, n};
+      }
       co_await bhttp::async_write(c.stream, out, asio::redirect_error(asio::use_awaitable, ec));
       co_return write_outcome{!ec, n};
     }
@@ -318,12 +348,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
     return std::string(target.substr(0, 512));
   }
 
-  awaitable<void> session(std::shared_ptr<connection> c) {
+  awaitable<void> session(std::shared_ptr<connection> c, ip_endpoint remote) {
     auto& stream = c->stream;
     error_code ec;
-    stream.socket().set_option(tcp::no_delay(true), ec);
-    auto peer = stream.socket().remote_endpoint(ec);
-    ip_endpoint remote = ec ? ip_endpoint{} : to_ip_endpoint(peer);
+    // TCP_NODELAY is inherited from the listening socket (see listen()).
     beast::flat_buffer buffer;
     request req;
 
@@ -406,7 +434,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       }
       if (!outcome.ok || !keep) break;
     }
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    // close() sends the FIN; a shutdown() first would only add a system call.
     stream.close();
   }
 };
@@ -443,6 +471,9 @@ result<ip_endpoint> server::listen(const host_port& where) {
   a.open(endpoint.protocol(), ec);
   if (ec) return fail(errc::io, "cannot open socket for {}: {}", where.str(), ec.message());
   a.set_option(tcp::acceptor::reuse_address(true), ec);
+  // Accepted sockets inherit TCP_NODELAY on Linux: one setsockopt here
+  // instead of one per connection.
+  a.set_option(tcp::no_delay(true), ec);
   if (impl_->options.reuse_port) {
     int one = 1;
     ::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
