@@ -1,6 +1,7 @@
 #include "tracker/announcer.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "tracker/announce_request.hpp"
 #include "tracker/reply_writer.hpp"
@@ -20,9 +21,11 @@ bool plausible_passkey(std::string_view p) noexcept {
 
 void write_compact_peer(std::string& out, const std::uint8_t* ip, std::size_t n,
                         std::uint16_t port) {
-  out.append(reinterpret_cast<const char*>(ip), n);
-  out += static_cast<char>(port >> 8);
-  out += static_cast<char>(port & 0xff);
+  char entry[18];
+  std::memcpy(entry, ip, n);
+  entry[n] = static_cast<char>(port >> 8);
+  entry[n + 1] = static_cast<char>(port & 0xff);
+  out.append(entry, n + 2);
 }
 
 void write_dict_peer(reply_writer& w, std::string_view ip_text, const peer& p, std::uint16_t port,

@@ -48,6 +48,12 @@ class passkey_hasher {
   struct ctx_deleter {
     void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
   };
+  struct md_deleter {
+    void operator()(EVP_MD* m) const noexcept { EVP_MD_free(m); }
+  };
+  // Fetched once: EVP_DigestInit_ex with EVP_sha256() looks the algorithm
+  // up again on every call, which costs more than hashing 32 bytes.
+  std::unique_ptr<EVP_MD, md_deleter> md_;
   std::unique_ptr<EVP_MD_CTX, ctx_deleter> ctx_;
 };
 

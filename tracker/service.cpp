@@ -361,6 +361,7 @@ result<ip_endpoint> service::start(std::span<asio::io_context* const> contexts) 
   options.body_limit = i.s.max_torrent_size.bytes;
   options.access_log = i.s.access_log;
   options.reuse_port = true;
+  options.single_threaded = true;  // one thread per io_context (main.cpp, tests)
   options.log_target = [](std::string_view t) {
     return loggable_target(t);
   };
