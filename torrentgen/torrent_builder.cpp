@@ -5,6 +5,7 @@
 #include <libtorrent/file_storage.hpp>
 #include <unordered_map>
 
+#include "common/units.hpp"
 #include "torrentgen/hash_pipeline.hpp"
 #include "torrentgen/piece_size.hpp"
 #include "torrentgen/torrent_layout.hpp"
@@ -20,6 +21,15 @@ result<created_torrent> make_torrent(const source_tree& tree, const create_optio
   }
   bool v1 = has_v1(options.format);
   bool v2 = has_v2(options.format);
+  // Refuse before hashing what no client (nor we) would load afterwards:
+  // 20 bytes per piece for v1, 32 for v2's piece layers.
+  auto pieces = (tree.total_size() + piece_size - 1) / piece_size;
+  auto hash_bytes = pieces * ((v1 ? 20 : 0) + (v2 ? 32 : 0));
+  if (hash_bytes > static_cast<std::uint64_t>(max_torrent_file_size) - (1 << 20)) {
+    return fail(errc::invalid_argument,
+                "{}: {} pieces of {} would make a .torrent over {} MiB; use a larger --piece-size",
+                tree.root().string(), pieces, human_bytes(piece_size), max_torrent_file_size >> 20);
+  }
   try {
     // Paths as libtorrent spells them: the name alone for a single file,
     // "<name>/<path>" otherwise. Sizes only: no attributes, no mtimes.

@@ -35,6 +35,8 @@ result<std::shared_ptr<const lt::torrent_info>> load_torrent_info(std::span<cons
   }
   lt::load_torrent_limits limits;
   limits.max_buffer_size = max_torrent_file_size;
+  // As many pieces as a file of that size can list (20 bytes each).
+  limits.max_pieces = max_torrent_file_size / 20;
   lt::error_code ec;
   lt::bdecode_node root =
       lt::bdecode(lt::span<const char>(bytes.data(), static_cast<std::ptrdiff_t>(bytes.size())), ec,

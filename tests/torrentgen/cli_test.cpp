@@ -372,6 +372,13 @@ TEST(torrentgen_cli, bad_input_gets_one_line_errors_and_exit_2) {
   expect_one_line_error(
       torrentgen({"create", (dir / "ok").string(), "-o", (dir / "nodir" / "x.torrent").string()}),
       "cannot write into " + (dir / "nodir").string());
+  {
+    std::ofstream(dir / "huge");
+    ASSERT_EQ(::truncate((dir / "huge").c_str(), 32LL << 30), 0);  // sparse
+  }
+  expect_one_line_error(
+      torrentgen({"create", (dir / "huge").string(), "-o", out, "--piece-size", "16KiB"}),
+      "huge: 2097152 pieces of 16.0 KiB would make a .torrent over 64 MiB");
   expect_one_line_error(torrentgen({"create"}), "PATH");
   expect_one_line_error(torrentgen({"frobnicate"}), "frobnicate");
   expect_no_output(out_dir);
