@@ -1,5 +1,6 @@
 // Real BitTorrent clients through blobswarm-tracker with passkey announce
-// URLs: libtorrent (v1 and hybrid torrents), aria2c seeding to
+// URLs, on torrents made by `torrentgen create`: libtorrent (v1 and hybrid
+// torrents), aria2c seeding to
 // qbittorrent-nox, and aria2c's known hybrid problem. Every client has DHT,
 // LSD, PEX, UPnP and NAT-PMP off and talks only to 127.0.0.1.
 #include <gtest/gtest.h>
@@ -21,7 +22,7 @@ namespace blobswarm::tracker {
 namespace {
 
 using namespace std::chrono_literals;
-using test_support::make_torrent;
+using test_support::make_torrent_with_torrentgen;
 using test_support::torrent_kind;
 using test_support::tracker_instance;
 
@@ -108,7 +109,7 @@ TEST_P(interop, libtorrent_peers_find_each_other_and_the_file_arrives_intact) {
   std::filesystem::create_directories(dir / "leech");
   auto data = test::random_bytes(3 * 1024 * 1024 + 123, 5);
   test::write_text(dir / "seed" / "blob.bin", data);
-  auto made = make_torrent(dir / "seed" / "blob.bin", GetParam(), 64 * 1024);
+  auto made = make_torrent_with_torrentgen(dir / "seed" / "blob.bin", GetParam(), 64 * 1024);
   ASSERT_EQ(t.register_torrent(made.bytes).status, 201);
   auto seed_key = t.create_user("lt-seed");
   auto leech_key = t.create_user("lt-leech");
@@ -181,7 +182,7 @@ TEST(interop_clients, aria2c_seeds_and_qbittorrent_downloads_through_passkey_url
   }
   auto data = test::random_bytes(2 * 1024 * 1024 + 77, 6);
   test::write_text(dir / "seed" / "blob.bin", data);
-  auto made = make_torrent(dir / "seed" / "blob.bin", torrent_kind::v1, 64 * 1024);
+  auto made = make_torrent_with_torrentgen(dir / "seed" / "blob.bin", torrent_kind::v1, 64 * 1024);
   ASSERT_EQ(t.register_torrent(made.bytes).status, 201);
   auto aria_key = t.create_user("aria2c");
   auto qbt_key = t.create_user("qbittorrent");
@@ -275,7 +276,8 @@ TEST(interop_clients, aria2c_announces_hybrid_torrents_under_a_hash_nobody_regis
   test::temp_dir dir;
   std::filesystem::create_directories(dir / "seed");
   test::write_text(dir / "seed" / "blob.bin", test::random_bytes(300000, 8));
-  auto made = make_torrent(dir / "seed" / "blob.bin", torrent_kind::hybrid, 64 * 1024);
+  auto made =
+      make_torrent_with_torrentgen(dir / "seed" / "blob.bin", torrent_kind::hybrid, 64 * 1024);
   ASSERT_EQ(t.register_torrent(made.bytes).status, 201);
   auto key = t.create_user("aria2c");
   test::write_text(dir / "hy.torrent", user_torrent(t, key, made.v1_hex));

@@ -6,7 +6,47 @@
 #include <libtorrent/torrent_info.hpp>
 #include <stdexcept>
 
+#include "tests/support/support.hpp"
+
 namespace blobswarm::tracker::test_support {
+
+namespace {
+std::string hex_of(const auto& h) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  for (auto c : h) {
+    s += digits[static_cast<unsigned char>(c) >> 4];
+    s += digits[static_cast<unsigned char>(c) & 15];
+  }
+  return s;
+}
+
+made_torrent describe(std::string bytes) {
+  made_torrent out;
+  out.bytes = std::move(bytes);
+  lt::error_code ec;
+  lt::torrent_info ti(out.bytes.data(), static_cast<int>(out.bytes.size()), ec);
+  if (ec) throw std::runtime_error("not a valid torrent: " + ec.message());
+  if (ti.info_hashes().has_v1()) out.v1_hex = hex_of(ti.info_hashes().v1);
+  if (ti.info_hashes().has_v2()) {
+    out.v2_hex = hex_of(ti.info_hashes().v2);
+    out.v2_trunc_hex = out.v2_hex.substr(0, 40);
+  }
+  return out;
+}
+}  // namespace
+
+made_torrent make_torrent_with_torrentgen(const std::filesystem::path& file, torrent_kind kind,
+                                          int piece_size) {
+  auto out = file.string() + ".torrent";
+  std::string format = kind == torrent_kind::v1 ? "v1" : kind == torrent_kind::v2 ? "v2" : "hybrid";
+  auto r =
+      test::run_command({test::binary("torrentgen").string(), "create", "--private", "--format",
+                         format, "--piece-size", std::to_string(piece_size / 1024) + "KiB",
+                         "--quiet", "-o", out, file.string()});
+  if (r.status != 0) throw std::runtime_error("torrentgen create failed: " + r.output);
+  return describe(test::read_text(out));
+}
 
 made_torrent make_torrent(const std::filesystem::path& file, torrent_kind kind, int piece_size,
                           const std::string& announce) {
@@ -20,26 +60,9 @@ made_torrent make_torrent(const std::filesystem::path& file, torrent_kind kind, 
   ct.set_creator("");
   if (!announce.empty()) ct.add_tracker(announce);
   lt::set_piece_hashes(ct, file.parent_path().string());
-  made_torrent out;
-  lt::bencode(std::back_inserter(out.bytes), ct.generate());
-  lt::error_code ec;
-  lt::torrent_info ti(out.bytes.data(), static_cast<int>(out.bytes.size()), ec);
-  if (ec) throw std::runtime_error("made an invalid torrent: " + ec.message());
-  auto hex = [](auto const& h) {
-    static const char* digits = "0123456789abcdef";
-    std::string s;
-    for (auto c : h) {
-      s += digits[static_cast<unsigned char>(c) >> 4];
-      s += digits[static_cast<unsigned char>(c) & 15];
-    }
-    return s;
-  };
-  if (ti.info_hashes().has_v1()) out.v1_hex = hex(ti.info_hashes().v1);
-  if (ti.info_hashes().has_v2()) {
-    out.v2_hex = hex(ti.info_hashes().v2);
-    out.v2_trunc_hex = out.v2_hex.substr(0, 40);
-  }
-  return out;
+  std::string bytes;
+  lt::bencode(std::back_inserter(bytes), ct.generate());
+  return describe(std::move(bytes));
 }
 
 }  // namespace blobswarm::tracker::test_support

@@ -21,4 +21,8 @@ struct made_torrent {
 made_torrent make_torrent(const std::filesystem::path& file, torrent_kind kind,
                           int piece_size = 16 * 1024, const std::string& announce = "");
 
+// The same, made by the project's `torrentgen create` binary.
+made_torrent make_torrent_with_torrentgen(const std::filesystem::path& file, torrent_kind kind,
+                                          int piece_size = 64 * 1024);
+
 }  // namespace blobswarm::tracker::test_support
