@@ -190,7 +190,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
         routes(std::move(routes_)),
         options(std::move(options_)),
         log(std::move(log_)),
-        acceptor(asio::make_strand(io_)) {}
+        acceptor(options.single_threaded ? asio::any_io_executor(io_.get_executor())
+                                         : asio::any_io_executor(asio::make_strand(io_))) {}
 
   asio::io_context& io;
   std::shared_ptr<const router> routes;
