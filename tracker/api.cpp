@@ -262,6 +262,11 @@ json torrent_json(const torrent_row& t, swarm_table& swarms) {
 }  // namespace
 
 awaitable<http::response> api::register_torrent(http::request& req, const caller&) {
+  if (req.body().size() > options_.max_torrent_size) {
+    co_return error_response(
+        error{errc::too_large, fmt::format("the .torrent is {} bytes; max_torrent_size is {}",
+                                           req.body().size(), options_.max_torrent_size)});
+  }
   http::query_string q(req.query());
   std::optional<digest> blob;
   std::optional<std::int64_t> segment;

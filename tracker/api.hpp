@@ -34,6 +34,7 @@ struct api_options {
   std::string admin_token;
   const std::string* public_url = nullptr;  // no trailing slash; set before serving
   std::function<std::int64_t()> now;        // unix seconds
+  std::uint64_t max_torrent_size = 16ULL << 20;
 };
 
 class api {

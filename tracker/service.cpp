@@ -355,10 +355,13 @@ result<ip_endpoint> service::start(std::span<asio::io_context* const> contexts) 
   ao.now = [&i] {
     return static_cast<std::int64_t>(i.now());
   };
+  ao.max_torrent_size = i.s.max_torrent_size.bytes;
   i.rest = std::make_unique<api>(*i.index, *i.db, i.users, i.swarms, std::move(ao), i.log);
 
   http::server_options options;
-  options.body_limit = i.s.max_torrent_size.bytes;
+  // Bodies up to 4x the limit reach the API, which answers a JSON 413;
+  // beyond that the server refuses them before reading (plain 413).
+  options.body_limit = 4 * i.s.max_torrent_size.bytes;
   options.access_log = i.s.access_log;
   options.reuse_port = true;
   options.single_threaded = true;  // one thread per io_context (main.cpp, tests)

@@ -50,6 +50,12 @@ announce_effect swarm::announce(const peer_identity& who, const announce_request
       effect.uploaded = req.uploaded;
       effect.downloaded = req.downloaded;
     }
+    if (peers_.size() == peers_.capacity()) {
+      // Grow by half instead of doubling: most swarms are small and many.
+      auto at = it - peers_.begin();
+      peers_.reserve(peers_.size() + peers_.size() / 2 + 1);
+      it = peers_.begin() + at;
+    }
     it = peers_.insert(it, p);
   } else {
     effect.uploaded = req.uploaded >= it->uploaded ? req.uploaded - it->uploaded : req.uploaded;
@@ -130,6 +136,9 @@ std::size_t swarm::expire(std::uint32_t now, std::uint32_t ttl) {
     if (old && p.seeder) --seeders_;
     return old;
   });
+  // A swarm that shrank a lot gives its memory back (sweeps are off the
+  // announce path).
+  if (peers_.capacity() > 2 * peers_.size() + 8) peers_.shrink_to_fit();
   return before - peers_.size();
 }
 

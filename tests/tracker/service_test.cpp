@@ -254,6 +254,9 @@ TEST(tracker_api, refuses_bad_torrents_and_oversized_bodies_storing_nothing) {
   EXPECT_EQ(t.register_torrent("x", "?digest=md5:abc").status, 400);
   auto big = t.register_torrent(std::string(100 * 1024, 'd'));
   EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(t.json_of(big)["error"]["code"], "too_large") << big.body;
+  // Far over the limit: refused before the body is read.
+  EXPECT_EQ(t.register_torrent(std::string(300 * 1024, 'd')).status, 413);
   auto list = t.json_of(t.request("GET", "/api/v1/torrents", admin));
   EXPECT_TRUE(list["torrents"].empty());
   EXPECT_TRUE(list["next_after"].is_null());
