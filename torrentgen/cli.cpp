@@ -193,6 +193,11 @@ int run_create(const create_args& a) {
         return report({errc::conflict,
                        fmt::format("{}: already exists (use --force to overwrite)", a.output)});
       }
+      struct stat in {};
+      if (::stat(a.path.c_str(), &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino) {
+        return report({errc::invalid_argument,
+                       fmt::format("{}: is the input; refusing to overwrite it", a.output)});
+      }
       // Overwriting a file inside the tree being hashed: leave it out.
       scan.skip_inodes.emplace_back(st.st_dev, st.st_ino);
     }

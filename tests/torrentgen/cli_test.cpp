@@ -158,6 +158,11 @@ TEST(torrentgen_cli, default_output_name_and_no_overwrite_without_force) {
   expect_one_line_error(again, "data.torrent: already exists");
   EXPECT_EQ(test::read_text(dir / "data.torrent"), first);
 
+  // --force never overwrites the input itself.
+  auto self = torrentgen({"create", "data/f", "-o", "data/f", "--force"}, dir.path());
+  expect_one_line_error(self, "data/f: is the input");
+  EXPECT_EQ(fs::file_size(dir / "data" / "f"), 5000u);
+
   auto forced = torrentgen({"create", "data", "--force", "--quiet"}, dir.path());
   ASSERT_EQ(forced.status, 0) << forced.err;
   EXPECT_NE(test::read_text(dir / "data.torrent"), first);
