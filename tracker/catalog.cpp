@@ -49,6 +49,31 @@ result<new_user> catalog::rotate_passkey(std::string_view name) {
   return new_user{std::move(*row), std::move(passkey)};
 }
 
+result<bool> catalog::provision_user(std::string_view name, std::string_view passkey,
+                                     std::int64_t now) {
+  if (auto c = check_user_name(name); !c) return fail(c.error());
+  auto key = passkey_hasher()(passkey);
+  if (auto existing = users_.find(key)) {
+    if (existing->name == name) return false;
+    return fail(errc::conflict, "the passkey of user '{}' is already user '{}'s", name,
+                existing->name);
+  }
+  auto row = store_.find_user(name);
+  if (!row && row.error().code != errc::not_found) return fail(row.error());
+  if (!row) {
+    auto made = store_.create_user(name, key, now);
+    if (!made) return fail(made.error());
+    users_.add(key, static_cast<std::uint32_t>(made->id), made->name);
+    return true;
+  }
+  auto updated = store_.set_passkey(name, key);
+  if (!updated) return fail(updated.error());
+  if (!users_.rekey(static_cast<std::uint32_t>(updated->id), key)) {
+    users_.add(key, static_cast<std::uint32_t>(updated->id), updated->name);
+  }
+  return true;
+}
+
 result<user_row> catalog::delete_user(std::string_view name) {
   auto row = store_.delete_user(name);
   if (!row) return row;

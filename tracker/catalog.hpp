@@ -42,6 +42,9 @@ class catalog {
   static result<void> check_user_name(std::string_view name);
   result<new_user> create_user(std::string_view name, std::int64_t now);
   result<new_user> rotate_passkey(std::string_view name);
+  // Makes sure `name` exists and has exactly `passkey` (configured users).
+  // Returns true when something changed.
+  result<bool> provision_user(std::string_view name, std::string_view passkey, std::int64_t now);
   // Deletes the user and drops their peers from every swarm.
   result<user_row> delete_user(std::string_view name);
   result<user_row> find_user(std::string_view name);

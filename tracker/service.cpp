@@ -40,18 +40,23 @@ std::uint32_t seconds_of(duration d) {
   return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
 }
 
-result<std::string> read_token(const std::string& path) {
+// A secret in a file: one line, surrounding whitespace ignored.
+result<std::string> read_secret(const std::string& path, std::size_t min_size,
+                                std::string_view what) {
   auto data = read_file(path, 64 * 1024);
-  if (!data) return fail(data.error().with_context("admin_token_file"));
+  if (!data) return fail(data.error().with_context(what));
   std::string_view t = *data;
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
-  if (t.size() < 16) {
-    return fail(errc::invalid_argument,
-                "admin_token_file {}: the token must be at least 16 characters", path);
+  if (t.size() < min_size || t.size() > 128) {
+    return fail(errc::invalid_argument, "{} {}: the secret must be {}-128 characters", what, path,
+                min_size);
   }
-  if (t.find_first_of(" \t\r\n") != std::string_view::npos) {
-    return fail(errc::invalid_argument, "admin_token_file {}: the token must be one line", path);
+  for (char c : t) {
+    if (c <= 0x20 || c >= 0x7f) {
+      return fail(errc::invalid_argument,
+                  "{} {}: the secret must be one word of printable ASCII characters", what, path);
+    }
   }
   return std::string(t);
 }
@@ -303,7 +308,7 @@ result<std::unique_ptr<service>> service::create(const settings& s,
   auto i = std::make_unique<impl>();
   i->s = s;
   i->now = now ? std::move(now) : std::function<std::uint32_t()>(system_now);
-  auto token = read_token(s.admin_token_file);
+  auto token = read_secret(s.admin_token_file, 16, "admin_token_file");
   if (!token) return fail(token.error());
   i->admin_token = std::move(*token);
   auto zones = zone_map::build(s.zones);
@@ -327,6 +332,16 @@ result<std::unique_ptr<service>> service::create(const settings& s,
   if (!db) return fail(db.error().with_context(s.db));
   i->index = std::make_unique<catalog>(std::move(*db), i->users, i->swarms);
   if (auto l = i->index->load(); !l) return fail(l.error().with_context(s.db));
+  for (const auto& u : s.users) {
+    auto passkey = read_secret(u.passkey_file, 16, "users[].passkey_file");
+    if (!passkey) return fail(passkey.error().with_context("user '" + u.name + "'"));
+    auto changed = i->index->provision_user(u.name, *passkey, i->now());
+    if (!changed) return fail(changed.error().with_context("users"));
+    if (*changed) {
+      i->log->info("user '{}' set up with the passkey in {} ({})", u.name, u.passkey_file,
+                   logging::redact(*passkey));
+    }
+  }
   auto snapshot = load_peer_snapshot(i->swarms, i->users, s.effective_peer_snapshot(), i->now(),
                                      seconds_of(s.peer_ttl));
   if (!snapshot) {

@@ -34,6 +34,11 @@ result<void> settings::validate() const {
     if (auto c = cidr::parse(t); !c) return fail(c.error().with_context("trusted_addresses"));
   }
   if (auto z = zone_map::build(zones); !z) return fail(z.error());
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    if (users[i].name.empty() || users[i].passkey_file.empty()) {
+      return fail(errc::invalid_argument, "users[{}] needs a name and a passkey_file", i);
+    }
+  }
   if (threads > 256) return fail(errc::invalid_argument, "threads must be at most 256");
   if (stats_flush_interval < std::chrono::milliseconds(100)) {
     return fail(errc::invalid_argument, "stats_flush_interval must be at least 100ms");

@@ -11,6 +11,20 @@
 
 namespace blobswarm::tracker {
 
+// A user provisioned from configuration: created at start-up with the
+// passkey in `passkey_file`, or given that passkey if it exists with
+// another one (so replacing the file and restarting rotates it).
+struct configured_user {
+  std::string name;
+  std::string passkey_file;
+
+  template <class V>
+  void visit(V& v) {
+    v("name", name, "user name");
+    v("passkey_file", passkey_file, "file holding the user's passkey (16-128 characters)");
+  }
+};
+
 struct settings {
   std::string listen = "127.0.0.1:6969";
   std::string db = "blobswarm-tracker.db";
@@ -23,6 +37,7 @@ struct settings {
   unsigned max_numwant = 200;
   std::vector<std::string> trusted_addresses;  // CIDRs whose ip=/ipv4=/ipv6= are honoured
   std::vector<zone_rule> zones;                // JSON only
+  std::vector<configured_user> users;          // JSON only
   unsigned threads = 0;                        // 0: one per CPU
   duration stats_flush_interval = std::chrono::seconds(10);
   std::string peer_snapshot;  // default: <db>.peers
@@ -49,6 +64,9 @@ struct settings {
     v("zones", zones,
       "CIDR -> zone rules for the peer handout, e.g. [{\"cidr\": \"10.1.0.0/16\", \"zone\": "
       "\"dc1\"}]");
+    v("users", users,
+      "users created at start-up with a passkey from a file, e.g. [{\"name\": \"nodes\", "
+      "\"passkey_file\": \"/run/secrets/nodes-passkey\"}]");
     v("threads", threads, "server threads, each with its own listening socket (0: one per CPU)");
     v("stats_flush_interval", stats_flush_interval,
       "how often transfer counters are written to the database (one transaction)");

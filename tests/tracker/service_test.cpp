@@ -501,7 +501,7 @@ TEST(tracker_config, reads_zones_from_the_config_file_and_rejects_bad_settings) 
       {{"--config", (dir / "zone.json").string()}, "zones[0].cidr"},
       {{"--min-interval", "10m"}, "min_interval must not exceed announce_interval"},
       {{"--trusted-addresses", "nonsense"}, "trusted_addresses"},
-      {{"--admin-token-file", (dir / "short").string()}, "at least 16 characters"},
+      {{"--admin-token-file", (dir / "short").string()}, "must be 16-128 characters"},
       {{"--admin-token-file", (dir / "missing").string()}, "admin_token_file"},
   };
   for (const auto& c : cases) {
@@ -528,6 +528,49 @@ TEST(tracker_config, reads_zones_from_the_config_file_and_rejects_bad_settings) 
                         std::chrono::seconds(20));
   EXPECT_NE(busy.status, 0);
   EXPECT_NE(busy.output.find("already in use"), std::string::npos) << busy.output;
+}
+
+TEST(tracker_config, provisions_users_with_passkeys_from_files) {
+  // As deploy/compose does: every mirror shares the user "nodes" whose
+  // passkey comes from a secret file.
+  test::temp_dir dir;
+  test::write_text(dir / "nodes-passkey", "0123456789abcdef0123456789abcdef\n");
+  test::write_text(dir / "tracker.json", fmt::format(R"({{"users": [{{"name": "nodes",
+      "passkey_file": "{}"}}]}})",
+                                                     (dir / "nodes-passkey").string()));
+  std::vector<std::string> args{"--config", (dir / "tracker.json").string()};
+  {
+    tracker_instance t(args, dir.path());
+    auto r =
+        t.request("GET", "/api/v1/users/nodes", std::string("0123456789abcdef0123456789abcdef"));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(t.process().output().find("user 'nodes' set up"), std::string::npos);
+    // The passkey does not appear in the log.
+    EXPECT_EQ(t.process().output().find("0123456789abcdef0123456789abcdef"), std::string::npos);
+    ASSERT_EQ(t.stop(), 0);
+  }
+  // A new passkey in the file replaces the old one at the next start.
+  test::write_text(dir / "nodes-passkey", "fedcba9876543210fedcba9876543210");
+  {
+    tracker_instance t(args, dir.path());
+    EXPECT_EQ(
+        t.request("GET", "/api/v1/users", std::string("0123456789abcdef0123456789abcdef")).status,
+        401);
+    auto users = t.json_of(
+        t.request("GET", "/api/v1/users", std::string("fedcba9876543210fedcba9876543210")));
+    ASSERT_EQ(users["users"].size(), 1u);  // the same user, not a second one
+    ASSERT_EQ(t.stop(), 0);
+  }
+  // A short passkey file stops the start with a message.
+  test::write_text(dir / "nodes-passkey", "short");
+  test::write_text(dir / "token", "0123456789abcdef0123");
+  auto r =
+      test::run_command({test::binary("blobswarm-tracker").string(), "--listen", "127.0.0.1:0",
+                         "--db", (dir / "tracker.db").string(), "--admin-token-file",
+                         (dir / "token").string(), "--config", (dir / "tracker.json").string()},
+                        std::chrono::seconds(20));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("user 'nodes'"), std::string::npos) << r.output;
 }
 
 }  // namespace
