@@ -30,7 +30,8 @@ struct announce_request {
   // The client's `key` (BEP 7 calls it an identifier that survives address
   // changes), hashed; 0 when absent. Part of the peer's identity.
   std::uint64_t key = 0;
-  // Raw (still percent-encoded) values; empty when absent.
+  // Raw (still percent-encoded) values; empty when absent. They view the
+  // query string given to parse(), which must outlive them.
   std::string_view ip;
   std::string_view ipv4;
   std::string_view ipv6;

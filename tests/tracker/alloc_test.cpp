@@ -30,6 +30,9 @@ namespace blobswarm::tracker {
 namespace {
 
 TEST(announce_path, does_not_allocate_when_warm) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "sanitizers replace operator new; the release build counts";
+#endif
   user_table users;
   swarm_table swarms(16);
   zone_map zones = *zone_map::build({{"10.0.0.0/8", "lan"}});

@@ -21,9 +21,11 @@ std::string base(std::string extra = "") {
 }
 
 TEST(announce_request, parses_the_parameters_libtorrent_sends) {
-  auto r = announce_request::parse(
-      base("&corrupt=0&key=1A2B3C4D&event=started&numwant=200&compact=1&no_peer_id=1"
-           "&supportcrypto=1&redundant=0&ipv6=%3A%3A1&zone=dc-1"));
+  // The request views the query string (ipv6, zone): keep it alive.
+  auto query = base(
+      "&corrupt=0&key=1A2B3C4D&event=started&numwant=200&compact=1&no_peer_id=1"
+      "&supportcrypto=1&redundant=0&ipv6=%3A%3A1&zone=dc-1");
+  auto r = announce_request::parse(query);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->info_hash.view(), hash20);
   EXPECT_EQ(r->peer.view(), peer20);
