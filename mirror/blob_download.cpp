@@ -31,7 +31,7 @@ struct blob_download::part {
   std::uint64_t first_piece = 0;
   std::shared_ptr<const lt::torrent_info> ti;
   lt::torrent_handle handle;
-  std::unique_ptr<swarm_listener> listener;
+  std::shared_ptr<swarm_listener> listener;
   unique_fd fd;  // opened for reading on first use
 };
 
@@ -48,6 +48,9 @@ class blob_download::part_listener final : public swarm_listener {
   void on_torrent_error(const std::string& message) override {
     if (auto d = d_.lock()) d->torrent_error(index_, message);
   }
+  void on_block(bool from_seeder) override {
+    if (auto d = d_.lock()) d->block_received(from_seeder);
+  }
 
  private:
   std::weak_ptr<blob_download> d_;
@@ -61,10 +64,15 @@ blob_download::blob_download(download_context& ctx, blob_ref ref, bool force_dir
       last_progress_(steady::now()),
       force_direct_(force_direct) {}
 
-blob_download::~blob_download() {
-  for (auto& p : parts_) {
-    if (p->handle.is_valid()) ctx_.peers.set_listener(p->handle, nullptr);
-  }
+void blob_download::spawn(awaitable<void> task) {
+  asio::co_spawn(ctx_.io, std::move(task), [self = shared_from_this()](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      self->fail_with(error{errc::internal, fmt::format("download task crashed: {}", ex.what())});
+    }
+  });
 }
 
 void blob_download::start() {
@@ -140,10 +148,9 @@ result<blob_download::extent> blob_download::extent_at(std::uint64_t offset) {
 
 awaitable<void> blob_download::run() {
   auto self = shared_from_this();
-  asio::co_spawn(ctx_.io, verify(), asio::detached);
+  spawn(verify());
   auto outcome = co_await fetch();
   elapsed_ = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started_);
-  collect_peer_stats();
   if (!outcome) {
     fail_with(outcome.error());
     co_return;
@@ -162,6 +169,13 @@ awaitable<result<void>> blob_download::fetch() {
     // 1. The tracker knows the blobs the seeder has finished.
     auto from_tracker = co_await ctx_.sources.tracker_torrent(ref_);
     if (from_tracker) {
+      // A small blob is not worth a swarm; its torrent still says how big it is.
+      lt::error_code ec;
+      lt::torrent_info ti(from_tracker->data(), static_cast<int>(from_tracker->size()), ec);
+      if (!ec && static_cast<std::uint64_t>(ti.total_size()) < ctx_.settings.swarm_min_size) {
+        set_size(static_cast<std::uint64_t>(ti.total_size()), 0);
+        co_return co_await run_direct();
+      }
       tried_swarm = true;
       auto r = co_await run_whole(std::move(*from_tracker), "tracker");
       if (r || failure_ || r.error().code == errc::no_space) co_return r;
@@ -175,13 +189,22 @@ awaitable<result<void>> blob_download::fetch() {
   if (!force_direct_ && !tried_swarm) {
     // 2. The seeder ingests on a miss; a large blob arrives as segments.
     auto d = co_await ctx_.sources.seeder_descriptor_of(ref_);
+    if (d && d->what != seeder_descriptor::state::failed &&
+        d->size < ctx_.settings.swarm_min_size) {
+      set_size(d->size, 0);
+      co_return co_await run_direct();
+    }
     if (d && d->what != seeder_descriptor::state::failed) {
       result<void> r;
       if (d->what == seeder_descriptor::state::ingesting && d->segment_count > 1) {
         r = co_await run_segmented(*d);
       } else {
         auto t = co_await ctx_.sources.seeder_torrent(ref_);
-        r = t ? co_await run_whole(std::move(*t), "seeder") : result<void>(fail(t.error()));
+        if (t) {
+          r = co_await run_whole(std::move(*t), "seeder");
+        } else {
+          r = fail(t.error());
+        }
       }
       if (r || failure_ || r.error().code == errc::no_space) co_return r;
       ctx_.log->warn("blob {}: swarm download failed ({}); falling back to HTTP", ref_.id.str(),
@@ -218,6 +241,7 @@ void blob_download::set_size(std::uint64_t size, std::uint32_t piece_length) {
   size_ = size;
   piece_length_ = piece_length;
   done_.assign(piece_length ? (size + piece_length - 1) / piece_length : 0, false);
+  fed_.assign(done_.size(), false);
   next_piece_ = 0;
   deadlines_until_ = 0;
   notify();
@@ -239,9 +263,8 @@ awaitable<result<void>> blob_download::run_whole(std::string torrent, std::strin
   p->path = ctx_.store.blob_path(ref_.id);
   p->length = *size_;
   p->ti = *ti;
-  p->listener = std::make_unique<part_listener>(weak_from_this(), parts_.size());
-  auto h =
-      ctx_.peers.add(p->ti, ctx_.store.blobs_dir(), ctx_.announce_urls, false, p->listener.get());
+  p->listener = std::make_shared<part_listener>(weak_from_this(), parts_.size());
+  auto h = ctx_.peers.add(p->ti, ctx_.store.blobs_dir(), ctx_.announce_urls, false, p->listener);
   if (!h) co_return fail(h.error());
   p->handle = *h;
   parts_.push_back(std::move(p));
@@ -253,7 +276,8 @@ awaitable<result<void>> blob_download::run_whole(std::string torrent, std::strin
   if (auto c = ctx_.store.commit_blob(ref_.id, whole_torrent_); !c) co_return c;
   committed_ = true;
   seeding_ = parts_.front()->handle;
-  ctx_.peers.set_listener(seeding_, nullptr);
+  ctx_.peers.set_listener(seeding_, {});
+  if (ctx_.on_seeding) ctx_.on_seeding(ref_.id, seeding_);
   co_return result<void>{};
 }
 
@@ -277,23 +301,23 @@ awaitable<result<void>> blob_download::run_segmented(seeder_descriptor d) {
     p->length = std::min<std::uint64_t>(d.segment_length, d.size - p->offset);
     p->first_piece = static_cast<std::uint64_t>(n) * pieces_per_part_;
     p->path = ctx_.segments_dir / fmt::format("{}.{}", ref_.id.hex(), n);
-    p->listener = std::make_unique<part_listener>(weak_from_this(), n);
+    p->listener = std::make_shared<part_listener>(weak_from_this(), n);
     parts_.push_back(std::move(p));
   }
   ctx_.log->debug("blob {}: {} is still being ingested; following its {} segments", ref_.id.str(),
                   human_bytes(d.size), d.segment_count);
-  asio::co_spawn(ctx_.io, add_segments(d.segment_count), asio::detached);
+  spawn(add_segments(d.segment_count));
   auto r = co_await drive_swarm();
   if (!r) co_return r;
   co_return co_await assemble_from_segments();
 }
 
-awaitable<result<void>> blob_download::add_segments(std::uint32_t count) {
+awaitable<void> blob_download::add_segments(std::uint32_t count) {
   auto self = shared_from_this();
   for (std::uint32_t n = 0; n < count; ++n) {
-    if (failure_ || method_error_ || verified_ || mode_ != "segments") co_return result<void>{};
+    if (failure_ || method_error_ || verified_ || mode_ != "segments") co_return;
     auto t = co_await ctx_.sources.seeder_segment_torrent(ref_, n);
-    if (mode_ != "segments" || n >= parts_.size()) co_return result<void>{};
+    if (mode_ != "segments" || n >= parts_.size()) co_return;
     auto& p = *parts_[n];
     result<std::shared_ptr<const lt::torrent_info>> ti =
         t ? parse_torrent(*t, fmt::format("{}.{}", ref_.id.hex(), n), p.length)
@@ -304,20 +328,20 @@ awaitable<result<void>> blob_download::add_segments(std::uint32_t count) {
     if (!ti) {
       method_error_ = ti.error().with_context(fmt::format("segment {}", n));
       notify();
-      co_return fail(*method_error_);
+      co_return;
     }
     p.ti = *ti;
-    auto h = ctx_.peers.add(p.ti, ctx_.segments_dir, ctx_.announce_urls, false, p.listener.get());
+    auto h = ctx_.peers.add(p.ti, ctx_.segments_dir, ctx_.announce_urls, false, p.listener);
     if (!h) {
       method_error_ = h.error();
       notify();
-      co_return fail(h.error());
+      co_return;
     }
     p.handle = *h;
     update_deadlines();
     notify();
   }
-  co_return result<void>{};
+  co_return;
 }
 
 void blob_download::abandon_swarm() {
@@ -407,34 +431,48 @@ awaitable<result<void>> blob_download::run_direct() {
   if (failure_) co_return fail(*failure_);
   if (auto c = ctx_.store.commit_blob(ref_.id, ""); !c) co_return c;
   committed_ = true;
+  spawn(adopt_torrent());
   co_return result<void>{};
 }
 
-// Waits for the swarm to deliver every piece, stepping in over HTTP when it stalls.
+// Waits for the swarm to deliver every piece. When the swarm itself
+// delivers nothing for stall_timeout, the missing pieces come over HTTP,
+// chunk after chunk, until the swarm delivers again.
 awaitable<result<void>> blob_download::drive_swarm() {
   auto self = shared_from_this();
-  last_progress_ = steady::now();
+  last_progress_ = last_swarm_progress_ = steady::now();
   while (!verified_) {
     if (failure_) co_return fail(*failure_);
     if (method_error_) co_return fail(*method_error_);
     co_await wait_change(std::chrono::milliseconds(500));
-    collect_peer_stats();
     if (verified_ || failure_ || method_error_) continue;
     if (next_piece_ >= done_.size()) continue;  // all there; verify() finishes up
     auto& frontier = *parts_[pieces_per_part_ ? next_piece_ / pieces_per_part_ : 0];
     if (!frontier.handle.is_valid()) {
-      last_progress_ = steady::now();  // waiting for the seeder to publish it: not a stall
+      last_swarm_progress_ = steady::now();  // not published by the seeder yet: not a stall
       continue;
     }
-    if (steady::now() - last_progress_ < ctx_.settings.stall_timeout) continue;
-    ctx_.log->info("blob {}: swarm stalled at {} of {}; fetching the next pieces over HTTP",
-                   ref_.id.str(), human_bytes(contiguous_), human_bytes(*size_));
-    auto r = co_await fallback(next_piece_);
+    if (steady::now() - last_swarm_progress_ < ctx_.settings.stall_timeout) continue;
+    // At most two chunks handed to libtorrent and not yet confirmed.
+    std::uint64_t pending = 0;
+    for (auto p = next_piece_; p < done_.size(); ++p) {
+      if (fed_[p] && !done_[p]) ++pending;
+    }
+    if (pending * piece_length_ >= 2 * ctx_.settings.fallback_chunk) continue;
+    auto first = next_piece_;
+    while (first < done_.size() && (done_[first] || fed_[first])) ++first;
+    if (first >= done_.size()) continue;
+    if (!stalled_logged_) {
+      ctx_.log->info("blob {}: swarm stalled at {} of {}; fetching missing pieces over HTTP",
+                     ref_.id.str(), human_bytes(contiguous_), human_bytes(*size_));
+      stalled_logged_ = true;
+    }
+    auto r = co_await fallback(first);
     if (!r) {
       if (r.error().code == errc::no_space) co_return r;
       ctx_.log->warn("blob {}: HTTP fallback failed: {}", ref_.id.str(), r.error().message);
+      last_swarm_progress_ = steady::now();  // both HTTP sources failed: the swarm gets a window
     }
-    last_progress_ = steady::now();
   }
   co_return result<void>{};
 }
@@ -443,7 +481,7 @@ awaitable<result<void>> blob_download::fallback(std::uint64_t first) {
   auto self = shared_from_this();
   auto chunk_pieces = std::max<std::uint64_t>(1, ctx_.settings.fallback_chunk / piece_length_);
   auto last = first;
-  while (last < done_.size() && !done_[last] && last - first < chunk_pieces) {
+  while (last < done_.size() && !done_[last] && !fed_[last] && last - first < chunk_pieces) {
     auto& p = *parts_[pieces_per_part_ ? last / pieces_per_part_ : 0];
     if (!p.handle.is_valid()) break;
     ++last;
@@ -480,6 +518,7 @@ awaitable<result<void>> blob_download::fallback(std::uint64_t first) {
     if (!p.handle.is_valid()) continue;
     auto off = (piece - first) * piece_length_;
     auto len = std::min<std::uint64_t>(piece_length_, buffer->size() - off);
+    fed_[piece] = true;
     // libtorrent checks the piece hash and reports it like a downloaded piece.
     p.handle.add_piece(lt::piece_index_t(static_cast<int>(piece - p.first_piece)),
                        std::vector<char>(buffer->data() + off, buffer->data() + off + len));
@@ -492,6 +531,7 @@ void blob_download::piece_finished(std::size_t part_index, int local_piece) {
   auto global = parts_[part_index]->first_piece + static_cast<std::uint64_t>(local_piece);
   if (global >= done_.size() || done_[global]) return;
   done_[global] = true;
+  if (!fed_[global]) last_swarm_progress_ = steady::now();
   advance();
 }
 
@@ -522,9 +562,12 @@ void blob_download::update_deadlines() {
   deadlines_until_ = std::max(deadlines_until_, until);
 }
 
-void blob_download::hash_failed(std::size_t, int) {
-  // libtorrent asks again (and bans peers that keep sending bad data); if the
-  // piece never arrives, the stall detector steps in.
+void blob_download::hash_failed(std::size_t part_index, int local_piece) {
+  // libtorrent asks peers again (and bans those that keep sending bad
+  // data). A piece fed from HTTP that failed may be fetched again.
+  if (part_index >= parts_.size()) return;
+  auto global = parts_[part_index]->first_piece + static_cast<std::uint64_t>(local_piece);
+  if (global < fed_.size()) fed_[global] = false;
 }
 
 void blob_download::torrent_error(std::size_t, const std::string& message) {
@@ -665,12 +708,39 @@ awaitable<result<void>> blob_download::assemble_from_segments() {
   }
   if (auto c = ctx_.store.commit_blob(ref_.id, whole_torrent_); !c) co_return c;
   committed_ = true;
-  if (ti) {
-    auto h = ctx_.peers.add(ti, ctx_.store.blobs_dir(), ctx_.announce_urls, true, nullptr);
-    if (h) seeding_ = *h;
-  }
-  asio::co_spawn(ctx_.io, retire_segments_later(), asio::detached);
+  if (ti) start_seeding(ti);
+  spawn(retire_segments_later());
   co_return result<void>{};
+}
+
+void blob_download::start_seeding(const std::shared_ptr<const lt::torrent_info>& ti) {
+  auto h = ctx_.peers.add(ti, ctx_.store.blobs_dir(), ctx_.announce_urls, true, {});
+  if (!h) {
+    ctx_.log->warn("blob {}: cannot seed it: {}", ref_.id.str(), h.error().message);
+    return;
+  }
+  seeding_ = *h;
+  if (ctx_.on_seeding) ctx_.on_seeding(ref_.id, seeding_);
+}
+
+awaitable<void> blob_download::adopt_torrent() {
+  // The seeder registers the torrent as soon as its own ingest finishes,
+  // which an HTTP-only download usually overlapped. Look a few times.
+  auto self = shared_from_this();
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    auto t = co_await ctx_.sources.tracker_torrent(ref_);
+    if (t) {
+      auto ti = parse_torrent(*t, ref_.id.hex(), *size_);
+      if (!ti) co_return;
+      if (auto r = ctx_.store.set_torrent(ref_.id, *t); !r) co_return;
+      start_seeding(*ti);
+      co_return;
+    }
+    if (t.error().code != errc::not_found) co_return;
+    boost::asio::steady_timer pause(ctx_.io, std::chrono::seconds(1));
+    boost::system::error_code ec;
+    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
 }
 
 awaitable<void> blob_download::retire_segments_later() {
@@ -680,7 +750,6 @@ awaitable<void> blob_download::retire_segments_later() {
   co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   // Other nodes still on segments have had their chance; the whole torrent
   // serves everyone now.
-  collect_peer_stats();
   for (auto& p : parts_) {
     if (p->handle.is_valid()) ctx_.peers.remove(p->handle);
     p->handle = {};
@@ -689,31 +758,27 @@ awaitable<void> blob_download::retire_segments_later() {
   }
 }
 
-void blob_download::collect_peer_stats() {
-  std::uint64_t total = 0;
-  for (auto& p : parts_) {
-    if (!p->handle.is_valid()) continue;
-    auto sample = ctx_.peers.sample(p->handle);
-    total += sample.total_payload;
-    for (auto& peer : sample.peers) {
-      auto& [seeder, most] = peer_max_[peer.key];
-      seeder = peer.seeder;
-      most = std::max(most, peer.bytes);
-    }
-  }
-  bt_total_ = std::max(bt_total_, total);
+void blob_download::block_received(bool from_seeder) {
+  ++(from_seeder ? blocks_from_seeders_ : blocks_from_peers_);
 }
 
 download_stats blob_download::stats() const {
   download_stats s;
   s.size = size_.value_or(0);
-  std::uint64_t seeder_bt = 0;
-  for (const auto& [key, v] : peer_max_) {
-    if (v.first) seeder_bt += v.second;
+  // What arrived over BitTorrent is the blob less what came over HTTP;
+  // split it by the blocks seeders and other nodes sent (blocks requested
+  // twice near the end count where they came from, which is fair enough).
+  auto http = http_from_seeder_ + http_from_upstream_;
+  auto bt_unique = s.size > http ? s.size - http : 0;
+  auto blocks = blocks_from_seeders_ + blocks_from_peers_;
+  std::uint64_t bt_from_seeders = 0;
+  if (blocks > 0) {
+    bt_from_seeders = static_cast<std::uint64_t>(static_cast<double>(bt_unique) *
+                                                 static_cast<double>(blocks_from_seeders_) /
+                                                 static_cast<double>(blocks));
   }
-  seeder_bt = std::min(seeder_bt, bt_total_);
-  s.from_peers = bt_total_ - seeder_bt;
-  s.from_seeder = seeder_bt + http_from_seeder_;
+  s.from_peers = bt_unique - bt_from_seeders;
+  s.from_seeder = bt_from_seeders + http_from_seeder_;
   s.from_upstream = http_from_upstream_;
   s.mode = mode_;
   s.elapsed = elapsed_;

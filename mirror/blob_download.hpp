@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <libtorrent/fwd.hpp>
 #include <libtorrent/torrent_handle.hpp>
 #include <map>
@@ -48,6 +49,9 @@ struct download_settings {
   std::uint64_t fallback_chunk = 8ULL << 20;  // bytes per HTTP fallback request
   std::uint64_t holdback = 64 * 1024;         // withheld until the digest checks out
   duration segment_linger = std::chrono::minutes(5);
+  // Blobs this small come straight over HTTP from the seeder: setting up a
+  // swarm costs more than the bytes (image configs are a few KiB).
+  std::uint64_t swarm_min_size = 256 * 1024;
 };
 
 struct download_context {
@@ -60,6 +64,8 @@ struct download_context {
   std::filesystem::path segments_dir;
   download_settings settings;
   std::shared_ptr<spdlog::logger> log;
+  // Told whenever a completed blob starts seeding (its whole-blob torrent).
+  std::function<void(const digest&, const lt::torrent_handle&)> on_seeding;
 };
 
 struct download_stats {
@@ -75,7 +81,6 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
  public:
   // `force_direct`: skip the swarm (its torrent lied about this digest before).
   blob_download(download_context& ctx, blob_ref ref, bool force_direct = false);
-  ~blob_download();
   blob_download(const blob_download&) = delete;
   blob_download& operator=(const blob_download&) = delete;
 
@@ -103,28 +108,32 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
   bool succeeded() const noexcept { return verified_ && committed_; }
   const std::optional<error>& failure() const noexcept { return failure_; }
   download_stats stats() const;
-  // The whole-blob torrent left seeding once the download completed.
-  lt::torrent_handle seeding_handle() const noexcept { return seeding_; }
 
   // From the swarm (through per-part listeners).
   void piece_finished(std::size_t part, int local_piece);
   void hash_failed(std::size_t part, int local_piece);
   void torrent_error(std::size_t part, const std::string& message);
+  void block_received(bool from_seeder);
 
  private:
   class part_listener;
 
+  // Starts a member coroutine that keeps this download alive until it ends.
+  void spawn(awaitable<void> task);
   awaitable<void> run();
   awaitable<result<void>> fetch();
   awaitable<result<void>> run_whole(std::string torrent, std::string_view from);
   awaitable<result<void>> run_segmented(seeder_descriptor d);
   awaitable<result<void>> run_direct();
   awaitable<result<void>> drive_swarm();
-  awaitable<result<void>> add_segments(std::uint32_t count);
+  awaitable<void> add_segments(std::uint32_t count);
   awaitable<result<void>> fallback(std::uint64_t piece);
   awaitable<void> verify();
   awaitable<result<void>> assemble_from_segments();
   awaitable<void> retire_segments_later();
+  // After an HTTP-only download: find the blob's torrent and seed it too.
+  awaitable<void> adopt_torrent();
+  void start_seeding(const std::shared_ptr<const lt::torrent_info>& ti);
 
   result<std::shared_ptr<const lt::torrent_info>> parse_torrent(std::string_view bytes,
                                                                 std::string_view expected_name,
@@ -136,7 +145,6 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
   void abandon_swarm();
   void notify();
   awaitable<void> wait_change(duration limit);
-  void collect_peer_stats();
 
   download_context& ctx_;
   blob_ref ref_;
@@ -146,6 +154,7 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
   std::uint32_t pieces_per_part_ = 0;  // segmented: pieces per segment
   std::vector<std::shared_ptr<part>> parts_;
   std::vector<bool> done_;        // per global piece
+  std::vector<bool> fed_;         // handed to libtorrent from HTTP, per global piece
   std::uint64_t next_piece_ = 0;  // first piece not done
   // [0, contiguous_): libtorrent (or our HTTP writer) reported these bytes
   // complete. [0, checked_): verify() has read them back from the files,
@@ -155,6 +164,10 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
   std::uint64_t checked_ = 0;
   std::uint64_t deadlines_until_ = 0;
   std::chrono::steady_clock::time_point last_progress_;
+  // The last piece the swarm itself delivered (not one fed from HTTP): the
+  // stall detector's clock, so a stalled swarm keeps being bypassed.
+  std::chrono::steady_clock::time_point last_swarm_progress_;
+  bool stalled_logged_ = false;
   bool verified_ = false;
   bool committed_ = false;
   bool began_ = false;                 // the cache holds a 'downloading' entry
@@ -165,8 +178,9 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
   std::string whole_torrent_;
   std::uint64_t http_from_seeder_ = 0;
   std::uint64_t http_from_upstream_ = 0;
-  std::map<std::string, std::pair<bool, std::uint64_t>> peer_max_;  // per connection
-  std::uint64_t bt_total_ = 0;
+  // Blocks received over BitTorrent, by kind of sender.
+  std::uint64_t blocks_from_seeders_ = 0;
+  std::uint64_t blocks_from_peers_ = 0;
   std::chrono::milliseconds elapsed_{0};
   cache_lease lease_;
   lt::torrent_handle seeding_;

@@ -70,15 +70,19 @@ result<file_identity> identify(int fd) {
 
 cache_lease& cache_lease::operator=(cache_lease&& o) noexcept {
   if (this != &o) {
-    if (cache_) cache_->release(hex_);
-    cache_ = std::exchange(o.cache_, nullptr);
+    release();
+    table_ = std::move(o.table_);
     hex_ = std::move(o.hex_);
   }
   return *this;
 }
 
-cache_lease::~cache_lease() {
-  if (cache_) cache_->release(hex_);
+void cache_lease::release() noexcept {
+  auto table = table_.lock();
+  table_.reset();
+  if (!table) return;
+  auto it = table->counts.find(hex_);
+  if (it != table->counts.end() && --it->second <= 0) table->counts.erase(it);
 }
 
 cache::cache(options o, std::shared_ptr<spdlog::logger> log, db::database db)
@@ -220,6 +224,12 @@ result<void> cache::commit_blob(const digest& d, std::string_view torrent) {
   return {};
 }
 
+result<void> cache::set_torrent(const digest& d, std::string_view torrent) {
+  auto s = db_.prepare("UPDATE blobs SET torrent = ? WHERE digest = ? AND state = 'complete'");
+  if (!s) return fail(s.error());
+  return s->bind(db::blob{torrent}, d.str()).run();
+}
+
 void cache::abort_blob(const digest& d) {
   auto s = db_.prepare("SELECT size FROM blobs WHERE digest = ?");
   if (s && s->bind(d.str()).step().value_or(false)) {
@@ -261,17 +271,12 @@ result<std::vector<cached_blob>> cache::complete_blobs() {
 
 cache_lease cache::lease(const digest& d) {
   std::string hex(d.hex());
-  ++leases_[hex];
-  return cache_lease(this, std::move(hex));
-}
-
-void cache::release(const std::string& hex) {
-  auto it = leases_.find(hex);
-  if (it != leases_.end() && --it->second <= 0) leases_.erase(it);
+  ++leases_->counts[hex];
+  return cache_lease(leases_, std::move(hex));
 }
 
 bool cache::leased(const std::string& hex) const {
-  return leases_.contains(hex);
+  return leases_->counts.contains(hex);
 }
 
 void cache::remove_blob(const std::string& hex) {

@@ -67,20 +67,28 @@ struct cached_tag {
   std::chrono::system_clock::time_point fetched_at;
 };
 
-class cache;
+// Blobs somebody holds a lease on, with a count each.
+struct lease_table {
+  std::map<std::string, int, std::less<>> counts;
+};
 
-// Keeps a blob from being evicted while it is served or downloaded.
+// Keeps a blob from being evicted while it is served or downloaded. It
+// refers to the cache's lease table weakly: a lease may outlive the cache
+// (a request's coroutine destroyed at shutdown) without harm.
 class cache_lease {
  public:
   cache_lease() = default;
-  cache_lease(cache* c, std::string hex) : cache_(c), hex_(std::move(hex)) {}
-  cache_lease(cache_lease&& o) noexcept
-      : cache_(std::exchange(o.cache_, nullptr)), hex_(std::move(o.hex_)) {}
+  cache_lease(std::weak_ptr<lease_table> table, std::string hex)
+      : table_(std::move(table)), hex_(std::move(hex)) {}
+  cache_lease(cache_lease&& o) noexcept = default;
   cache_lease& operator=(cache_lease&& o) noexcept;
-  ~cache_lease();
+  cache_lease(const cache_lease&) = delete;
+  cache_lease& operator=(const cache_lease&) = delete;
+  ~cache_lease() { release(); }
 
  private:
-  cache* cache_ = nullptr;
+  void release() noexcept;
+  std::weak_ptr<lease_table> table_;
   std::string hex_;
 };
 
@@ -114,6 +122,8 @@ class cache {
   // Makes room for `size` bytes (evicting if needed) and records a download
   // in progress. errc::no_space when the quota or the disk cannot hold it.
   result<void> begin_blob(const digest& d, std::uint64_t size);
+  // Records the torrent a complete blob can be seeded with.
+  result<void> set_torrent(const digest& d, std::string_view torrent);
   // The download was verified: the blob becomes servable.
   result<void> commit_blob(const digest& d, std::string_view torrent);
   // A download failed or did not verify: forget it and delete its data.
@@ -137,10 +147,8 @@ class cache {
   std::uint64_t enforce_quota(std::uint64_t incoming = 0);
 
  private:
-  friend class cache_lease;
   cache(options o, std::shared_ptr<spdlog::logger> log, db::database db);
   result<void> recover();
-  void release(const std::string& hex);
   bool leased(const std::string& hex) const;
   void remove_blob(const std::string& hex);
 
@@ -148,7 +156,7 @@ class cache {
   std::shared_ptr<spdlog::logger> log_;
   db::database db_;
   std::uint64_t used_ = 0;
-  std::map<std::string, int, std::less<>> leases_;
+  std::shared_ptr<lease_table> leases_ = std::make_shared<lease_table>();
 };
 
 }  // namespace blobswarm::mirror

@@ -1,5 +1,9 @@
 #include "mirror/http_sources.hpp"
 
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
 #include "common/http/url.hpp"
@@ -81,33 +85,48 @@ awaitable<result<std::string>> http_sources::seeder_segment_torrent(const blob_r
 }
 
 awaitable<result<seeder_descriptor>> http_sources::seeder_descriptor_of(const blob_ref& b) {
-  http::client_request req{.url = seeder_url(b, "/descriptor")};
-  req.timeout = std::chrono::seconds(30);
-  auto send = [this, req] {
-    return http_.send(req);
-  };
-  auto r = co_await pool_.run(std::move(send));
-  if (!r) co_return fail(r.error());
-  if (r->status != 200) co_return fail(http_failure(*r, "seeder descriptor"));
-  auto j = nlohmann::json::parse(r->body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    co_return fail(errc::upstream, "the seeder's descriptor is not JSON");
-  }
-  try {
-    seeder_descriptor d;
-    d.size = j.at("size").get<std::uint64_t>();
-    d.piece_length = j.value("piece_length", 0u);
-    d.segment_length = j.value("segment_length", std::uint64_t{0});
-    d.segment_count = j.value("segment_count", 0u);
-    d.segments_ready = j.value("segments_ready", 0u);
+  // Until upstream has answered the seeder, the blob's size (and so its
+  // layout) is unknown and the descriptor says null: ask again shortly.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto executor = co_await asio::this_coro::executor;
+  while (true) {
+    http::client_request req{.url = seeder_url(b, "/descriptor")};
+    req.timeout = std::chrono::seconds(30);
+    auto send = [this, req] {
+      return http_.send(req);
+    };
+    auto r = co_await pool_.run(std::move(send));
+    if (!r) co_return fail(r.error());
+    if (r->status != 200) co_return fail(http_failure(*r, "seeder descriptor"));
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      co_return fail(errc::upstream, "the seeder's descriptor is not JSON");
+    }
     auto state = j.value("state", std::string());
+    seeder_descriptor d;
     d.what = state == "complete" ? seeder_descriptor::state::complete
              : state == "failed" ? seeder_descriptor::state::failed
                                  : seeder_descriptor::state::ingesting;
     d.error = j.value("error", std::string());
-    co_return d;
-  } catch (const nlohmann::json::exception& e) {
-    co_return fail(errc::upstream, "the seeder's descriptor is malformed: {}", e.what());
+    auto number = [&](const char* key) -> std::optional<std::uint64_t> {
+      auto it = j.find(key);
+      if (it == j.end() || !it->is_number_unsigned()) return std::nullopt;
+      return it->get<std::uint64_t>();
+    };
+    if (auto size = number("size"); size || d.what == seeder_descriptor::state::failed) {
+      d.size = size.value_or(0);
+      d.piece_length = static_cast<std::uint32_t>(number("piece_length").value_or(0));
+      d.segment_length = number("segment_length").value_or(0);
+      d.segment_count = static_cast<std::uint32_t>(number("segment_count").value_or(0));
+      d.segments_ready = static_cast<std::uint32_t>(number("segments_ready").value_or(0));
+      co_return d;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      co_return fail(errc::timeout, "the seeder did not learn the size of {} in time", b.id.str());
+    }
+    boost::asio::steady_timer pause(executor, std::chrono::milliseconds(50));
+    boost::system::error_code ec;
+    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 }
 

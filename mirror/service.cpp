@@ -175,6 +175,7 @@ result<void> service::init() {
   download_settings ds;
   ds.stall_timeout = settings_.stall_timeout;
   ds.segment_linger = settings_.segment_linger;
+  ds.swarm_min_size = settings_.swarm_min_size.bytes;
   download_ctx_ = std::make_unique<download_context>(
       download_context{io_,
                        *cache_,
@@ -184,7 +185,10 @@ result<void> service::init() {
                        {announce},
                        std::filesystem::path(settings_.data) / "segments",
                        ds,
-                       logging::get("download")});
+                       logging::get("download"),
+                       [this](const digest& d, const lt::torrent_handle& h) {
+                         on_seeding(d, h);
+                       }});
   // Segment files left by a previous run belong to downloads that are gone.
   std::error_code ec;
   std::filesystem::remove_all(download_ctx_->segments_dir, ec);
@@ -205,7 +209,7 @@ void service::reseed() {
     auto ti = std::make_shared<lt::torrent_info>(b.torrent.data(),
                                                  static_cast<int>(b.torrent.size()), ec);
     if (ec) continue;
-    auto h = swarm_->add(ti, cache_->blobs_dir(), download_ctx_->announce_urls, true, nullptr);
+    auto h = swarm_->add(ti, cache_->blobs_dir(), download_ctx_->announce_urls, true, {});
     if (h) {
       seeding_[std::string(b.id.hex())] = *h;
       ++n;
@@ -488,17 +492,21 @@ awaitable<void> service::watch(std::shared_ptr<blob_download> d) {
   counters_->pull_seconds.observe(static_cast<double>(s.elapsed.count()) / 1000.0);
   recent_.push_front(recent_blob{id.str(), s, unix_now()});
   while (recent_.size() > 200) recent_.pop_back();
-  if (d->seeding_handle().is_valid()) {
-    seeding_[std::string(id.hex())] = d->seeding_handle();
-    if (settings_.seed_time.count() > 0) {
-      boost::asio::steady_timer t(io_, settings_.seed_time);
-      boost::system::error_code ec;
-      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      if (auto it = seeding_.find(id.hex()); it != seeding_.end()) {
-        swarm_->remove(it->second);
-        seeding_.erase(it);
-      }
-    }
+}
+
+void service::on_seeding(const digest& d, const lt::torrent_handle& h) {
+  seeding_[std::string(d.hex())] = h;
+  if (settings_.seed_time.count() > 0)
+    asio::co_spawn(io_, stop_seeding_later(d, h), asio::detached);
+}
+
+awaitable<void> service::stop_seeding_later(digest d, lt::torrent_handle h) {
+  boost::asio::steady_timer t(io_, settings_.seed_time);
+  boost::system::error_code ec;
+  co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (auto it = seeding_.find(d.hex()); it != seeding_.end() && it->second == h) {
+    swarm_->remove(it->second);
+    seeding_.erase(it);
   }
 }
 

@@ -58,6 +58,8 @@ class service {
                                                           const registry_path& route);
   std::shared_ptr<blob_download> download_for(const blob_ref& ref);
   awaitable<void> watch(std::shared_ptr<blob_download> d);
+  void on_seeding(const digest& d, const lt::torrent_handle& h);
+  awaitable<void> stop_seeding_later(digest d, lt::torrent_handle h);
   http::response stats_json() const;
   void reseed();
 

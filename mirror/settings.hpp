@@ -33,6 +33,7 @@ struct settings {
   bool authorize_clients = true;
   duration stall_timeout = std::chrono::seconds(5);
   duration segment_linger = std::chrono::minutes(5);
+  byte_size swarm_min_size{256 * 1024};
   duration shutdown_grace = std::chrono::seconds(10);
   logging::settings log;
 
@@ -63,6 +64,8 @@ struct settings {
     v("authorize_clients", authorize_clients,
       "serve cached or swarm blobs only to clients upstream authorizes for the repository");
     v("stall_timeout", stall_timeout, "fetch over HTTP when the swarm makes no progress this long");
+    v("swarm_min_size", swarm_min_size,
+      "blobs smaller than this come over HTTP from the seeder instead of a swarm");
     v("segment_linger", segment_linger,
       "keep seeding a cold blob's segment torrents this long after it completed");
     v("shutdown_grace", shutdown_grace, "how long requests in flight may finish on shutdown");

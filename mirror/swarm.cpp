@@ -6,12 +6,10 @@
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/fingerprint.hpp>
 #include <libtorrent/ip_filter.hpp>
-#include <libtorrent/peer_info.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/session_params.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/torrent_info.hpp>
-#include <libtorrent/torrent_status.hpp>
 
 namespace blobswarm::mirror {
 
@@ -27,7 +25,8 @@ swarm::swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> lo
   pack.set_str(lt::settings_pack::user_agent, "blobswarm-mirror/" BLOBSWARM_VERSION);
   pack.set_int(lt::settings_pack::alert_mask,
                lt::alert_category::error | lt::alert_category::status |
-                   lt::alert_category::piece_progress | lt::alert_category::storage);
+                   lt::alert_category::piece_progress | lt::alert_category::block_progress |
+                   lt::alert_category::storage);
   // Nodes share addresses in tests and behind NAT; several sessions per IP are normal.
   pack.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
   // Torrents are added unmanaged; make sure queuing could never hold one back.
@@ -77,7 +76,7 @@ swarm::~swarm() {
 result<lt::torrent_handle> swarm::add(const std::shared_ptr<const lt::torrent_info>& ti,
                                       const std::filesystem::path& save_path,
                                       const std::vector<std::string>& trackers, bool seed_mode,
-                                      swarm_listener* listener) {
+                                      std::weak_ptr<swarm_listener> listener) {
   lt::add_torrent_params p;
   auto copy = std::make_shared<lt::torrent_info>(*ti);
   copy->clear_trackers();
@@ -91,7 +90,7 @@ result<lt::torrent_handle> swarm::add(const std::shared_ptr<const lt::torrent_in
   lt::error_code ec;
   auto h = session_->add_torrent(std::move(p), ec);
   if (ec) return fail(errc::internal, "libtorrent refused the torrent: {}", ec.message());
-  listeners_[h] = listener;
+  listeners_[h] = std::move(listener);
   return h;
 }
 
@@ -100,24 +99,8 @@ void swarm::remove(const lt::torrent_handle& h) {
   if (h.is_valid()) session_->remove_torrent(h);
 }
 
-void swarm::set_listener(const lt::torrent_handle& h, swarm_listener* listener) {
-  if (auto it = listeners_.find(h); it != listeners_.end()) it->second = listener;
-}
-
-download_sample swarm::sample(const lt::torrent_handle& h) const {
-  download_sample out;
-  if (!h.is_valid()) return out;
-  out.total_payload = static_cast<std::uint64_t>(h.status({}).total_payload_download);
-  std::vector<lt::peer_info> peers;
-  h.get_peer_info(peers);
-  for (const auto& p : peers) {
-    auto pid = std::string(p.pid.data(), p.pid.size());
-    out.peers.push_back(peer_sample{fmt::format("{}:{}/{}", p.ip.address().to_string(), p.ip.port(),
-                                                std::string_view(pid).substr(0, 8)),
-                                    pid.starts_with(seeder_peer_id_prefix),
-                                    static_cast<std::uint64_t>(p.total_download)});
-  }
-  return out;
+void swarm::set_listener(const lt::torrent_handle& h, std::weak_ptr<swarm_listener> listener) {
+  if (auto it = listeners_.find(h); it != listeners_.end()) it->second = std::move(listener);
 }
 
 void swarm::drain_alerts() {
@@ -125,11 +108,16 @@ void swarm::drain_alerts() {
   session_->pop_alerts(&alerts);
   for (auto* a : alerts) {
     auto* ta = dynamic_cast<lt::torrent_alert*>(a);
-    swarm_listener* l = nullptr;
+    std::shared_ptr<swarm_listener> l;
     if (ta) {
-      if (auto it = listeners_.find(ta->handle); it != listeners_.end()) l = it->second;
+      if (auto it = listeners_.find(ta->handle); it != listeners_.end()) l = it->second.lock();
     }
-    if (auto* p = lt::alert_cast<lt::piece_finished_alert>(a)) {
+    if (auto* b = lt::alert_cast<lt::block_finished_alert>(a)) {
+      if (l) {
+        l->on_block(
+            std::string_view(b->pid.data(), b->pid.size()).starts_with(seeder_peer_id_prefix));
+      }
+    } else if (auto* p = lt::alert_cast<lt::piece_finished_alert>(a)) {
       if (l) l->on_piece_finished(static_cast<int>(p->piece_index));
     } else if (auto* f = lt::alert_cast<lt::hash_failed_alert>(a)) {
       log_->warn("piece {} of {} failed its hash check", static_cast<int>(f->piece_index),

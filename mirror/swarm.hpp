@@ -32,19 +32,9 @@ class swarm_listener {
   virtual void on_piece_finished(int piece) = 0;
   virtual void on_hash_failed(int piece) = 0;
   virtual void on_torrent_error(const std::string& message) = 0;
-};
-
-// What one torrent has downloaded so far: libtorrent's running total, and
-// the connected peers' own counts (which vanish when a peer disconnects, so
-// callers keep the largest value seen per connection).
-struct peer_sample {
-  std::string key;      // endpoint + peer_id: one connection
-  bool seeder = false;  // its peer_id marks a blobswarm seeder
-  std::uint64_t bytes = 0;
-};
-struct download_sample {
-  std::uint64_t total_payload = 0;
-  std::vector<peer_sample> peers;
+  // A 16 KiB block arrived from a peer; `from_seeder` when its peer_id marks
+  // a blobswarm seeder (so nodes can report where their bytes came from).
+  virtual void on_block(bool from_seeder) = 0;
 };
 
 class swarm {
@@ -67,11 +57,10 @@ class swarm {
   result<lt::torrent_handle> add(const std::shared_ptr<const lt::torrent_info>& ti,
                                  const std::filesystem::path& save_path,
                                  const std::vector<std::string>& trackers, bool seed_mode,
-                                 swarm_listener* listener);
+                                 std::weak_ptr<swarm_listener> listener);
   void remove(const lt::torrent_handle& h);
-  void set_listener(const lt::torrent_handle& h, swarm_listener* listener);
-
-  download_sample sample(const lt::torrent_handle& h) const;
+  // Listeners are held weakly: one that is gone simply stops hearing.
+  void set_listener(const lt::torrent_handle& h, std::weak_ptr<swarm_listener> listener);
 
   std::size_t torrents() const noexcept { return listeners_.size(); }
 
@@ -81,13 +70,13 @@ class swarm {
   asio::io_context& io_;
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<lt::session> session_;
-  std::unordered_map<lt::torrent_handle, swarm_listener*> listeners_;
+  std::unordered_map<lt::torrent_handle, std::weak_ptr<swarm_listener>> listeners_;
   std::shared_ptr<bool> alive_;
 };
 
 // peer_id prefixes blobswarm uses, so nodes can tell the seeder's bytes
 // from other nodes' (the per-blob log line and metrics report both).
-inline constexpr const char* seeder_peer_id_prefix = "-BS";
+inline constexpr const char* seeder_peer_id_prefix = "-BW";  // blobswarm-seeder's fingerprint
 inline constexpr const char* mirror_peer_id_prefix = "-BM";
 
 }  // namespace blobswarm::mirror

@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Finds temporaries GCC 12 destroys twice inside co_await expressions.
+"""Finds code GCC 12 miscompiles around co_await.
+
+Besides the temporaries below, a co_await inside a conditional operator
+(`x ? co_await f() : g()`) double-frees its temporaries: use if/else.
 
 GCC 12 double-destroys aggregate temporaries with non-trivial members when
 they appear in a co_await expression: lambdas with by-value captures (a
@@ -104,10 +107,28 @@ def braced_temporaries(expr):
             depth_braces -= 1
 
 
+def conditional_with_co_await(text):
+    """Offsets of statements where co_await appears inside a ?: expression."""
+    for m in re.finditer(r"\bco_await\b", text):
+        # The statement around this co_await, by the nearest ; { } delimiters.
+        start = max(text.rfind(";", 0, m.start()), text.rfind("{", 0, m.start()),
+                    text.rfind("}", 0, m.start())) + 1
+        end = m.start()
+        while end < len(text) and text[end] not in ";{}":
+            end += 1
+        stmt = blank_strings(text[start:end])
+        if re.search(r"\?(?!\?)", stmt) and ":" in stmt[stmt.find("?"):]:
+            yield m.start()
+
+
 def offenders(path):
     text = strip_comments(path.read_text(errors="replace"))
     if "co_await" not in text:
         return
+    for at in conditional_with_co_await(text):
+        line = text.count("\n", 0, at) + 1
+        yield (f"{path}:{line}: co_await inside a ?: expression (GCC 12 destroys its "
+               "temporaries twice): use if/else")
     for start, expr in co_await_expressions(text):
         for lm in INTRODUCER.finditer(expr):
             before = expr[:lm.start()]
