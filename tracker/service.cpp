@@ -407,6 +407,12 @@ result<ip_endpoint> service::start(std::span<asio::io_context* const> contexts) 
   i.public_url = i.s.public_url.empty()
                      ? fmt::format("http://{}", host_port{where->host, bound->port}.str())
                      : i.s.effective_public_url();
+  if (i.s.public_url.empty() && (where->host == "0.0.0.0" || where->host == "::")) {
+    i.log->warn(
+        "listening on {} without --public-url: handed-out .torrent files announce to {}, "
+        "which clients cannot reach; set --public-url",
+        where->host, i.public_url);
+  }
 
   i.flush_timer = std::make_unique<asio::steady_timer>(*contexts[0]);
   i.expire_timer = std::make_unique<asio::steady_timer>(*contexts[0]);
