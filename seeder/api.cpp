@@ -239,7 +239,7 @@ awaitable<http::response> api::segment(std::string ns, repository_name name, dig
     if (n < job->segments.size()) {
       co_return torrent_response(job->segments[n].bytes, name, d, ns);
     }
-    if (job->st == blob_job::state::complete) {
+    if (job->st == blob_job::state::complete && n >= job->seeded.size()) {
       co_return gone(fmt::format("{} has no segment {}", d, n));
     }
     auto left = deadline - std::chrono::steady_clock::now();

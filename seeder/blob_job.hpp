@@ -39,7 +39,13 @@ struct blob_job {
   std::optional<piece_layout> layout;      // once upstream told the size
   std::shared_ptr<unique_fd> read_fd;      // the ingest file, for readers and segment seeds
   std::atomic<std::uint64_t> received{0};  // bytes written so far (fetch thread)
-  std::vector<blob_torrent> segments;      // published so far, in order
+  // Segment torrents seeded so far, and whether each may be handed out: a
+  // torrent is handed out once the tracker has it (or after a short wait
+  // when the tracker is slow), because a client that announces an unknown
+  // torrent is refused and backs off for many seconds.
+  std::vector<blob_torrent> seeded;
+  std::vector<bool> releasable;
+  std::vector<blob_torrent> segments;  // handed out (the API's view), in order
   bool segments_retired = false;
   std::optional<stored_blob> stored;  // once complete
   std::optional<blob_torrent> whole;  // once complete (none for 0 bytes)

@@ -277,50 +277,116 @@ result<ingestor::fetched> ingestor::fetch(const std::shared_ptr<blob_job>& job,
   return fetched{std::move(*stored), std::move(whole)};
 }
 
-void ingestor::publish_segment(const std::shared_ptr<blob_job>& job, std::uint32_t n,
-                               blob_torrent t) {
-  if (job->st == blob_job::state::failed || job->segments_retired) return;
-  if (n != job->segments.size()) {
-    log_->error("{}: segment {} arrived out of order", job->digest, n);
-    return;
-  }
-  auto offset = job->layout->segment_offset(n);
-  auto added = session_.add_seed(t.bytes, store_.ingest_path(job->digest), offset, job->read_fd);
-  if (!added) {
-    log_->error("{}: cannot seed segment {}: {}", job->digest, n, added.error().message);
+void ingestor::register_then_seed(const digest& d, std::optional<std::uint32_t> segment,
+                                  const blob_torrent& t, std::function<void()> seed,
+                                  std::function<void()> on_registered,
+                                  std::function<void()> release) {
+  auto released = std::make_shared<bool>(false);
+  auto fire = [released, release = std::move(release)] {
+    if (*released) return;
+    *released = true;
+    release();
+  };
+  auto seeded = std::make_shared<bool>(false);
+  auto seed_once = [seeded, seed = std::move(seed)] {
+    if (*seeded) return;
+    *seeded = true;
+    seed();
+  };
+  if (!tracker_.enabled()) {
+    seed_once();
+    fire();
     return;
   }
   auto alive = std::weak_ptr<bool>(alive_);
-  tracker_.register_torrent(job->digest, n, t.bytes, [this, alive, ih = t.v1](bool ok) {
-    if (ok && alive.lock()) session_.reannounce(ih);
+  tracker_.register_torrent(d, segment, t.bytes,
+                            [this, alive, ih = t.v1, on_registered, seed_once, fire](bool ok) {
+                              if (!alive.lock()) return;
+                              if (ok && on_registered) on_registered();
+                              seed_once();
+                              if (ok) {
+                                session_.reannounce(ih);
+                                session_.when_announced(ih, fire);
+                              } else {
+                                fire();
+                              }
+                            });
+  // The tracker may be slow or down: seed and hand out the torrent anyway.
+  auto timer = std::make_shared<asio::steady_timer>(io_, options_.registration_wait);
+  timer->async_wait([alive, timer, seed_once, fire](boost::system::error_code ec) {
+    if (ec || !alive.lock()) return;
+    seed_once();
+    fire();
   });
-  log_->debug("{}: segment {} of {} published ({})", job->digest, n, job->layout->segment_count,
-              t.v1);
-  job->segments.push_back(std::move(t));
-  segments_published_.inc();
-  job->changed.notify_all();
+}
+
+void ingestor::publish_segment(const std::shared_ptr<blob_job>& job, std::uint32_t n,
+                               blob_torrent t) {
+  if (job->st == blob_job::state::failed || job->segments_retired) return;
+  if (n != job->seeded.size()) {
+    log_->error("{}: segment {} arrived out of order", job->digest, n);
+    return;
+  }
+  job->seeded.push_back(t);
+  job->releasable.push_back(false);
+  auto seed = [this, job, n] {
+    if (job->segments_retired) return;
+    const auto& seg = job->seeded[n];
+    auto offset = job->layout->segment_offset(n);
+    auto added =
+        session_.add_seed(seg.bytes, store_.ingest_path(job->digest), offset, job->read_fd);
+    if (!added) {
+      log_->error("{}: cannot seed segment {}: {}", job->digest, n, added.error().message);
+      return;
+    }
+    log_->debug("{}: segment {} of {} seeded ({})", job->digest, n, job->layout->segment_count,
+                seg.v1);
+  };
+  register_then_seed(job->digest, n, t, std::move(seed), nullptr, [this, job, n] {
+    job->releasable[n] = true;
+    release_segments(job);
+  });
+}
+
+void ingestor::release_segments(const std::shared_ptr<blob_job>& job) {
+  if (job->segments_retired) return;
+  bool any = false;
+  while (job->segments.size() < job->seeded.size() && job->releasable[job->segments.size()]) {
+    job->segments.push_back(job->seeded[job->segments.size()]);
+    segments_published_.inc();
+    any = true;
+  }
+  if (any) job->changed.notify_all();
 }
 
 void ingestor::complete(const std::shared_ptr<blob_job>& job, fetched f) {
   const auto& d = job->digest;
-  if (f.whole) {
-    auto added = session_.add_seed(f.whole->bytes, store_.blob_path(d));
-    if (!added) log_->error("{}: cannot seed the stored blob: {}", d, added.error().message);
-    auto alive = std::weak_ptr<bool>(alive_);
-    tracker_.register_torrent(d, std::nullopt, f.whole->bytes,
-                              [this, alive, d, ih = f.whole->v1](bool ok) {
-                                if (!ok || !alive.lock()) return;
-                                store_.set_registered(d);
-                                session_.reannounce(ih);
-                              });
-  }
   job->stored = f.stored;
   job->whole = std::move(f.whole);
+  if (!job->whole) {
+    finish(job);
+    return;
+  }
+  auto seed = [this, job] {
+    auto added = session_.add_seed(job->whole->bytes, store_.blob_path(job->digest));
+    if (!added) {
+      log_->error("{}: cannot seed the stored blob: {}", job->digest, added.error().message);
+    }
+  };
+  // The job reports "complete" (and hands out the torrent) once the seeder
+  // is in the torrent's swarm at the tracker.
+  register_then_seed(
+      d, std::nullopt, *job->whole, std::move(seed), [this, d] { store_.set_registered(d); },
+      [this, job] { finish(job); });
+}
+
+void ingestor::finish(const std::shared_ptr<blob_job>& job) {
+  if (job->st != blob_job::state::ingesting) return;
   job->st = blob_job::state::complete;
   job->finished = std::chrono::steady_clock::now();
   ingested_.inc();
   ingest_seconds_.observe(seconds_since(job->started));
-  log_->info("ingested {} ({} bytes{}) in {:.2f}s{}", d, f.stored.size,
+  log_->info("ingested {} ({} bytes{}) in {:.2f}s{}", job->digest, job->stored->size,
              job->layout && job->layout->segmented()
                  ? fmt::format(", {} segments", job->layout->segment_count)
                  : std::string(),
@@ -328,7 +394,7 @@ void ingestor::complete(const std::shared_ptr<blob_job>& job, fetched f) {
              job->whole ? fmt::format(", info-hash {}", job->whole->v1) : std::string());
   job->changed.notify_all();
   // Segment torrents stay a while for nodes that are still on them.
-  forget_later(job, job->segments.empty() ? duration::zero() : options_.segment_linger);
+  forget_later(job, job->seeded.empty() ? duration::zero() : options_.segment_linger);
 }
 
 void ingestor::fail_job(const std::shared_ptr<blob_job>& job, error e) {
@@ -345,7 +411,7 @@ void ingestor::fail_job(const std::shared_ptr<blob_job>& job, error e) {
 void ingestor::retire_segments(const std::shared_ptr<blob_job>& job) {
   if (job->segments_retired) return;
   job->segments_retired = true;
-  for (const auto& s : job->segments) {
+  for (const auto& s : job->seeded) {
     session_.remove(s.v1);
     tracker_.retire(s.v1);
   }

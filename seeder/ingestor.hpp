@@ -35,12 +35,14 @@ class io_context;
 namespace blobswarm::seeder {
 
 struct ingest_options {
-  std::uint64_t segment_size = 32ULL << 20;  // 0: no segment torrents
+  std::uint64_t segment_size = 16ULL << 20;  // 0: no segment torrents
   duration segment_linger = std::chrono::minutes(10);
   int max_ingests = 8;
   // A failed ingest is reported as failed for this long before the next
   // request tries again (a 404 is not re-fetched per request).
   duration failure_ttl = std::chrono::seconds(5);
+  // Longest a new torrent is withheld waiting for the tracker to have it.
+  duration registration_wait = std::chrono::seconds(5);
 };
 
 class ingestor {
@@ -81,6 +83,16 @@ class ingestor {
   awaitable<void> run(std::shared_ptr<blob_job> job, std::shared_ptr<registry::client> client);
   result<fetched> fetch(const std::shared_ptr<blob_job>& job, const registry::client& client);
   void publish_segment(const std::shared_ptr<blob_job>& job, std::uint32_t n, blob_torrent t);
+  void release_segments(const std::shared_ptr<blob_job>& job);
+  // Registers a torrent with the tracker, then seeds it (`seed`), so that
+  // the seeder's first announce is accepted. `on_registered` runs when the
+  // tracker has it; `release` runs once: when the tracker has answered the
+  // seeder's announce (a client announcing from then on finds the seeder),
+  // or after registration_wait, or at once without a tracker.
+  void register_then_seed(const blobswarm::digest& d, std::optional<std::uint32_t> segment,
+                          const blob_torrent& t, std::function<void()> seed,
+                          std::function<void()> on_registered, std::function<void()> release);
+  void finish(const std::shared_ptr<blob_job>& job);
   void complete(const std::shared_ptr<blob_job>& job, fetched f);
   void fail_job(const std::shared_ptr<blob_job>& job, error e);
   void retire_segments(const std::shared_ptr<blob_job>& job);

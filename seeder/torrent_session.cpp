@@ -71,6 +71,9 @@ torrent_session::torrent_session(asio::io_context& io, session_options options,
                                                   lt::alert_category::status |
                                                   lt::alert_category::tracker);
   // Announce promptly when torrents are added and stop quickly at shutdown.
+  // libtorrent starts announcing (and connecting) on its tick: the default
+  // 500 ms tick costs up to half a second per new segment torrent.
+  pack.set_int(lt::settings_pack::tick_interval, 100);
   pack.set_int(lt::settings_pack::stop_tracker_timeout, 2);
   // No default plugins: ut_pex and ut_metadata have no place in a private
   // swarm whose members already hold the torrent. smart_ban is added below.
@@ -116,6 +119,7 @@ void torrent_session::shutdown() {
   impl_->handles.clear();
   impl_->session.reset();
   torrents_.clear();
+  announce_waiters_.clear();
 }
 
 void torrent_session::tick() {
@@ -158,6 +162,8 @@ void torrent_session::remove(const info_hash& ih) {
   lt::torrent_handle h =
       it != impl_->handles.end() ? it->second : impl_->session->find_torrent(to_lt(ih));
   if (it != impl_->handles.end()) impl_->handles.erase(it);
+  announced_.erase(ih);
+  announce_waiters_.erase(ih);
   // A torrent whose add is still queued is removed when its add alert
   // arrives (it is no longer in torrents_).
   if (h.is_valid()) impl_->session->remove_torrent(h);
@@ -173,6 +179,15 @@ void torrent_session::reannounce(const info_hash& ih) {
   } catch (const std::exception& e) {
     log_->debug("cannot re-announce {}: {}", ih, e.what());  // removed meanwhile
   }
+}
+
+void torrent_session::when_announced(const info_hash& ih, std::function<void()> f) {
+  if (!torrents_.contains(ih)) return;
+  if (announced_.contains(ih)) {
+    f();
+    return;
+  }
+  announce_waiters_[ih].push_back(std::move(f));
 }
 
 void torrent_session::set_announce_url(std::string url) {
@@ -250,6 +265,14 @@ void torrent_session::handle(lt::alert* a) {
       uploaded_ = static_cast<std::uint64_t>(counters[impl_->sent_payload_idx]);
     }
     if (impl_->peers_idx >= 0) peers_ = static_cast<std::uint64_t>(counters[impl_->peers_idx]);
+    return;
+  }
+  if (auto* tr = lt::alert_cast<lt::tracker_reply_alert>(a)) {
+    auto ih = from_lt(tr->handle.info_hashes().v1);
+    if (!torrents_.contains(ih) || !announced_.insert(ih).second) return;
+    auto waiters = std::move(announce_waiters_[ih]);
+    announce_waiters_.erase(ih);
+    for (auto& f : waiters) f();
     return;
   }
   if (auto* te = lt::alert_cast<lt::tracker_error_alert>(a)) {

@@ -15,9 +15,11 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -70,6 +72,10 @@ class torrent_session {
   // before registration was refused, and the next one would come only after
   // the announce interval).
   void reannounce(const info_hash& ih);
+  // Runs `f` (on the owner's executor) once the tracker has answered an
+  // announce of `ih` without error; at once if it already has. Dropped if
+  // the torrent is removed first.
+  void when_announced(const info_hash& ih, std::function<void()> f);
   bool contains(const info_hash& ih) const { return torrents_.contains(ih); }
 
   // The announce URL (<tracker>/announce/<passkey>) for every torrent, now
@@ -97,6 +103,8 @@ class torrent_session {
   std::shared_ptr<seed_sources> sources_;
   std::unique_ptr<impl> impl_;
   std::map<info_hash, int> torrents_;  // info-hash -> 1 (handles live in impl)
+  std::set<info_hash> announced_;      // the tracker answered an announce
+  std::map<info_hash, std::vector<std::function<void()>>> announce_waiters_;
   std::string announce_url_;
   std::optional<std::uint16_t> listen_port_;
   std::string listen_error_;

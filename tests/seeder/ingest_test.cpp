@@ -277,6 +277,46 @@ TEST_F(seeder_e2e, a_libtorrent_client_downloads_a_blob_through_the_tracker) {
       10s));
 }
 
+// libtorrent's queuing (active_seeds = 5 by default for auto-managed
+// torrents) would silently stop most of these from announcing.
+TEST_F(seeder_e2e, announces_every_blob_it_seeds) {
+  std::vector<test::pushed_blob> blobs;
+  for (int i = 0; i < 24; ++i) {
+    blobs.push_back(registry_->push_blob("e2e/many", test::random_bytes(20000 + i, 100 + i)));
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (const auto& b : blobs) {
+    threads.emplace_back([&, d = b.digest] {
+      if (seeder_->get(seeder_->blob_path("e2e/many", d, "/torrent")).status == 200) ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(ok.load(), 24);
+  auto swarm = [&](const test::pushed_blob& b) {
+    auto blob = tracker_->blob(b.digest);
+    if (!blob["torrent"].is_object()) return json();
+    return test::json_of(test::http_get(
+        tracker_->url() + "/api/v1/torrents/" + blob["torrent"]["info_hash_v1"].get<std::string>(),
+        {{"Authorization", "Bearer " + tracker_->admin_token()}}));
+  };
+  EXPECT_TRUE(test::wait_for(
+      [&] {
+        for (const auto& b : blobs) {
+          if (swarm(b)["seeders"] != 1) return false;
+        }
+        return true;
+      },
+      20s))
+      << "the tracker does not see the seeder on every torrent: " << [&] {
+           std::string out;
+           for (const auto& b : blobs) {
+             if (auto j = swarm(b); j["seeders"] != 1) out += j.dump() + "\n";
+           }
+           return out;
+         }();
+}
+
 TEST_F(seeder_e2e, preheats_selected_platforms_of_an_index) {
   auto index = registry_->push_index(
       "e2e/multi", "v1",
