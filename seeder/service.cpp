@@ -177,9 +177,11 @@ void service::schedule_flush() {
 
 awaitable<void> service::shutdown() {
   alive_.reset();
-  co_await server_->stop(std::chrono::seconds(5));
+  // Cancelled ingests fail their waiting requests (503) at once, so the
+  // server's grace period is not spent waiting for fetches.
   ingest_->shutdown();
   tracker_->stop();
+  co_await server_->stop(std::chrono::seconds(5));
   (void)store_->flush();
   session_->shutdown();
 }
