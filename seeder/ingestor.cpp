@@ -85,9 +85,13 @@ result<ingestor::view> ingestor::get(std::string_view ns, const repository_name&
     // but only for the upstream it came from.
     bool fresh_failure = job->st == blob_job::state::failed && job->host == host &&
                          std::chrono::steady_clock::now() - job->finished < options_.failure_ttl;
-    if (job->st != blob_job::state::failed || fresh_failure || !start) {
+    // A finished job lingering for its segments whose blob was evicted
+    // meanwhile is forgotten: the blob is fetched again.
+    bool evicted = job->st == blob_job::state::complete && !store_.find(d);
+    if (!evicted && (job->st != blob_job::state::failed || fresh_failure || !start)) {
       return view{job->stored, job};
     }
+    if (evicted) retire_segments(job);
     jobs_.erase(it);
   }
   if (auto s = store_.find(d)) {

@@ -2,10 +2,12 @@
 // re-hashing and without a new passkey), and registry push notifications
 // preheat what was pushed. Real registry, tracker, seeder and libtorrent.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
 #include "tests/seeder/harness.hpp"
+#include "tests/support/http_fixture.hpp"
 #include "tests/support/registry_fixture.hpp"
 
 namespace blobswarm::seeder {
@@ -56,6 +58,48 @@ TEST(seeder_lifecycle, a_restart_keeps_every_blob_seeding) {
   EXPECT_EQ(reg.count_requests("GET", "/v2/life/restart/blobs/"), fetches);
   EXPECT_EQ(test::sha256_hex_digest(s.get(s.blob_path("life/restart", one.digest)).body),
             one.digest.str());
+}
+
+TEST(seeder_lifecycle, the_quota_evicts_the_least_recently_used_blob_but_not_one_being_served) {
+  registry_fixture reg;
+  test::tracker_process tracker;
+  auto a = reg.push_blob("life/quota", test::random_bytes(16 * MiB, 46));
+  auto b = reg.push_blob("life/quota", test::random_bytes(16 * MiB, 47));
+  seeder_process s(test::seeder_config{
+      .upstream = reg.url(),
+      .tracker = tracker.url(),
+      .tracker_token_file = tracker.token_file(),
+      .tracker_user = "seeder-quota",
+      .args = {"--max-size", "20MiB", "--min-free", "0", "--segment-size", "0"}});
+  ASSERT_EQ(s.get(s.blob_path("life/quota", a.digest, "/torrent")).status, 200);
+  ASSERT_TRUE(test::wait_for([&] { return tracker.blob(a.digest)["torrent"].is_object(); }, 10s));
+
+  // A slow reader of A: it takes the response headers and then stops reading.
+  int fd = test::connect_loopback(s.port());
+  ASSERT_GE(fd, 0);
+  auto head = test::exchange(
+      fd, "GET " + s.blob_path("life/quota", a.digest) + " HTTP/1.1\r\nHost: x\r\n\r\n", 5s,
+      "\r\n\r\n");
+  ASSERT_TRUE(head.starts_with("HTTP/1.1 200")) << head.substr(0, 200);
+  auto refused = s.get(s.blob_path("life/quota", b.digest, "/torrent"));
+  EXPECT_EQ(refused.status, 507) << "A is being served and must not be evicted: " << refused.body;
+  EXPECT_EQ(test::sha256_hex_digest(s.get(s.blob_path("life/quota", a.digest)).body),
+            a.digest.str());
+  ::close(fd);
+
+  // Once nobody reads A, it makes room for B (after the failure cache expires).
+  http::client_response ok;
+  EXPECT_TRUE(test::wait_for(
+      [&] {
+        ok = s.get(s.blob_path("life/quota", b.digest, "/torrent"));
+        return ok.status == 200;
+      },
+      20s))
+      << ok.body;
+  EXPECT_EQ(s.metric("blobswarm_seeder_store_blobs"), 1);
+  EXPECT_EQ(s.metric("blobswarm_seeder_active_torrents"), 1) << "A is no longer seeded";
+  EXPECT_TRUE(test::wait_for([&] { return tracker.blob(a.digest)["torrent"].is_null(); }, 10s))
+      << "A's torrent is retired at the tracker: " << tracker.blob(a.digest).dump();
 }
 
 TEST(seeder_lifecycle, push_notifications_preheat_pushed_images) {
