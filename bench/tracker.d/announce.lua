@@ -1,7 +1,8 @@
 -- wrk script: BitTorrent announces with varying info_hash and peer_id.
---   wrk ... -s announce.lua URL -- HASHES_FILE PATH_PREFIX [PEERS_PER_THREAD]
+--   wrk ... -s announce.lua URL -- HASHES_FILE PATH_PREFIX [PEERS_PER_THREAD [PEER_OFFSET]]
 -- HASHES_FILE holds percent-encoded info-hashes, one per line; PATH_PREFIX
 -- is "/announce/<passkey>" (blobswarm-tracker) or "/announce" (opentracker).
+-- PEER_OFFSET shifts the peer ids (bench/soak uses new ones every slice).
 -- Requests are prepared in init(), so Lua string building does not slow the
 -- load generator down while it measures; done() prints one RESULT line.
 local threads = {}
@@ -19,12 +20,13 @@ function init(args)
   end
   local prefix = args[2]
   local peers = tonumber(args[3] or "10000")
+  local offset = tonumber(args[4] or "0")
   math.randomseed(id * 7919)
   requests = {}
   for i = 1, peers do
     local h = hashes[math.random(#hashes)]
     -- 20 bytes: "-WK" .. thread .. "-" .. 14 digits
-    local peer_id = string.format("-WK%1d-%015d", id % 10, i)
+    local peer_id = string.format("-WK%1d-%015d", id % 10, offset + i)
     local left = (i % 4 == 0) and 0 or 65536
     local path = string.format(
       "%s?info_hash=%s&peer_id=%s&port=%d&uploaded=0&downloaded=0&left=%d&compact=1&numwant=50",
