@@ -1,18 +1,26 @@
 """bench/swarm image: generate an OCI image offline, push it, check pulled copies.
 
-`push` builds L layers (each an uncompressed tar holding one file of
-pseudo-random bytes, so the layers are incompressible like real binaries and
-cost no compression time), an OCI config and an OCI manifest, and pushes them
+`push` builds L layers (each a gzip-compressed tar, like real images' layers,
+holding one file of pseudo-random bytes, so the layers are incompressible like
+real binaries; gzip level 1 keeps generation quick), an OCI config (with the
+uncompressed tars' digests as diff_ids) and an OCI manifest, and pushes them
 with the Registry HTTP API (monolithic upload). It runs inside the registry's
 namespace against the registry's loopback address, so the push never crosses
 the shaped links. It prints the image description as JSON.
 
-`verify_dir` checks a `skopeo copy ... dir:` result against that description:
-the manifest byte for byte and every blob's SHA-256.
+Compressed layers matter to the pulls: `skopeo copy ... oci:` fetches layers
+in parallel (as containerd and dockerd do) and stores gzip layers as they
+are, where it would recompress uncompressed ones (`dir:` keeps them but
+fetches one layer after another).
+
+`verify_oci` checks a `skopeo copy ... oci:DIR:TAG` result against that
+description: the manifest byte for byte (so nothing was converted) and every
+blob's SHA-256.
 
 Usage: image.py push REGISTRY_URL NAME TAG SIZE_BYTES LAYERS SEED WORKDIR
 """
 
+import gzip
 import hashlib
 import http.client
 import json
@@ -22,7 +30,7 @@ import sys
 import tarfile
 import urllib.parse
 
-LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar"
+LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
 CONFIG_TYPE = "application/vnd.oci.image.config.v1+json"
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 CHUNK = 1 << 20
@@ -55,14 +63,35 @@ def _sha256_file(path):
     return "sha256:" + h.hexdigest()
 
 
+class _hashing_writer:
+    """Passes writes on to `out`, hashing them (the uncompressed tar's
+    digest is the layer's diff_id)."""
+
+    def __init__(self, out):
+        self.out = out
+        self.sha = hashlib.sha256()
+
+    def write(self, b):
+        self.sha.update(b)
+        return self.out.write(b)
+
+    def tell(self):
+        return self.out.tell()
+
+
 def build_layer(path, payload, seed):
+    """Writes a gzip'd tar holding one file of `payload` random bytes.
+    Returns (digest, size, diff_id)."""
     info = tarfile.TarInfo("blob-%d.bin" % seed)
     info.size = payload
     info.mode = 0o644
     info.mtime = 0
-    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as t:
-        t.addfile(info, _random_reader(payload, seed))
-    return _sha256_file(path), os.path.getsize(path)
+    with open(path, "wb") as f:
+        with gzip.GzipFile(filename="", mode="wb", compresslevel=1, fileobj=f, mtime=0) as z:
+            h = _hashing_writer(z)
+            with tarfile.open(fileobj=h, mode="w", format=tarfile.PAX_FORMAT) as t:
+                t.addfile(info, _random_reader(payload, seed))
+    return _sha256_file(path), os.path.getsize(path), "sha256:" + h.sha.hexdigest()
 
 
 def _request(base, method, path, body=None, headers=None, length=None):
@@ -95,20 +124,23 @@ def push(base, name, tag, size, layers, seed, workdir):
     os.makedirs(workdir, exist_ok=True)
     per_layer = max(1, size // layers)
     blobs = []
+    diff_ids = []
     for i in range(layers):
         path = os.path.join(workdir, "layer-%d.tar" % i)
         # The tar's own headers and padding: 512 + 512 (pax) + 1024 + up to
         # a 10 KiB record; keep the layer close to per_layer bytes.
-        digest, length = build_layer(path, max(1, per_layer - 12288), seed * 1000 + i)
+        digest, length, diff_id = build_layer(path, max(1, per_layer - 12288),
+                                              seed * 1000 + i)
         with open(path, "rb") as f:
             push_blob(base, name, digest, f, length)
         os.unlink(path)
         blobs.append({"mediaType": LAYER_TYPE, "digest": digest, "size": length})
+        diff_ids.append(diff_id)
     config = json.dumps({
         "architecture": "amd64",
         "os": "linux",
         "config": {},
-        "rootfs": {"type": "layers", "diff_ids": [b["digest"] for b in blobs]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
         "history": [{"created_by": "bench/swarm layer %d" % i} for i in range(layers)],
     }, sort_keys=True).encode()
     config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
@@ -139,18 +171,28 @@ def push(base, name, tag, size, layers, seed, workdir):
     }
 
 
-def verify_dir(path, image):
-    """Problems with a skopeo `dir:` copy of image (empty list: identical)."""
+def verify_oci(path, tag, image):
+    """Problems with a skopeo `oci:PATH:TAG` copy of image (empty list:
+    identical)."""
     problems = []
+    blobs_dir = os.path.join(path, "blobs", "sha256")
     try:
-        with open(os.path.join(path, "manifest.json"), "rb") as f:
-            if f.read() != image["manifest"].encode():
-                problems.append("manifest.json differs from the registry's manifest")
-    except OSError as e:
-        problems.append("no manifest.json: %s" % e)
-    for b in image["blobs"]:
+        with open(os.path.join(path, "index.json")) as f:
+            index = json.load(f)
+        refs = [m for m in index.get("manifests", [])
+                if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag]
+        if len(refs) != 1:
+            return ["index.json has %d manifests tagged %s" % (len(refs), tag)]
+        if refs[0].get("digest") != image["manifest_digest"]:
+            problems.append("the manifest is %s, the registry's is %s (converted?)" %
+                            (refs[0].get("digest"), image["manifest_digest"]))
+    except (OSError, ValueError) as e:
+        return ["no usable index.json: %s" % e]
+    expected = [{"digest": image["manifest_digest"], "size": len(image["manifest"].encode())}]
+    expected += image["blobs"]
+    for b in expected:
         hexd = b["digest"].split(":", 1)[1]
-        p = os.path.join(path, hexd)
+        p = os.path.join(blobs_dir, hexd)
         if not os.path.exists(p):
             problems.append("blob %s missing" % b["digest"][:19])
             continue
@@ -160,11 +202,10 @@ def verify_dir(path, image):
             continue
         if _sha256_file(p) != b["digest"]:
             problems.append("blob %s: content does not match its digest" % b["digest"][:19])
-    expected = {b["digest"].split(":", 1)[1] for b in image["blobs"]}
-    extra = set(os.listdir(path)) - expected - {"manifest.json", "version"} if os.path.isdir(
-        path) else set()
+    names = {b["digest"].split(":", 1)[1] for b in expected}
+    extra = set(os.listdir(blobs_dir)) - names if os.path.isdir(blobs_dir) else set()
     if extra:
-        problems.append("unexpected files: %s" % ", ".join(sorted(extra)))
+        problems.append("unexpected blobs: %s" % ", ".join(sorted(extra)))
     return problems
 
 
