@@ -1,5 +1,7 @@
 #include "common/hasher.hpp"
 
+#include <openssl/crypto.h>
+
 #include <stdexcept>
 
 namespace blobswarm {
@@ -72,6 +74,12 @@ std::string sha1(std::string_view data) {
 }
 std::string sha256(std::string_view data) {
   return hasher(hash_algorithm::sha256).update(data).finish();
+}
+
+bool secrets_equal(std::string_view presented, std::string_view expected) {
+  auto a = sha256(presented);
+  auto b = sha256(expected);
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace blobswarm

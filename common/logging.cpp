@@ -4,6 +4,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <mutex>
 
 namespace blobswarm::logging {
@@ -117,6 +118,26 @@ std::shared_ptr<spdlog::logger> get(std::string_view component) {
 std::string redact(std::string_view secret) {
   if (secret.size() <= 4) return "…";
   return std::string(secret.substr(0, 4)) + "…";
+}
+
+std::string redact_passkeys(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    auto a = text.find("/announce/");
+    auto s = text.find("/scrape/");
+    auto at = std::min(a, s);
+    if (at == std::string_view::npos) break;
+    auto prefix = at == a ? std::string_view("/announce/") : std::string_view("/scrape/");
+    out.append(text.substr(0, at + prefix.size()));
+    text.remove_prefix(at + prefix.size());
+    auto end = text.find_first_of("/?#&\"' \t\r\n)]>,;");
+    if (end == std::string_view::npos) end = text.size();
+    if (end > 0) out += redact(text.substr(0, end));
+    text.remove_prefix(end);
+  }
+  out.append(text);
+  return out;
 }
 
 }  // namespace blobswarm::logging

@@ -33,4 +33,9 @@ std::shared_ptr<spdlog::logger> get(std::string_view component);
 // "abcdef0123..." -> "abcd…" : secrets such as passkeys never appear in full.
 std::string redact(std::string_view secret);
 
+// `text` with the passkey of every announce or scrape URL path in it
+// redacted ("http://t/announce/abcdef..." -> "http://t/announce/abcd…"):
+// for messages that quote tracker URLs, like libtorrent's tracker alerts.
+std::string redact_passkeys(std::string_view text);
+
 }  // namespace blobswarm::logging

@@ -11,6 +11,8 @@
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/torrent_info.hpp>
 
+#include "common/logging.hpp"
+
 namespace blobswarm::mirror {
 
 swarm::swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> log)
@@ -141,7 +143,8 @@ void swarm::drain_alerts() {
     } else if (auto* pb = lt::alert_cast<lt::peer_ban_alert>(a)) {
       log_->warn("{}", pb->message());
     } else if (a->category() & lt::alert_category::error) {
-      log_->debug("libtorrent: {}", a->message());
+      // Tracker alerts quote the announce URL, which holds this node's passkey.
+      log_->debug("libtorrent: {}", logging::redact_passkeys(a->message()));
     }
   }
 }

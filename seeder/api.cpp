@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file.hpp"
+#include "common/hasher.hpp"
 #include "common/http/json.hpp"
 #include "common/http/range.hpp"
 #include "common/http/url.hpp"
@@ -403,7 +404,8 @@ awaitable<http::response> api::preheat(http::request& req) {
 
 http::response api::notifications(http::request& req) {
   if (!options_.notification_token.empty() &&
-      req.header("authorization") != "Bearer " + options_.notification_token) {
+      !secrets_equal(req.header("authorization").value_or(""),
+                     "Bearer " + options_.notification_token)) {
     auto r = error_response(401, registry::code::unauthorized,
                             "notifications need the configured bearer token");
     r.set("WWW-Authenticate", "Bearer realm=\"blobswarm-seeder\"");

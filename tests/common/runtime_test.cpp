@@ -135,5 +135,18 @@ TEST(logging, rejects_unknown_levels_and_formats_and_redacts_secrets) {
   EXPECT_EQ(logging::redact("abc"), "…");
 }
 
+TEST(logging, redacts_passkeys_in_quoted_tracker_urls) {
+  const std::string key = "0123456789abcdef0123456789abcdef";
+  EXPECT_EQ(logging::redact_passkeys("x (http://t:6969/announce/" + key + ")[tcp] timed out"),
+            "x (http://t:6969/announce/0123…)[tcp] timed out");
+  EXPECT_EQ(logging::redact_passkeys("http://t/scrape/" + key + "?info_hash=x"),
+            "http://t/scrape/0123…?info_hash=x");
+  EXPECT_EQ(logging::redact_passkeys("a /announce/" + key + " b /announce/" + key),
+            "a /announce/0123… b /announce/0123…");
+  EXPECT_EQ(logging::redact_passkeys("no urls here"), "no urls here");
+  EXPECT_EQ(logging::redact_passkeys("/announce/"), "/announce/");
+  EXPECT_EQ(logging::redact_passkeys(""), "");
+}
+
 }  // namespace
 }  // namespace blobswarm

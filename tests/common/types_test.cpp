@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "common/digest.hpp"
+#include "common/hasher.hpp"
 #include "common/hex.hpp"
 #include "common/info_hash.hpp"
 #include "common/net.hpp"
@@ -253,6 +254,15 @@ TEST(error, describes_with_category_and_context) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, errc::timeout);
   EXPECT_EQ(r.error().message, "after 5s");
+}
+
+TEST(secrets_equal, matches_only_the_same_secret_of_any_length) {
+  EXPECT_TRUE(secrets_equal("Bearer s3cret-token", "Bearer s3cret-token"));
+  EXPECT_FALSE(secrets_equal("Bearer s3cret-tokeN", "Bearer s3cret-token"));
+  EXPECT_FALSE(secrets_equal("Bearer s3cret-toke", "Bearer s3cret-token"));
+  EXPECT_FALSE(secrets_equal("", "Bearer s3cret-token"));
+  EXPECT_FALSE(secrets_equal(std::string("Bearer s3cret-token\0x", 21), "Bearer s3cret-token"));
+  EXPECT_TRUE(secrets_equal("", ""));
 }
 
 }  // namespace
