@@ -202,9 +202,13 @@ std::optional<exit_status> parse_args(CLI::App& app, int argc, const char* const
 result<nlohmann::json> load_json_file(const std::string& path) {
   auto text = read_file(path, 4ULL << 20);
   if (!text) return fail(errc::invalid_argument, "config: {}", text.error().message);
+  return parse_json_text(*text, path);
+}
+
+result<nlohmann::json> parse_json_text(std::string_view text, const std::string& path) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(*text);
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     return fail(errc::invalid_argument, "config {} is not valid JSON: {}", path, e.what());
   }
@@ -216,11 +220,10 @@ result<nlohmann::json> load_json_file(const std::string& path) {
 
 }  // namespace detail
 
-int run_main(
-    const app_info& info, int argc, const char* const* argv,
-    const std::function<expected<logging::settings, exit_status>(int, const char* const*)>&
-        load_settings,
-    const std::function<int()>& body) {
+int run_main(const app_info& info, int argc, const char* const* argv,
+             const std::function<expected<logging::settings, exit_status>(int, const char* const*)>&
+                 load_settings,
+             const std::function<int()>& body) {
   auto log = load_settings(argc, argv);
   if (!log) {
     (log.error().code == 0 ? std::cout : std::cerr) << log.error().message;

@@ -215,7 +215,18 @@ void finish_app(CLI::App& app, const app_info& info, const std::vector<std::stri
 // Runs CLI11; a ParseError (including --help) becomes an exit_status.
 std::optional<exit_status> parse_args(CLI::App& app, int argc, const char* const* argv);
 result<nlohmann::json> load_json_file(const std::string& path);
+// The text of a config file as a JSON object; `path` names it in messages.
+result<nlohmann::json> parse_json_text(std::string_view text, const std::string& path);
 }  // namespace detail
+
+// Reads a config file's JSON object into `settings` strictly (what
+// --config does before the flags are applied); no validate().
+template <class Settings>
+result<void> read_json(const nlohmann::json& object, Settings& settings) {
+  json_reader reader(object, "");
+  settings.visit(reader);
+  return reader.finish();
+}
 
 template <class Settings>
 expected<Settings, exit_status> load(const app_info& info, int argc, const char* const* argv) {
@@ -235,9 +246,7 @@ expected<Settings, exit_status> load(const app_info& info, int argc, const char*
   if (!config_path.empty()) {
     auto json = detail::load_json_file(config_path);
     if (!json) return unexpected(exit_status{2, json.error().message});
-    json_reader reader(*json, "");
-    settings.visit(reader);
-    if (auto r = reader.finish(); !r) {
+    if (auto r = read_json(*json, settings); !r) {
       return unexpected(exit_status{2, fmt::format("{}: {}", config_path, r.error().message)});
     }
   }
@@ -260,11 +269,10 @@ expected<Settings, exit_status> load(const app_info& info, int argc, const char*
 
 // The body of every binary's main(): load settings (printing help, version
 // or errors), set up logging from `settings.log`, then run `body`.
-int run_main(
-    const app_info& info, int argc, const char* const* argv,
-    const std::function<expected<logging::settings, exit_status>(int, const char* const*)>&
-        load_settings,
-    const std::function<int()>& body);
+int run_main(const app_info& info, int argc, const char* const* argv,
+             const std::function<expected<logging::settings, exit_status>(int, const char* const*)>&
+                 load_settings,
+             const std::function<int()>& body);
 
 template <class Settings, class Body>
 int run(const app_info& info, int argc, const char* const* argv, Body&& body) {
