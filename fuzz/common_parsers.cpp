@@ -32,6 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (auto d = digest::parse(in)) {
         CHECK(d->str() == in);
         CHECK(digest::parse(d->str()).has_value());
+        // Cache and store files are named after hex(): no path can come of it.
+        CHECK(d->hex().size() == 64 || d->hex().size() == 128);
+        for (char c : d->hex()) CHECK((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
       }
       break;
     case 1:
