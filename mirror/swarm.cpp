@@ -4,7 +4,6 @@
 #include <boost/asio/post.hpp>
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
-#include <libtorrent/fingerprint.hpp>
 #include <libtorrent/ip_filter.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/session_params.hpp>
@@ -12,6 +11,7 @@
 #include <libtorrent/torrent_info.hpp>
 
 #include "common/logging.hpp"
+#include "common/peer_fingerprint.hpp"
 
 namespace blobswarm::mirror {
 
@@ -32,7 +32,7 @@ swarm::swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> lo
   // libtorrent announces and connects new torrents on its tick; the
   // default 500 ms delays each blob (and each segment torrent) that much.
   pack.set_int(lt::settings_pack::tick_interval, 100);
-  pack.set_str(lt::settings_pack::peer_fingerprint, lt::generate_fingerprint("BM", 0, 1, 0, 0));
+  pack.set_str(lt::settings_pack::peer_fingerprint, std::string(peer_fingerprint::mirror));
   pack.set_str(lt::settings_pack::user_agent, "blobswarm-mirror/" BLOBSWARM_VERSION);
   pack.set_int(lt::settings_pack::alert_mask,
                lt::alert_category::error | lt::alert_category::status |
@@ -125,8 +125,7 @@ void swarm::drain_alerts() {
     }
     if (auto* b = lt::alert_cast<lt::block_finished_alert>(a)) {
       if (l) {
-        l->on_block(
-            std::string_view(b->pid.data(), b->pid.size()).starts_with(seeder_peer_id_prefix));
+        l->on_block(peer_fingerprint::is_seeder(std::string_view(b->pid.data(), b->pid.size())));
       }
     } else if (auto* p = lt::alert_cast<lt::piece_finished_alert>(a)) {
       if (l) l->on_piece_finished(static_cast<int>(p->piece_index));

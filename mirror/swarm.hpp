@@ -33,7 +33,8 @@ class swarm_listener {
   virtual void on_hash_failed(int piece) = 0;
   virtual void on_torrent_error(const std::string& message) = 0;
   // A 16 KiB block arrived from a peer; `from_seeder` when its peer_id marks
-  // a blobswarm seeder (so nodes can report where their bytes came from).
+  // a blobswarm seeder (common/peer_fingerprint.hpp), so nodes can report
+  // where their bytes came from.
   virtual void on_block(bool from_seeder) = 0;
 };
 
@@ -73,10 +74,5 @@ class swarm {
   std::unordered_map<lt::torrent_handle, std::weak_ptr<swarm_listener>> listeners_;
   std::shared_ptr<bool> alive_;
 };
-
-// peer_id prefixes blobswarm uses, so nodes can tell the seeder's bytes
-// from other nodes' (the per-blob log line and metrics report both).
-inline constexpr const char* seeder_peer_id_prefix = "-BW";  // blobswarm-seeder's fingerprint
-inline constexpr const char* mirror_peer_id_prefix = "-BM";
 
 }  // namespace blobswarm::mirror

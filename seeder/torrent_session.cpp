@@ -13,6 +13,7 @@
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/torrent_info.hpp>
 
+#include "common/peer_fingerprint.hpp"
 #include "seeder/seed_disk_io.hpp"
 
 namespace blobswarm::seeder {
@@ -66,7 +67,8 @@ torrent_session::torrent_session(asio::io_context& io, session_options options,
   pack.set_int(lt::settings_pack::upload_rate_limit,
                static_cast<int>(std::min<std::uint64_t>(options_.upload_rate_limit, INT32_MAX)));
   pack.set_str(lt::settings_pack::user_agent, "blobswarm-seeder/" BLOBSWARM_VERSION);
-  pack.set_str(lt::settings_pack::peer_fingerprint, "-BW0100-");
+  // Mirrors tell the seeder's bytes from other nodes' by it.
+  pack.set_str(lt::settings_pack::peer_fingerprint, std::string(peer_fingerprint::seeder));
   pack.set_int(lt::settings_pack::alert_mask, lt::alert_category::error |
                                                   lt::alert_category::status |
                                                   lt::alert_category::tracker);
