@@ -1,8 +1,8 @@
 // http::server: HTTP/1.1 on Boost.Beast, one C++20 coroutine per
 // connection. Keep-alive and pipelining, header and body limits, idle,
 // read and write timeouts, streamed and sendfile bodies, 100-continue,
-// an access log line per request, and a graceful stop that lets requests
-// in flight finish within a grace period.
+// an access log line per request, a graceful stop that lets requests
+// in flight finish within a grace period, and optional TLS (HTTPS).
 //
 // Several servers may share one router and one port (reuse_port), one per
 // io_context and thread, so a hot service scales without shared queues.
@@ -42,6 +42,10 @@ struct server_options {
   bool single_threaded = false;
   // Rewrites a request target for the access log (to hide secrets).
   std::function<std::string(std::string_view)> log_target;
+  // HTTPS: PEM files of the certificate (chain) and its private key. Both
+  // empty: plain HTTP. listen() fails when they cannot be loaded.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class server {
