@@ -4,6 +4,7 @@ run inside a namespace; bounded waits."""
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import time
@@ -21,15 +22,28 @@ class process_set:
     def __init__(self):
         self.procs = []  # (name, Popen, log file)
 
-    def start(self, name, ns, argv, log_path, env=None):
+    def start(self, name, ns, argv, log_path, env=None, cwd=None, core_dumps=False):
         """Starts argv in namespace ns (ip netns exec execs argv, so the pid
-        is the program's), in its own process group, output to log_path."""
+        is the program's), in its own process group, output to log_path.
+        With core_dumps, a crash leaves a core file (kernel.core_pattern,
+        relative to cwd when the pattern is a plain name)."""
         log = open(log_path, "ab")
+
+        def allow_cores():
+            resource.setrlimit(resource.RLIMIT_CORE,
+                               (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
         p = subprocess.Popen(["ip", "netns", "exec", ns] + list(argv), stdout=log,
                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             start_new_session=True, env=env or clean_env())
+                             start_new_session=True, env=env or clean_env(), cwd=cwd,
+                             preexec_fn=allow_cores if core_dumps else None)
         self.procs.append((name, p, log))
         return p
+
+    def died(self):
+        """(name, exit status) of every tracked process that has exited on
+        its own (negative status: killed by that signal)."""
+        return [(name, p.returncode) for name, p, _ in self.procs if p.poll() is not None]
 
     def stop(self, p, grace=15.0):
         """SIGTERM to p's process group, SIGKILL after grace seconds."""
@@ -116,3 +130,28 @@ def wait_until(what, predicate, timeout, interval=0.2, alive=None):
         if time.monotonic() > deadline:
             raise RuntimeError("%s: not ready after %.0f s" % (what, timeout))
         time.sleep(interval)
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of a running process (0 when gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def children_cpu():
+    """CPU seconds of this process's reaped children so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def machine_cpu():
+    """(busy, total) CPU seconds of the whole machine since boot, all CPUs."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return (sum(v[:8]) - idle) / tick, sum(v[:8]) / tick
