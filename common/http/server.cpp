@@ -4,10 +4,12 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -20,6 +22,8 @@
 #include <mutex>
 #include <optional>
 #include <unordered_set>
+
+#include "common/http/server_stream.hpp"
 
 namespace blobswarm::http {
 namespace {
@@ -47,8 +51,8 @@ ip_endpoint to_ip_endpoint(const tcp::endpoint& e) {
 }
 
 struct connection : std::enable_shared_from_this<connection> {
-  explicit connection(tcp::socket s) : stream(std::move(s)) {}
-  beast::tcp_stream stream;
+  explicit connection(server_stream s) : stream(std::move(s)) {}
+  server_stream stream;  // plain TCP or TLS
   // Raw socket waits (sendfile) bypass tcp_stream's timeouts; this timer
   // guards them. Both live on the connection's strand. Made on first use:
   // most connections never send a file.
@@ -129,6 +133,7 @@ class connection_body_writer final : public body_writer {
 
   static awaitable<bool> send_file(connection& c, int fd, std::uint64_t offset,
                                    std::uint64_t length, duration timeout) {
+    if (c.stream.is_tls()) co_return co_await copy_file(c, fd, offset, length, timeout);
     auto& sock = c.stream.socket();
     // tcp_stream's deadline would otherwise fire on the next beast operation.
     c.stream.expires_never();
@@ -162,6 +167,27 @@ class connection_body_writer final : public body_writer {
     co_return true;
   }
 
+  // send_file over TLS: the bytes must pass through the TLS stream, so they
+  // are read into a buffer and written (no sendfile).
+  static awaitable<bool> copy_file(connection& c, int fd, std::uint64_t offset,
+                                   std::uint64_t length, duration timeout) {
+    std::vector<char> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(length, 256 << 10)));
+    error_code ec;
+    while (length > 0) {
+      auto want = static_cast<std::size_t>(std::min<std::uint64_t>(length, buffer.size()));
+      auto n = ::pread(fd, buffer.data(), want, static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) co_return false;  // a read error, or the file is shorter than promised
+      c.stream.expires_after(timeout);
+      co_await asio::async_write(c.stream, asio::buffer(buffer.data(), static_cast<std::size_t>(n)),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return false;
+      offset += static_cast<std::uint64_t>(n);
+      length -= static_cast<std::uint64_t>(n);
+    }
+    co_return true;
+  }
+
  private:
   bool admit(std::uint64_t n) const noexcept { return !limit_ || bytes_ + n <= *limit_; }
 
@@ -181,6 +207,54 @@ void copy_headers(Message& out, const response& res) {
   for (const auto& [k, v] : res.headers()) out.insert(k, v);
 }
 
+// The Beast message for a string response (the body moved in; none for HEAD).
+bhttp::response<bhttp::string_body> string_message(response& res, std::string& body,
+                                                   unsigned version, bool head, bool keep) {
+  int status = res.status();
+  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(status), version};
+  copy_headers(out, res);
+  out.keep_alive(keep);
+  if (!is_bodyless_status(status)) {
+    out.content_length(res.content_length().value_or(body.size()));
+    if (!head) out.body() = std::move(body);
+  }
+  return out;
+}
+
+// Renders `out` into `wire` when its body is small: Beast's fields writer
+// renders the status line and header (the Fields concept's writer, which its
+// serializer uses too); header and body then go out in one buffer and one
+// write. Returns false (wire untouched) for a large body.
+bool render_small(std::string& wire, bhttp::response<bhttp::string_body>& out) {
+  auto n = out.body().size();
+  if (n > small_response) return false;
+  bhttp::fields::writer header{out, out.version(), out.result_int()};
+  auto bytes = header.get();
+  auto header_size = asio::buffer_size(bytes);
+  wire.resize(header_size + n);
+  asio::buffer_copy(asio::buffer(wire.data(), header_size), bytes);
+  if (n > 0) std::memcpy(wire.data() + header_size, out.body().data(), n);
+  return true;
+}
+
+// What is left of a connection's first exchange when the accept loop served
+// its request inline (server::impl::serve_inline) and could not finish it.
+struct first_exchange {
+  std::string input;  // received bytes not parsed yet: the next request(s)
+  // A response already made for the first request: the rest of a small one
+  // (`output`) or one with a file or stream body (`pending`).
+  std::string output;
+  std::optional<response> pending;
+  bool keep = true;  // after that response, serve the next request
+  bool head = false;
+  unsigned version = 11;
+  int status = 0;
+  std::uint64_t body_bytes = 0;
+  std::string method, target;  // for the access log
+  steady::time_point started;
+  bool has_response() const noexcept { return !output.empty() || pending.has_value(); }
+};
+
 }  // namespace
 
 struct server::impl : std::enable_shared_from_this<impl> {
@@ -198,9 +272,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
   server_options options;
   std::shared_ptr<spdlog::logger> log;
   tcp::acceptor acceptor;
+  // Set by listen() when options.tls_cert_file is: every connection is TLS.
+  std::unique_ptr<asio::ssl::context> tls;
   std::atomic<bool> stopping{false};
   mutable std::mutex mutex;
   std::unordered_set<std::shared_ptr<connection>> live;
+  std::string inline_wire;  // serve_inline's response buffer (accept loop only)
 
   void add(const std::shared_ptr<connection>& c) {
     std::lock_guard lock(mutex);
@@ -238,9 +315,17 @@ struct server::impl : std::enable_shared_from_this<impl> {
         continue;
       }
       if (stopping) break;
-      auto c = std::make_shared<connection>(std::move(socket));
+      auto remote = to_ip_endpoint(peer);
+      first_exchange first;
+      if (options.single_threaded && !tls) {
+        auto left = serve_inline(socket, remote);
+        if (!left) continue;
+        first = std::move(*left);
+      }
+      auto c = tls ? std::make_shared<connection>(server_stream(std::move(socket), *tls))
+                   : std::make_shared<connection>(server_stream(std::move(socket)));
       add(c);
-      asio::co_spawn(c->stream.get_executor(), session(c, to_ip_endpoint(peer)),
+      asio::co_spawn(c->stream.get_executor(), session(c, remote, std::move(first)),
                      [self, c](std::exception_ptr e) {
                        self->remove(c);
                        if (e) {
@@ -265,37 +350,21 @@ struct server::impl : std::enable_shared_from_this<impl> {
                                asio::redirect_error(asio::use_awaitable, ec));
   }
 
-  awaitable<write_outcome> write_response(connection& c, const request& req, response res,
-                                          bool keep) {
-    bool head = req.method() == verb::head;
+  // Writes `res` for a request with method `method` (the target is for
+  // log lines).
+  awaitable<write_outcome> write_response(connection& c, std::string_view method,
+                                          std::string_view target, response res, bool keep) {
+    bool head = method == "HEAD";
     int status = res.status();
     bool bodyless = is_bodyless_status(status);
     auto length = res.content_length();
     error_code ec;
 
     if (auto* s = std::get_if<std::string>(&res.body())) {
-      bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(status), c.version};
-      copy_headers(out, res);
-      out.keep_alive(keep);
-      std::uint64_t n = 0;
-      if (!bodyless) {
-        out.content_length(length.value_or(s->size()));
-        if (!head) {
-          n = s->size();
-          out.body() = std::move(*s);
-        }
-      }
+      auto out = string_message(res, *s, c.version, head, keep);
+      std::uint64_t n = out.body().size();
       c.stream.expires_after(options.write_timeout);
-      if (n <= small_response) {
-        // Beast's fields writer renders the status line and header (the
-        // Fields concept's writer, which its serializer uses too); header
-        // and body then go out in one buffer and one write.
-        bhttp::fields::writer header{out, out.version(), out.result_int()};
-        auto bytes = header.get();
-        auto header_size = asio::buffer_size(bytes);
-        c.wire.resize(header_size + n);
-        asio::buffer_copy(asio::buffer(c.wire.data(), header_size), bytes);
-        if (n > 0) std::memcpy(c.wire.data() + header_size, out.body().data(), n);
+      if (render_small(c.wire, out)) {
         co_await asio::async_write(c.stream, asio::buffer(c.wire),
                                    asio::redirect_error(asio::use_awaitable, ec));
         if (c.wire.capacity() > 2 * small_response) std::string().swap(c.wire);
@@ -336,8 +405,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
       produced = fail(errc::internal, "stream producer threw: {}", e.what());
     }
     if (!produced) {
-      log->warn("{} {}: response aborted after {} bytes: {}", req.method_string(),
-                loggable_target(req.target()), writer.bytes(), produced.error().message);
+      log->warn("{} {}: response aborted after {} bytes: {}", method, loggable_target(target),
+                writer.bytes(), produced.error().message);
       co_return write_outcome{false, writer.bytes()};
     }
     bool finished = co_await writer.finish();
@@ -349,12 +418,162 @@ struct server::impl : std::enable_shared_from_this<impl> {
     return std::string(target.substr(0, 512));
   }
 
-  awaitable<void> session(std::shared_ptr<connection> c, ip_endpoint remote) {
+  void log_access(const ip_endpoint& remote, std::string_view method, std::string_view target,
+                  int status, std::uint64_t bytes, steady::time_point started, bool ok) const {
+    if (!options.access_log) return;
+    auto ms = std::chrono::duration<double, std::milli>(steady::now() - started).count();
+    log->info("{} \"{} {}\" {} {} {:.1f}ms{}", remote.str(), method, loggable_target(target),
+              status, bytes, ms, ok ? "" : " aborted");
+  }
+
+  // Serves a new connection's first request right in the accept loop when
+  // it has fully arrived and its handler is synchronous: for a small
+  // response with `Connection: close` (a tracker's announce) that is the
+  // whole connection, with no coroutine, timer or connection object. Only
+  // for single-threaded servers, where the handler would hold up the same
+  // thread anyway. Returns what is left for a session, or nullopt when the
+  // connection is done (and closed).
+  std::optional<first_exchange> serve_inline(tcp::socket& socket, const ip_endpoint& remote) {
+    first_exchange left;
+    std::array<char, 8192> in;
+    auto fd = socket.native_handle();
+    auto got = ::recv(fd, in.data(), in.size(), MSG_DONTWAIT);
+    if (got <= 0) {
+      if (got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        error_code ignored;
+        socket.close(ignored);  // gone before it said anything
+        return std::nullopt;
+      }
+      return left;  // nothing yet: the session waits for it
+    }
+    std::string_view received(in.data(), static_cast<std::size_t>(got));
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+    parser.body_limit(options.body_limit);
+    parser.eager(true);
+    error_code ec;
+    auto used = parser.put(asio::buffer(received.data(), received.size()), ec);
+    if (ec || !parser.is_done()) {
+      // Incomplete, 100-continue or malformed: the session reads on (and
+      // answers errors) from these bytes.
+      left.input.assign(received);
+      return left;
+    }
+    auto& msg = parser.get();
+    request req;
+    req.reset(verb_from_string(msg.method_string()), msg.method_string(), msg.target(), msg.body(),
+              remote, msg.keep_alive());
+    for (const auto& field : msg) req.add_header(field.name_string(), field.value());
+    auto match = routes->find(req);
+    auto* h = std::get_if<sync_handler>(match.h);
+    if (h == nullptr) {
+      left.input.assign(received);
+      return left;
+    }
+    if (!match.allow.empty()) {
+      header_view allow{"allow", match.allow};
+      req.set_params(std::span(&allow, 1));
+    }
+    left.started = steady::now();
+    response res;
+    try {
+      res = (*h)(req);
+    } catch (const std::exception& e) {
+      log->error("{} {}: handler threw: {}", req.method_string(), loggable_target(req.target()),
+                 e.what());
+      res = response::text(500, "internal server error\n");
+      res.close();
+    }
+    if (res.status() == 405 && !match.allow.empty() && !res.header("Allow")) {
+      res.set("Allow", match.allow);
+    }
+    left.input.assign(received.substr(used));
+    left.keep = req.keep_alive() && !res.wants_close() && !stopping;
+    left.head = req.method() == verb::head;
+    left.version = msg.version();
+    left.status = res.status();
+    auto* body = std::get_if<std::string>(&res.body());
+    if (body == nullptr || (!left.head && body->size() > small_response)) {
+      left.method = req.method_string();
+      left.target = req.target();
+      left.pending = std::move(res);
+      return left;
+    }
+    auto out = string_message(res, *body, left.version, left.head, left.keep);
+    render_small(inline_wire, out);  // small, as checked above
+    left.body_bytes = out.body().size();
+    std::size_t sent = 0;
+    bool would_block = false;
+    while (sent < inline_wire.size()) {
+      auto n = ::send(fd, inline_wire.data() + sent, inline_wire.size() - sent,
+                      MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      would_block = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+      break;
+    }
+    if (sent == inline_wire.size() || !would_block) {
+      bool ok = sent == inline_wire.size();
+      log_access(remote, req.method_string(), req.target(), left.status, left.body_bytes,
+                 left.started, ok);
+      if (ok && left.keep) return left;
+      error_code ignored;
+      socket.close(ignored);  // the FIN (no shutdown(): one call less)
+      return std::nullopt;
+    }
+    // The socket's buffer is full: the session sends the rest.
+    left.output = inline_wire.substr(sent);
+    left.method = req.method_string();
+    left.target = req.target();
+    return left;
+  }
+
+  awaitable<void> session(std::shared_ptr<connection> c, ip_endpoint remote, first_exchange first) {
     auto& stream = c->stream;
     error_code ec;
     // TCP_NODELAY is inherited from the listening socket (see listen()).
     beast::flat_buffer buffer;
     request req;
+    if (stream.is_tls()) {
+      stream.expires_after(options.read_timeout);
+      co_await stream.tls().async_handshake(asio::ssl::stream_base::server,
+                                            asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        log->debug("{}: TLS handshake failed: {}", remote.str(), ec.message());
+        stream.close();
+        co_return;
+      }
+    }
+    if (!first.input.empty()) {
+      auto space = buffer.prepare(first.input.size());
+      asio::buffer_copy(space, asio::buffer(first.input));
+      buffer.commit(first.input.size());
+    }
+    if (first.has_response()) {
+      // The rest of the first response, which serve_inline could not send.
+      c->busy = true;
+      c->version = first.version;
+      write_outcome outcome{true, first.body_bytes};
+      if (first.pending) {
+        outcome = co_await write_response(*c, first.method, first.target, std::move(*first.pending),
+                                          first.keep);
+      } else {
+        stream.expires_after(options.write_timeout);
+        co_await asio::async_write(stream, asio::buffer(first.output),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        outcome.ok = !ec;
+      }
+      log_access(remote, first.method, first.target, first.status, outcome.bytes, first.started,
+                 outcome.ok);
+      if (!outcome.ok || !first.keep) {
+        stream.close();
+        co_return;
+      }
+    }
+    first = {};
 
     while (!stopping) {
       bhttp::request_parser<bhttp::string_body> parser;
@@ -426,19 +645,47 @@ struct server::impl : std::enable_shared_from_this<impl> {
       }
       int status = res.status();
       bool keep = req.keep_alive() && !res.wants_close() && !stopping;
-      auto outcome = co_await write_response(*c, req, std::move(res), keep);
-      if (options.access_log) {
-        auto ms = std::chrono::duration<double, std::milli>(steady::now() - started).count();
-        log->info("{} \"{} {}\" {} {} {:.1f}ms{}", remote.str(), req.method_string(),
-                  loggable_target(req.target()), status, outcome.bytes, ms,
-                  outcome.ok ? "" : " aborted");
-      }
+      auto outcome =
+          co_await write_response(*c, req.method_string(), req.target(), std::move(res), keep);
+      log_access(remote, req.method_string(), req.target(), status, outcome.bytes, started,
+                 outcome.ok);
       if (!outcome.ok || !keep) break;
     }
     // close() sends the FIN; a shutdown() first would only add a system call.
     stream.close();
   }
 };
+
+namespace {
+
+// The server's TLS context from the certificate and key files; null when
+// TLS is off. TLS 1.2 or newer, OpenSSL's default ciphers.
+result<std::unique_ptr<asio::ssl::context>> make_tls_context(const server_options& o) {
+  if (o.tls_cert_file.empty() && o.tls_key_file.empty()) {
+    return std::unique_ptr<asio::ssl::context>();
+  }
+  if (o.tls_cert_file.empty() || o.tls_key_file.empty()) {
+    return fail(errc::invalid_argument, "TLS needs both a certificate file and a key file");
+  }
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                   asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+  error_code ec;
+  ctx->use_certificate_chain_file(o.tls_cert_file, ec);
+  if (ec) {
+    return fail(errc::invalid_argument, "TLS certificate {}: {}", o.tls_cert_file, ec.message());
+  }
+  ctx->use_private_key_file(o.tls_key_file, asio::ssl::context::pem, ec);
+  if (ec) return fail(errc::invalid_argument, "TLS key {}: {}", o.tls_key_file, ec.message());
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    return fail(errc::invalid_argument, "TLS key {} does not match the certificate {}",
+                o.tls_key_file, o.tls_cert_file);
+  }
+  return ctx;
+}
+
+}  // namespace
 
 server::server(asio::io_context& io, std::shared_ptr<const router> routes, server_options options,
                std::shared_ptr<spdlog::logger> log)
@@ -468,6 +715,11 @@ result<ip_endpoint> server::listen(const host_port& where) {
                   ec.message());
     }
     endpoint = results.begin()->endpoint();
+  }
+  if (auto t = make_tls_context(impl_->options); !t) {
+    return fail(t.error());
+  } else {
+    impl_->tls = std::move(*t);
   }
   a.open(endpoint.protocol(), ec);
   if (ec) return fail(errc::io, "cannot open socket for {}: {}", where.str(), ec.message());

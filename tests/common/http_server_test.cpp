@@ -1,4 +1,5 @@
 // http::server against http::client and raw sockets on loopback.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -118,6 +119,117 @@ TEST(http_server, pipelined_requests_are_answered_in_order) {
   ASSERT_NE(c, std::string::npos) << out;
   EXPECT_LT(a, b);
   EXPECT_LT(b, c);
+}
+
+// Holds a server's only thread until released: connections made meanwhile
+// have sent their requests by the time they are accepted, so a
+// single-threaded server serves their first request from the accept loop.
+class thread_hold {
+ public:
+  explicit thread_hold(asio::io_context& io) {
+    asio::post(io, [f = gate_.get_future().share()] { f.wait(); });
+  }
+  ~thread_hold() { release(); }
+  void release() {
+    if (!released_) gate_.set_value();
+    released_ = true;
+  }
+
+ private:
+  std::promise<void> gate_;
+  bool released_ = false;
+};
+
+int connect_and_send(std::uint16_t port, std::string_view data, int rcvbuf = 0) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (rcvbuf > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::send(fd, data.data(), data.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(data.size())) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string body_of(const std::string& reply) {
+  auto at = reply.find("\r\n\r\n");
+  return at == std::string::npos ? std::string() : reply.substr(at + 4);
+}
+
+TEST(http_server, single_threaded_servers_answer_first_requests_from_the_accept_loop) {
+  auto routes = basic_routes();
+  std::string big(1 << 20, 'b'), medium(60 * 1024, 'm');
+  routes.get("/big", sync_handler([&](request&) { return response::text(200, big); }));
+  routes.get("/medium", sync_handler([&](request&) { return response::text(200, medium); }));
+  routes.get("/async", async_handler([](request&) -> awaitable<response> {
+               co_await sleep_for(1ms);
+               co_return response::text(200, "later");
+             }));
+  server_options o;
+  o.single_threaded = true;
+  http_fixture f(std::move(routes), o);
+  auto port = f.port();
+  constexpr std::string_view close = "Host: x\r\nConnection: close\r\n\r\n";
+  thread_hold hold(f.io());
+  int whole = connect_and_send(port, fmt::format("GET /item/a HTTP/1.1\r\n{}", close));
+  int pipelined = connect_and_send(
+      port,
+      fmt::format("GET /item/b HTTP/1.1\r\nHost: x\r\n\r\nGET /item/c HTTP/1.1\r\n{}", close));
+  int keep = connect_and_send(port, "GET /item/d HTTP/1.1\r\nHost: x\r\n\r\n");
+  int large = connect_and_send(port, fmt::format("GET /big HTTP/1.1\r\n{}", close));
+  int head = connect_and_send(port, fmt::format("HEAD /big HTTP/1.1\r\n{}", close));
+  // A small receive window: the response may not fit the send buffer at once.
+  int slow = connect_and_send(port, fmt::format("GET /medium HTTP/1.1\r\n{}", close), 4096);
+  int async = connect_and_send(port, fmt::format("GET /async HTTP/1.1\r\n{}", close));
+  int partial = connect_and_send(port,
+                                 "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
+                                 "Connection: close\r\n\r\n12345");
+  int junk = connect_and_send(port, "NOT HTTP AT ALL\r\n\r\n");
+  int wrong_method = connect_and_send(port, fmt::format("DELETE /hello HTTP/1.1\r\n{}", close));
+  for (int fd : {whole, pipelined, keep, large, head, slow, async, partial, junk, wrong_method}) {
+    ASSERT_GE(fd, 0);
+  }
+  hold.release();
+
+  auto whole_reply = test::exchange(whole, "", 5s);
+  EXPECT_TRUE(whole_reply.starts_with("HTTP/1.1 200")) << whole_reply;
+  EXPECT_EQ(body_of(whole_reply), "a");
+
+  auto both = test::exchange(pipelined, "", 5s);
+  auto b = both.find("\r\n\r\nb"), c = both.find("\r\n\r\nc");
+  ASSERT_NE(b, std::string::npos) << both;
+  ASSERT_NE(c, std::string::npos) << both;
+  EXPECT_LT(b, c);
+
+  // The connection stays open after an inline answer and serves the next request.
+  auto first = test::exchange(keep, "", 5s, "\r\n\r\nd");
+  EXPECT_TRUE(first.ends_with("\r\n\r\nd")) << first;
+  auto second = test::exchange(keep, fmt::format("GET /item/e HTTP/1.1\r\n{}", close), 5s);
+  EXPECT_EQ(body_of(second), "e");
+
+  auto large_reply = test::exchange(large, "", 10s);
+  EXPECT_NE(large_reply.find("Content-Length: 1048576\r\n"), std::string::npos);
+  EXPECT_EQ(body_of(large_reply), big);
+  auto head_reply = test::exchange(head, "", 5s);
+  EXPECT_NE(head_reply.find("Content-Length: 1048576\r\n"), std::string::npos) << head_reply;
+  EXPECT_EQ(body_of(head_reply), "");
+  EXPECT_EQ(body_of(test::exchange(slow, "", 10s)), medium);
+  EXPECT_EQ(body_of(test::exchange(async, "", 5s)), "later");
+  auto echoed = test::exchange(partial, "67890", 5s);
+  EXPECT_EQ(body_of(echoed), "1234567890") << echoed;
+  auto junk_reply = test::exchange(junk, "", 5s);
+  EXPECT_TRUE(junk_reply.starts_with("HTTP/1.1 400")) << junk_reply;
+  auto wrong = test::exchange(wrong_method, "", 5s);
+  EXPECT_TRUE(wrong.starts_with("HTTP/1.1 405")) << wrong;
+  EXPECT_NE(wrong.find("Allow: GET, HEAD\r\n"), std::string::npos) << wrong;
+  for (int fd : {whole, pipelined, keep, large, head, slow, async, partial, junk, wrong_method}) {
+    ::close(fd);
+  }
+  EXPECT_TRUE(test::wait_for([&] { return f.server().connections() == 0; }, 5s));
 }
 
 TEST(http_server, oversized_headers_get_431) {
