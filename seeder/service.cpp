@@ -120,7 +120,9 @@ result<void> service::start() {
                                                       .max_ingests = st.max_ingests},
                                        metrics_, log);
   preheater_ = std::make_unique<preheater>(io_, *pool_, *ingest_, *clients_, st.wait_timeout, log);
-  auto public_url = st.public_url.empty() ? "http://" + st.listen : st.public_url;
+  auto public_url = st.public_url.empty()
+                        ? (st.tls_cert_file.empty() ? "http://" : "https://") + st.listen
+                        : st.public_url;
   api_ =
       std::make_unique<api>(*ingest_, *store_, *preheater_, *session_, *tracker_, *pool_, metrics_,
                             api_options{.public_url = public_url,
@@ -152,6 +154,8 @@ result<void> service::start() {
   if (!listen) return fail(listen.error());
   http::server_options sopts;
   sopts.body_limit = 4 << 20;  // notifications and preheat requests
+  sopts.tls_cert_file = st.tls_cert_file;
+  sopts.tls_key_file = st.tls_key_file;
   server_ = std::make_unique<http::server>(
       io_, std::make_shared<const http::router>(api_->routes()), sopts, logging::get("http"));
   auto ep = server_->listen(*listen);

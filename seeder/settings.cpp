@@ -41,6 +41,9 @@ result<void> settings::validate() const {
   if (tracker_user.empty() || tracker_user.size() > 64) {
     return fail(errc::invalid_argument, "tracker_user must be 1..64 characters");
   }
+  if (tls_cert_file.empty() != tls_key_file.empty()) {
+    return fail(errc::invalid_argument, "tls_cert_file and tls_key_file go together");
+  }
   return {};
 }
 

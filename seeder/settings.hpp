@@ -36,6 +36,8 @@ struct settings {
   byte_size upload_rate_limit{0};
   int unchoke_slots = 32;
   std::string notification_token_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
   logging::settings log;
 
   template <class V>
@@ -74,6 +76,9 @@ struct settings {
     v("unchoke_slots", unchoke_slots, "peers uploaded to at the same time");
     v("notification_token_file", notification_token_file,
       "file with a token registry notifications must send as 'Authorization: Bearer <token>'");
+    v("tls_cert_file", tls_cert_file,
+      "PEM certificate (chain) for HTTPS on --listen (with --tls-key-file; default: plain HTTP)");
+    v("tls_key_file", tls_key_file, "PEM private key of --tls-cert-file");
     log.visit(v);
   }
   result<void> validate() const;
