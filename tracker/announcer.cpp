@@ -106,6 +106,7 @@ announce_outcome announcer::announce(std::string_view passkey, std::string_view 
   }
 
   zone_id zone = req->zone.empty() ? zones_.lookup(address) : zone_of_name(req->zone);
+  if (zone_names_ != nullptr && !req->zone.empty()) zone_names_->note(zone, req->zone);
   std::uint32_t want = req->numwant.value_or(policy_.default_numwant);
   if (want > policy_.max_numwant) want = policy_.max_numwant;
   if (req->event == announce_event::stopped) want = 0;

@@ -17,6 +17,7 @@
 #include "tracker/swarm.hpp"
 #include "tracker/swarm_table.hpp"
 #include "tracker/user_table.hpp"
+#include "tracker/zone_directory.hpp"
 #include "tracker/zone_map.hpp"
 
 namespace blobswarm::tracker {
@@ -51,8 +52,14 @@ struct announce_scratch {
 
 class announcer {
  public:
-  announcer(announce_policy policy, user_table& users, swarm_table& swarms, const zone_map& zones)
-      : policy_(std::move(policy)), users_(users), swarms_(swarms), zones_(zones) {}
+  // `zone_names`, when given, learns the names clients send with zone=.
+  announcer(announce_policy policy, user_table& users, swarm_table& swarms, const zone_map& zones,
+            zone_directory* zone_names = nullptr)
+      : policy_(std::move(policy)),
+        users_(users),
+        swarms_(swarms),
+        zones_(zones),
+        zone_names_(zone_names) {}
 
   // Writes the reply to scratch.reply: a peer list, or a `failure reason`.
   announce_outcome announce(std::string_view passkey, std::string_view query,
@@ -70,6 +77,7 @@ class announcer {
   user_table& users_;
   swarm_table& swarms_;
   const zone_map& zones_;
+  zone_directory* zone_names_;
 };
 
 }  // namespace blobswarm::tracker

@@ -8,6 +8,7 @@
 #include "common/http/json.hpp"
 #include "common/http/url.hpp"
 #include "common/logging.hpp"
+#include "tracker/passwords.hpp"
 #include "tracker/torrent_file.hpp"
 
 namespace blobswarm::tracker {
@@ -177,18 +178,40 @@ awaitable<http::response> api::create_user(http::request& req, const caller&) {
   if (it == body->end() || !it->is_string()) {
     co_return error_response(error{errc::invalid_argument, "body must be {\"name\": \"<user>\"}"});
   }
+  std::optional<std::string> password;
   for (const auto& [k, v] : body->items()) {
-    if (k != "name") {
+    if (k == "password" && v.is_string()) {
+      password = v.get<std::string>();
+    } else if (k != "name") {
       co_return error_response(
-          error{errc::invalid_argument, fmt::format("unknown field '{}' (only \"name\")", k)});
+          error{errc::invalid_argument,
+                fmt::format("unknown field '{}' (only \"name\", \"password\")", k)});
     }
   }
   auto name = it->get<std::string>();
+  if (auto c = catalog::check_user_name(name); !c) co_return error_response(c.error());
+  std::optional<std::string> hash;
+  if (password) {
+    if (auto c = passwords::check_rules(*password); !c) co_return error_response(c.error());
+    auto make = [p = *password] {
+      return passwords::hash(p);
+    };
+    blocking_pool& kdf = options_.kdf ? *options_.kdf : db_;
+    hash = co_await kdf.run(std::move(make));
+  }
   auto now = options_.now();
-  auto made_op = on_db([this, name, now] { return catalog_.create_user(name, now); });
+  auto made_op = on_db([this, name, now, hash]() -> result<new_user> {
+    auto made = catalog_.create_user(name, now);
+    if (!made || !hash) return made;
+    auto row = catalog_.set_password_hash(name, hash);
+    if (!row) return fail(row.error());
+    made->user = std::move(*row);
+    return made;
+  });
   auto made = co_await std::move(made_op);
   if (!made) co_return error_response(made.error());
-  log_->info("user '{}' created (passkey {})", made->user.name, logging::redact(made->passkey));
+  log_->info("user '{}' created (passkey {}){}", made->user.name, logging::redact(made->passkey),
+             hash ? " with a web UI password" : "");
   co_return http::json_response(201, {{"name", made->user.name}, {"passkey", made->passkey}});
 }
 
@@ -206,6 +229,7 @@ awaitable<http::response> api::delete_user(http::request& req, const caller&) {
   auto gone_op = on_db([this, name] { return catalog_.delete_user(name); });
   auto gone = co_await std::move(gone_op);
   if (!gone) co_return error_response(gone.error());
+  if (options_.user_deleted) options_.user_deleted(static_cast<std::uint32_t>(gone->id));
   log_->info("user '{}' deleted; their passkey no longer works", gone->name);
   co_return http::response(204);
 }
@@ -284,10 +308,19 @@ awaitable<http::response> api::register_torrent(http::request& req, const caller
     }
     segment = *n;
   }
+  registration_details details;
+  if (auto raw = q.get("repository")) {
+    auto repo = http::percent_decode(*raw, true);
+    if (!repo || repo->empty() || repo->size() > 255) {
+      co_return error_response(
+          error{errc::invalid_argument, "repository must be 1-255 characters, percent-encoded"});
+    }
+    details.repository = std::move(*repo);
+  }
   auto now = options_.now();
   std::string body(req.body());
-  auto out_op = on_db([this, body = std::move(body), blob, segment, now] {
-    return catalog_.register_torrent(body, blob, segment, now);
+  auto out_op = on_db([this, body = std::move(body), blob, segment, now, details] {
+    return catalog_.register_torrent(body, blob, segment, now, details);
   });
   auto out = co_await std::move(out_op);
   if (!out) co_return error_response(out.error());

@@ -35,6 +35,10 @@ struct api_options {
   const std::string* public_url = nullptr;  // no trailing slash; set before serving
   std::function<std::int64_t()> now;        // unix seconds
   std::uint64_t max_torrent_size = 16ULL << 20;
+  // Runs password hashing (slow on purpose); the database pool when null.
+  blocking_pool* kdf = nullptr;
+  // Told when a user is deleted (the web UI ends their sessions).
+  std::function<void(std::uint32_t)> user_deleted;
 };
 
 class api {

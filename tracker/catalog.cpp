@@ -1,5 +1,6 @@
 #include "tracker/catalog.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace blobswarm::tracker {
@@ -35,7 +36,32 @@ result<new_user> catalog::create_user(std::string_view name, std::int64_t now) {
   auto row = store_.create_user(name, key, now);
   if (!row) return fail(row.error());
   users_.add(key, static_cast<std::uint32_t>(row->id), row->name);
+  if (auto k = keep_passkey(row->id, passkey); !k) return fail(k.error());
+  row->passkey_on_record = vault_.has_value();
   return new_user{std::move(*row), std::move(passkey)};
+}
+
+result<void> catalog::keep_passkey(std::int64_t user_id, std::string_view passkey) {
+  if (!vault_) return store_.set_sealed_passkey(user_id, std::nullopt);
+  return store_.set_sealed_passkey(user_id, vault_->seal(passkey, user_id));
+}
+
+result<std::optional<std::string>> catalog::passkey_of(std::int64_t user_id) {
+  auto sealed = store_.sealed_passkey(user_id);
+  if (!sealed) return fail(sealed.error());
+  if (!*sealed || !vault_) return std::optional<std::string>{};
+  auto plain = vault_->open(**sealed, user_id);
+  if (!plain) return fail(plain.error());
+  return std::optional<std::string>(std::move(*plain));
+}
+
+result<user_credentials> catalog::find_credentials(std::string_view name) {
+  return store_.find_credentials(name);
+}
+
+result<user_row> catalog::set_password_hash(std::string_view name,
+                                            const std::optional<std::string>& hash) {
+  return store_.set_password_hash(name, hash);
 }
 
 result<new_user> catalog::rotate_passkey(std::string_view name) {
@@ -46,6 +72,8 @@ result<new_user> catalog::rotate_passkey(std::string_view name) {
   if (!users_.rekey(static_cast<std::uint32_t>(row->id), key)) {
     users_.add(key, static_cast<std::uint32_t>(row->id), row->name);
   }
+  if (auto k = keep_passkey(row->id, passkey); !k) return fail(k.error());
+  row->passkey_on_record = vault_.has_value();
   return new_user{std::move(*row), std::move(passkey)};
 }
 
@@ -54,7 +82,17 @@ result<bool> catalog::provision_user(std::string_view name, std::string_view pas
   if (auto c = check_user_name(name); !c) return fail(c.error());
   auto key = passkey_hasher()(passkey);
   if (auto existing = users_.find(key)) {
-    if (existing->name == name) return false;
+    if (existing->name == name) {
+      // Unchanged; put the passkey on record if it is not yet.
+      if (vault_) {
+        auto sealed = store_.sealed_passkey(existing->id);
+        if (!sealed) return fail(sealed.error());
+        if (!*sealed || !vault_->open(**sealed, existing->id)) {
+          if (auto k = keep_passkey(existing->id, passkey); !k) return fail(k.error());
+        }
+      }
+      return false;
+    }
     return fail(errc::conflict, "the passkey of user '{}' is already user '{}'s", name,
                 existing->name);
   }
@@ -64,6 +102,7 @@ result<bool> catalog::provision_user(std::string_view name, std::string_view pas
     auto made = store_.create_user(name, key, now);
     if (!made) return fail(made.error());
     users_.add(key, static_cast<std::uint32_t>(made->id), made->name);
+    if (auto k = keep_passkey(made->id, passkey); !k) return fail(k.error());
     return true;
   }
   auto updated = store_.set_passkey(name, key);
@@ -71,6 +110,7 @@ result<bool> catalog::provision_user(std::string_view name, std::string_view pas
   if (!users_.rekey(static_cast<std::uint32_t>(updated->id), key)) {
     users_.add(key, static_cast<std::uint32_t>(updated->id), updated->name);
   }
+  if (auto k = keep_passkey(updated->id, passkey); !k) return fail(k.error());
   return true;
 }
 
@@ -94,7 +134,8 @@ result<std::vector<user_row>> catalog::list_users() {
 result<registration_outcome> catalog::register_torrent(std::string_view bytes,
                                                        const std::optional<digest>& blob,
                                                        std::optional<std::int64_t> segment,
-                                                       std::int64_t now) {
+                                                       std::int64_t now,
+                                                       const registration_details& details) {
   auto meta = inspect_torrent(bytes);
   if (!meta) return fail(meta.error());
   new_torrent t;
@@ -108,6 +149,7 @@ result<registration_outcome> catalog::register_torrent(std::string_view bytes,
   t.blob = blob;
   t.segment = segment;
   t.now = now;
+  t.details = details;
   auto out = store_.register_torrent(t);
   if (!out) return out;
   auto r = swarms_.add({out->row.id, out->row.primary, out->row.alias, out->row.completed});
@@ -138,6 +180,57 @@ result<std::optional<torrent_row>> catalog::find_segment(const digest& d, std::i
 
 result<std::string> catalog::torrent_bytes(std::int64_t id) {
   return store_.torrent_bytes(id);
+}
+
+bool catalog::known_order(std::string_view order) noexcept {
+  return store::known_order(order) || order == "seeders" || order == "leechers" ||
+         order == "completed";
+}
+
+result<torrent_page> catalog::search_torrents(const torrent_filter& f, std::string_view order,
+                                              bool descending, std::size_t offset,
+                                              std::size_t limit) {
+  if (!known_order(order)) return fail(errc::invalid_argument, "unknown order '{}'", order);
+  torrent_page page;
+  if (store::known_order(order)) {
+    auto total = store_.count_torrents(f);
+    if (!total) return fail(total.error());
+    page.total = *total;
+    auto rows = store_.search_torrents(f, order, descending, offset, limit);
+    if (!rows) return fail(rows.error());
+    page.rows = std::move(*rows);
+    return page;
+  }
+  // Live figures: rank every match by its swarm, then load one page.
+  auto keys = store_.search_keys(f);
+  if (!keys) return fail(keys.error());
+  struct ranked {
+    std::uint64_t value;
+    std::int64_t id;
+  };
+  std::vector<ranked> all;
+  all.reserve(keys->size());
+  for (const auto& [id, key] : *keys) {
+    std::uint64_t v = 0;
+    swarms_.with(key, [&](swarm& s) {
+      v = order == "seeders" ? s.seeders() : order == "leechers" ? s.leechers() : s.completed();
+    });
+    all.push_back({v, id});
+  }
+  std::stable_sort(all.begin(), all.end(), [descending](const ranked& a, const ranked& b) {
+    return descending ? a.value > b.value : a.value < b.value;
+  });
+  page.total = all.size();
+  std::vector<std::int64_t> ids;
+  for (std::size_t i = offset; i < all.size() && ids.size() < limit; ++i) ids.push_back(all[i].id);
+  auto rows = store_.find_torrents(ids);
+  if (!rows) return fail(rows.error());
+  page.rows = std::move(*rows);
+  return page;
+}
+
+result<catalog_totals> catalog::totals() {
+  return store_.totals();
 }
 
 result<torrent_row> catalog::delete_torrent(const info_hash& h) {

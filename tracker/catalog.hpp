@@ -13,6 +13,7 @@
 #include "common/digest.hpp"
 #include "common/error.hpp"
 #include "common/info_hash.hpp"
+#include "tracker/passkey_vault.hpp"
 #include "tracker/store.hpp"
 #include "tracker/swarm_table.hpp"
 #include "tracker/torrent_file.hpp"
@@ -23,6 +24,12 @@ namespace blobswarm::tracker {
 struct new_user {
   user_row user;
   std::string passkey;  // shown once; only its hash is kept
+};
+
+// One page of a torrent search.
+struct torrent_page {
+  std::vector<torrent_row> rows;
+  std::uint64_t total = 0;  // matches in all pages
 };
 
 struct flush_report {
@@ -37,6 +44,9 @@ class catalog {
 
   // Fills the in-memory indexes from the database (at start-up).
   result<void> load();
+  // From now on, passkeys made or provisioned are also kept sealed, so the
+  // web UI can show them and put them into .torrent files.
+  void keep_passkeys(passkey_vault vault) { vault_ = std::move(vault); }
 
   // User names: 1-64 characters of [A-Za-z0-9._@-].
   static result<void> check_user_name(std::string_view name);
@@ -49,18 +59,31 @@ class catalog {
   result<user_row> delete_user(std::string_view name);
   result<user_row> find_user(std::string_view name);
   result<std::vector<user_row>> list_users();
+  result<user_credentials> find_credentials(std::string_view name);
+  // Sets (a PBKDF2 string from `passwords`) or removes a user's web UI password.
+  result<user_row> set_password_hash(std::string_view name, const std::optional<std::string>& hash);
+  // The user's passkey when it is on record (sealed); nullopt when not
+  // (made before the vault existed: rotating it puts one on record).
+  result<std::optional<std::string>> passkey_of(std::int64_t user_id);
 
   // Parses, checks and registers a .torrent (optionally for a blob digest
   // and segment) and whitelists its swarm.
   result<registration_outcome> register_torrent(std::string_view bytes,
                                                 const std::optional<digest>& blob,
                                                 std::optional<std::int64_t> segment,
-                                                std::int64_t now);
+                                                std::int64_t now,
+                                                const registration_details& details = {});
   result<torrent_row> find_torrent(const info_hash& h);
   result<std::vector<torrent_row>> list_torrents(std::int64_t after, std::size_t limit);
   result<blob_torrents> find_blob(const digest& d);
   result<std::optional<torrent_row>> find_segment(const digest& d, std::int64_t segment);
   result<std::string> torrent_bytes(std::int64_t id);
+  // Torrents matching `f` in `order`: name, size, created (sqlite) or
+  // seeders, leechers, completed (live figures from the swarms).
+  result<torrent_page> search_torrents(const torrent_filter& f, std::string_view order,
+                                       bool descending, std::size_t offset, std::size_t limit);
+  static bool known_order(std::string_view order) noexcept;
+  result<catalog_totals> totals();
   // Unregisters a torrent and forgets its swarm.
   result<torrent_row> delete_torrent(const info_hash& h);
 
@@ -69,7 +92,11 @@ class catalog {
   result<flush_report> flush_stats();
 
  private:
+  // Seals `passkey` for the user when a vault is set.
+  result<void> keep_passkey(std::int64_t user_id, std::string_view passkey);
+
   store store_;
+  std::optional<passkey_vault> vault_;
   user_table& users_;
   swarm_table& swarms_;
 };

@@ -24,9 +24,16 @@ struct peer_identity {
 };
 
 struct peer {
+  // `left` of the last announce in KiB, rounded up (0 only when nothing is
+  // left), for the progress the web UI shows; unknown_left when the record
+  // came from a snapshot. 32 bits fill the padding after last_seen, so a
+  // record stays 88 bytes.
+  static constexpr std::uint32_t unknown_left = UINT32_MAX;
+
   peer_id id;
   std::uint32_t user = 0;
   std::uint32_t last_seen = 0;  // unix seconds of the last announce
+  std::uint32_t left_kib = unknown_left;
   std::uint64_t key = 0;
   // Totals the client last reported; the next announce counts the difference.
   std::uint64_t uploaded = 0;
@@ -43,6 +50,13 @@ struct peer {
   bool has_v4() const noexcept { return port4 != 0; }
   bool has_v6() const noexcept { return port6 != 0; }
 };
+static_assert(sizeof(peer) <= 88, "a peer record is 88 bytes; memory per peer is benchmarked");
+
+// KiB rounded up, saturating below peer::unknown_left.
+constexpr std::uint32_t left_in_kib(std::uint64_t left) noexcept {
+  auto kib = left / 1024 + (left % 1024 != 0 ? 1 : 0);
+  return kib >= peer::unknown_left ? peer::unknown_left - 1 : static_cast<std::uint32_t>(kib);
+}
 
 // Order of the records in a swarm (binary search by identity).
 inline bool identity_less(const peer& p, const peer_identity& i) noexcept {

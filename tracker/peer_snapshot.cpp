@@ -110,6 +110,7 @@ result<snapshot_report> load_peer_snapshot(swarm_table& swarms, const user_table
     auto flags = get<std::uint8_t>(p);
     r.seeder = flags & 1;
     r.completed = flags & 2;
+    if (r.seeder) r.left_kib = 0;  // a leecher's progress is unknown until it announces
     bool fresh = r.last_seen + ttl >= now && r.last_seen <= now + 60;
     bool restored =
         fresh && known.contains(r.user) && swarms.with(key, [&](swarm& s) { s.restore(r); });

@@ -24,6 +24,9 @@
 #include "tracker/log_target.hpp"
 #include "tracker/peer_snapshot.hpp"
 #include "tracker/reply_writer.hpp"
+#include "tracker/stats_history.hpp"
+#include "tracker/web_ui.hpp"
+#include "tracker/zone_directory.hpp"
 
 namespace blobswarm::tracker {
 namespace {
@@ -119,11 +122,15 @@ struct service::impl {
   user_table users;
   swarm_table swarms;
   zone_map zones;
+  zone_directory zone_names;
+  stats_history history;
   std::unique_ptr<announcer> bittorrent;
   std::unique_ptr<catalog> index;
   std::unique_ptr<api> rest;
-  // Declared after what its tasks use, so it is joined before they go.
+  std::unique_ptr<web_ui> ui;
+  // Declared after what their tasks use, so they are joined before it goes.
   std::unique_ptr<blocking_pool> db = std::make_unique<blocking_pool>(1);
+  std::unique_ptr<blocking_pool> kdf = std::make_unique<blocking_pool>(1);  // password hashing
 
   struct worker {
     std::unique_ptr<announce_scratch> scratch;
@@ -132,7 +139,20 @@ struct service::impl {
   std::vector<worker> workers;
   std::unique_ptr<asio::steady_timer> flush_timer;
   std::unique_ptr<asio::steady_timer> expire_timer;
+  std::unique_ptr<asio::steady_timer> history_timer;
   std::atomic<bool> stopping{false};
+
+  // The counters the overview charts are made of.
+  stats_sample sample() {
+    stats_sample s;
+    s.time = now();
+    for (auto* c : announces) s.announces += c->value();
+    auto t = swarms.totals();
+    s.peers = t.peers;
+    s.seeders = t.seeders;
+    s.swarms = t.swarms;
+    return s;
+  }
 
   void register_metrics() {
     for (auto r : {announce_result::ok, announce_result::bad_request,
@@ -199,6 +219,7 @@ struct service::impl {
              return scrape(req, scratch);
            }));
     rest->add_routes(*r);
+    if (ui) ui->add_routes(*r);
     r->get("/metrics", http::sync_handler([this](http::request&) {
              return http::response::text(200, metrics.render(), metrics::registry::content_type);
            }));
@@ -263,6 +284,15 @@ struct service::impl {
     }
   }
 
+  awaitable<void> history_loop() {
+    while (!stopping) {
+      history.record(sample());
+      history_timer->expires_after(std::chrono::seconds(10));
+      error_code ec;
+      co_await history_timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+
   awaitable<void> expire_loop() {
     auto ttl = seconds_of(s.peer_ttl);
     auto every =
@@ -292,7 +322,10 @@ service::service(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 
 service::~service() {
   // The database thread may still run a task that uses the indexes.
-  if (impl_) impl_->db.reset();
+  if (impl_) {
+    impl_->kdf.reset();
+    impl_->db.reset();
+  }
 }
 
 const std::string& service::public_url() const noexcept {
@@ -326,12 +359,19 @@ result<std::unique_ptr<service>> service::create(const settings& s,
     if (!c) return fail(c.error().with_context("trusted_addresses"));
     policy.trusted.push_back(*c);
   }
-  i->bittorrent = std::make_unique<announcer>(std::move(policy), i->users, i->swarms, i->zones);
+  for (const auto& rule : s.zones) i->zone_names.note(zone_of_name(rule.zone), rule.zone);
+  i->bittorrent =
+      std::make_unique<announcer>(std::move(policy), i->users, i->swarms, i->zones, &i->zone_names);
 
   auto db = store::open(s.db);
   if (!db) return fail(db.error().with_context(s.db));
   i->index = std::make_unique<catalog>(std::move(*db), i->users, i->swarms);
   if (auto l = i->index->load(); !l) return fail(l.error().with_context(s.db));
+  if (s.web_ui) {
+    auto vault = passkey_vault::open_or_create(s.effective_passkey_key_file());
+    if (!vault) return fail(vault.error());
+    i->index->keep_passkeys(std::move(*vault));
+  }
   for (const auto& u : s.users) {
     auto passkey = read_secret(u.passkey_file, 16, "users[].passkey_file");
     if (!passkey) return fail(passkey.error().with_context("user '" + u.name + "'"));
@@ -371,6 +411,24 @@ result<ip_endpoint> service::start(std::span<asio::io_context* const> contexts) 
     return static_cast<std::int64_t>(i.now());
   };
   ao.max_torrent_size = i.s.max_torrent_size.bytes;
+  ao.kdf = i.kdf.get();
+  if (i.s.web_ui) {
+    web_ui_options uo;
+    uo.admin_token = i.admin_token;
+    uo.public_url = &i.public_url;
+    uo.now = i.now;
+    uo.sample = [&i] {
+      return i.sample();
+    };
+    uo.max_torrent_size = i.s.max_torrent_size.bytes;
+    uo.sessions.ttl = seconds_of(i.s.session_ttl);
+    uo.sessions.idle = seconds_of(i.s.session_idle);
+    i.ui = std::make_unique<web_ui>(*i.index, *i.db, *i.kdf, i.users, i.swarms, i.history,
+                                    i.zone_names, std::move(uo), i.log);
+    ao.user_deleted = [&i](std::uint32_t id) {
+      i.ui->end_sessions(id);
+    };
+  }
   i.rest = std::make_unique<api>(*i.index, *i.db, i.users, i.swarms, std::move(ao), i.log);
 
   http::server_options options;
@@ -416,6 +474,7 @@ result<ip_endpoint> service::start(std::span<asio::io_context* const> contexts) 
 
   i.flush_timer = std::make_unique<asio::steady_timer>(*contexts[0]);
   i.expire_timer = std::make_unique<asio::steady_timer>(*contexts[0]);
+  i.history_timer = std::make_unique<asio::steady_timer>(*contexts[0]);
   auto report = [log = i.log](std::exception_ptr e) {
     if (!e) return;
     try {
@@ -426,6 +485,7 @@ result<ip_endpoint> service::start(std::span<asio::io_context* const> contexts) 
   };
   asio::co_spawn(*contexts[0], i.flush_loop(), report);
   asio::co_spawn(*contexts[0], i.expire_loop(), report);
+  asio::co_spawn(*contexts[0], i.history_loop(), report);
   i.log->info("listening on {} with {} thread(s); announce URL {}/announce/<passkey>", bound->str(),
               contexts.size(), i.public_url);
   return *bound;
@@ -434,7 +494,7 @@ result<ip_endpoint> service::start(std::span<asio::io_context* const> contexts) 
 awaitable<void> service::stop() {
   auto& i = *impl_;
   if (i.stopping.exchange(true)) co_return;
-  for (auto* t : {i.flush_timer.get(), i.expire_timer.get()}) {
+  for (auto* t : {i.flush_timer.get(), i.expire_timer.get(), i.history_timer.get()}) {
     if (t) asio::post(t->get_executor(), [t] { t->cancel(); });
   }
   for (auto& w : i.workers) co_await w.server->stop(i.s.shutdown_grace);

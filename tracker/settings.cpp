@@ -50,6 +50,9 @@ result<void> settings::validate() const {
       !public_url.starts_with("https://")) {
     return fail(errc::invalid_argument, "public_url must start with http:// or https://");
   }
+  if (session_ttl < std::chrono::minutes(1) || session_idle < std::chrono::minutes(1)) {
+    return fail(errc::invalid_argument, "session_ttl and session_idle must be at least 1m");
+  }
   return log.validate();
 }
 
@@ -62,6 +65,10 @@ std::string settings::effective_public_url() const {
 
 std::string settings::effective_peer_snapshot() const {
   return peer_snapshot.empty() ? db + ".peers" : peer_snapshot;
+}
+
+std::string settings::effective_passkey_key_file() const {
+  return passkey_key_file.empty() ? db + ".key" : passkey_key_file;
 }
 
 unsigned settings::effective_threads() const {

@@ -44,6 +44,10 @@ struct settings {
   byte_size max_torrent_size{16ULL << 20};
   bool access_log = true;
   duration shutdown_grace = std::chrono::seconds(5);
+  bool web_ui = true;
+  std::string passkey_key_file;  // default: <db>.key
+  duration session_ttl = std::chrono::hours(12);
+  duration session_idle = std::chrono::hours(1);
   logging::settings log;
 
   template <class V>
@@ -75,6 +79,12 @@ struct settings {
     v("max_torrent_size", max_torrent_size, "largest .torrent accepted by POST /api/v1/torrents");
     v("access_log", access_log, "log one line per HTTP request (passkeys redacted)");
     v("shutdown_grace", shutdown_grace, "how long requests in flight may take at shutdown");
+    v("web_ui", web_ui, "serve the web UI at / (sign-in, torrents, upload, users, overview)");
+    v("passkey_key_file", passkey_key_file,
+      "file with the key that seals passkeys in the database, so the web UI can show them and "
+      "put them into .torrent files (created if missing; default: <db>.key)");
+    v("session_ttl", session_ttl, "web UI sessions end this long after sign-in");
+    v("session_idle", session_idle, "web UI sessions end after this long without a request");
     log.visit(v);
   }
   result<void> validate() const;
@@ -82,6 +92,7 @@ struct settings {
   // Derived values.
   std::string effective_public_url() const;
   std::string effective_peer_snapshot() const;
+  std::string effective_passkey_key_file() const;
   unsigned effective_threads() const;
 };
 

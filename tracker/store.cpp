@@ -41,15 +41,26 @@ CREATE UNIQUE INDEX torrents_whole_blob ON torrents(digest)
 CREATE UNIQUE INDEX torrents_blob_segment ON torrents(digest, segment)
   WHERE segment IS NOT NULL;
 )sql"},
+    {2, "web UI: sealed passkeys, torrent repository and uploader", R"sql(
+ALTER TABLE users ADD COLUMN sealed_passkey BLOB;  -- AES-256-GCM (passkey_vault); NULL: not on record
+ALTER TABLE torrents ADD COLUMN repository TEXT;   -- where a blob was pulled from, when told
+ALTER TABLE torrents ADD COLUMN uploaded_by TEXT;  -- user who uploaded it in the web UI
+CREATE INDEX torrents_created ON torrents(created_at);
+)sql"},
 };
 
 constexpr std::string_view torrent_columns =
     "id, info_hash_v1, info_hash_v2, swarm_key, alias_key, name, size, piece_length, private, "
-    "digest, segment, created_at, uploaded, downloaded, completed";
+    "digest, segment, created_at, uploaded, downloaded, completed, repository, uploaded_by";
 
 constexpr std::string_view user_columns =
     "id, name, created_at, uploaded, downloaded, completed, announces, last_announce, "
-    "password_hash IS NOT NULL";
+    "password_hash IS NOT NULL, sealed_passkey IS NOT NULL";
+
+std::optional<std::string> text_or_null(const db::statement& s, int i) {
+  if (s.column_is_null(i)) return std::nullopt;
+  return std::string(s.column_text(i));
+}
 
 std::uint64_t u64(const db::statement& s, int i) {
   return static_cast<std::uint64_t>(s.column_int(i));
@@ -78,6 +89,8 @@ torrent_row read_torrent(const db::statement& s) {
   r.uploaded = u64(s, 12);
   r.downloaded = u64(s, 13);
   r.completed = u64(s, 14);
+  r.repository = text_or_null(s, 15);
+  r.uploaded_by = text_or_null(s, 16);
   return r;
 }
 
@@ -92,6 +105,7 @@ user_row read_user(const db::statement& s) {
   u.announces = u64(s, 6);
   u.last_announce = s.column_int_or_null(7);
   u.has_password = s.column_int(8) != 0;
+  u.passkey_on_record = s.column_int(9) != 0;
   return u;
 }
 
@@ -320,15 +334,17 @@ result<registration_outcome> store::register_torrent(const new_torrent& t) {
     }
   }
   if (existing) {
-    auto s = db_.cached("UPDATE torrents SET digest = ?, segment = ? WHERE id = ?");
+    auto s = db_.cached(
+        "UPDATE torrents SET digest = ?, segment = ?, repository = coalesce(?, repository) "
+        "WHERE id = ?");
     if (!s) return fail(s.error());
-    if (auto r = (*s)->bind(t.blob->str(), t.segment, existing->id).run(); !r)
+    if (auto r = (*s)->bind(t.blob->str(), t.segment, t.details.repository, existing->id).run(); !r)
       return fail(r.error());
   } else {
     auto s = db_.cached(
         "INSERT INTO torrents(info_hash_v1, info_hash_v2, swarm_key, alias_key, name, size, "
-        "piece_length, private, digest, segment, torrent, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "piece_length, private, digest, segment, torrent, created_at, repository, uploaded_by) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!s) return fail(s.error());
     std::optional<std::string> digest_text;
     if (t.blob) digest_text = t.blob->str();
@@ -336,7 +352,7 @@ result<registration_outcome> store::register_torrent(const new_torrent& t) {
     if (alias) alias_blob = db::blob{alias->view()};
     auto r = (*s)->bind(blob_of(t.v1), blob_of(t.v2), db::blob{primary.view()}, alias_blob, t.name,
                         t.size, t.piece_length, t.is_private, digest_text, t.segment,
-                        db::blob{t.bytes}, t.now)
+                        db::blob{t.bytes}, t.now, t.details.repository, t.details.uploaded_by)
                  .run();
     if (!r) return fail(r.error());
   }
@@ -375,6 +391,162 @@ result<void> store::add_stats(const std::vector<torrent_stats_delta>& torrents,
     }
   }
   return tx->commit();
+}
+
+// --- web UI: credentials, sealed passkeys, search ---------------------------
+
+result<user_credentials> store::find_credentials(std::string_view name) {
+  auto s = db_.cached("SELECT id, name, password_hash FROM users WHERE name = ?");
+  if (!s) return fail(s.error());
+  auto row = (*s)->bind(name).step();
+  if (!row) return fail(row.error());
+  if (!*row) return fail(errc::not_found, "user '{}' does not exist", name);
+  user_credentials c{(*s)->column_int(0), std::string((*s)->column_text(1)), text_or_null(**s, 2)};
+  (*s)->reset();
+  return c;
+}
+
+result<user_row> store::set_password_hash(std::string_view name,
+                                          const std::optional<std::string>& hash) {
+  auto s = db_.cached("UPDATE users SET password_hash = ? WHERE name = ?");
+  if (!s) return fail(s.error());
+  if (auto r = (*s)->bind(hash, name).run(); !r) return fail(r.error());
+  if (db_.changes() == 0) return fail(errc::not_found, "user '{}' does not exist", name);
+  return find_user(name);
+}
+
+result<void> store::set_sealed_passkey(std::int64_t id, const std::optional<std::string>& sealed) {
+  auto s = db_.cached("UPDATE users SET sealed_passkey = ? WHERE id = ?");
+  if (!s) return fail(s.error());
+  std::optional<db::blob> b;
+  if (sealed) b = db::blob{*sealed};
+  return (*s)->bind(b, id).run();
+}
+
+result<std::optional<std::string>> store::sealed_passkey(std::int64_t id) {
+  auto s = db_.cached("SELECT sealed_passkey FROM users WHERE id = ?");
+  if (!s) return fail(s.error());
+  auto row = (*s)->bind(id).step();
+  if (!row) return fail(row.error());
+  if (!*row) return fail(errc::not_found, "user {} does not exist", id);
+  std::optional<std::string> out;
+  if (!(*s)->column_is_null(0)) out = std::string((*s)->column_blob(0));
+  (*s)->reset();
+  return out;
+}
+
+namespace {
+
+// A WHERE clause for a filter; ?1 is the LIKE pattern (bound even when unused).
+std::string where_of(const torrent_filter& f) {
+  std::string w = "WHERE 1";
+  if (!f.text.empty()) {
+    w += " AND (name LIKE ?1 ESCAPE '\\' OR digest LIKE ?1 ESCAPE '\\' OR "
+         "hex(info_hash_v1) LIKE ?1 ESCAPE '\\' OR hex(info_hash_v2) LIKE ?1 ESCAPE '\\' OR "
+         "repository LIKE ?1 ESCAPE '\\' OR uploaded_by LIKE ?1 ESCAPE '\\')";
+  } else {
+    w += " AND ?1 IS NULL";
+  }
+  if (f.what == torrent_filter::kind::blobs) w += " AND digest IS NOT NULL";
+  if (f.what == torrent_filter::kind::files) w += " AND digest IS NULL";
+  return w;
+}
+
+std::optional<std::string> pattern_of(const torrent_filter& f) {
+  if (f.text.empty()) return std::nullopt;
+  std::string p = "%";
+  for (char c : f.text) {
+    if (c == '%' || c == '_' || c == '\\') p += '\\';
+    p += c;
+  }
+  return p + "%";
+}
+
+std::string_view order_column(std::string_view order) {
+  if (order == "name") return "name COLLATE NOCASE";
+  if (order == "size") return "size";
+  return "created_at";
+}
+
+}  // namespace
+
+bool store::known_order(std::string_view order) noexcept {
+  return order == "name" || order == "size" || order == "created";
+}
+
+result<std::vector<torrent_row>> store::search_torrents(const torrent_filter& f,
+                                                        std::string_view order, bool descending,
+                                                        std::size_t offset, std::size_t limit) {
+  if (!known_order(order)) return fail(errc::invalid_argument, "unknown order '{}'", order);
+  auto dir = descending ? "DESC" : "ASC";
+  auto s =
+      db_.cached(fmt::format("SELECT {} FROM torrents {} ORDER BY {} {}, id {} LIMIT ?2 OFFSET ?3",
+                             torrent_columns, where_of(f), order_column(order), dir, dir));
+  if (!s) return fail(s.error());
+  return collect((*s)->bind(pattern_of(f), static_cast<std::int64_t>(limit),
+                            static_cast<std::int64_t>(offset)));
+}
+
+result<std::vector<std::pair<std::int64_t, swarm_key>>> store::search_keys(
+    const torrent_filter& f) {
+  auto s =
+      db_.cached(fmt::format("SELECT id, swarm_key FROM torrents {} ORDER BY id", where_of(f)));
+  if (!s) return fail(s.error());
+  (*s)->bind(pattern_of(f));
+  std::vector<std::pair<std::int64_t, swarm_key>> out;
+  while (true) {
+    auto row = (*s)->step();
+    if (!row) return fail(row.error());
+    if (!*row) break;
+    out.emplace_back((*s)->column_int(0), swarm_key::from((*s)->column_blob(1)));
+  }
+  (*s)->reset();
+  return out;
+}
+
+result<std::vector<torrent_row>> store::find_torrents(const std::vector<std::int64_t>& ids) {
+  auto s = db_.cached(fmt::format("SELECT {} FROM torrents WHERE id = ?", torrent_columns));
+  if (!s) return fail(s.error());
+  std::vector<torrent_row> out;
+  for (auto id : ids) {
+    auto rows = collect((*s)->bind(id));
+    if (!rows) return fail(rows.error());
+    for (auto& r : *rows) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+result<std::uint64_t> store::count_torrents(const torrent_filter& f) {
+  auto s = db_.cached(fmt::format("SELECT count(*) FROM torrents {}", where_of(f)));
+  if (!s) return fail(s.error());
+  auto row = (*s)->bind(pattern_of(f)).step();
+  if (!row) return fail(row.error());
+  auto n = static_cast<std::uint64_t>((*s)->column_int(0));
+  (*s)->reset();
+  return n;
+}
+
+result<catalog_totals> store::totals() {
+  auto s = db_.cached(
+      "SELECT count(*), coalesce(sum(digest IS NOT NULL AND segment IS NULL), 0), "
+      "coalesce(sum(segment IS NOT NULL), 0), coalesce(sum(digest IS NULL), 0), "
+      "coalesce(sum(size), 0), coalesce(sum(uploaded), 0), coalesce(sum(downloaded), 0), "
+      "coalesce(sum(completed), 0), (SELECT count(*) FROM users) FROM torrents");
+  if (!s) return fail(s.error());
+  auto row = (*s)->bind().step();
+  if (!row) return fail(row.error());
+  catalog_totals t;
+  t.torrents = u64(**s, 0);
+  t.blobs = u64(**s, 1);
+  t.segments = u64(**s, 2);
+  t.files = u64(**s, 3);
+  t.size = u64(**s, 4);
+  t.uploaded = u64(**s, 5);
+  t.downloaded = u64(**s, 6);
+  t.completed = u64(**s, 7);
+  t.users = u64(**s, 8);
+  (*s)->reset();
+  return t;
 }
 
 }  // namespace blobswarm::tracker

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/digest.hpp"
@@ -30,7 +31,15 @@ struct user_row {
   std::uint64_t completed = 0;
   std::uint64_t announces = 0;
   std::optional<std::int64_t> last_announce;
-  bool has_password = false;  // for the web UI (issue 5); always false for now
+  bool has_password = false;       // may sign in to the web UI
+  bool passkey_on_record = false;  // the passkey is kept sealed (passkey_vault)
+};
+
+// What signing in needs to know about a user.
+struct user_credentials {
+  std::int64_t id = 0;
+  std::string name;
+  std::optional<std::string> password_hash;
 };
 
 struct user_key_row {
@@ -55,6 +64,33 @@ struct torrent_row {
   std::uint64_t uploaded = 0;
   std::uint64_t downloaded = 0;
   std::uint64_t completed = 0;
+  std::optional<std::string> repository;   // where the blob was pulled from, when told
+  std::optional<std::string> uploaded_by;  // user name, for torrents uploaded in the web UI
+};
+
+// Who registers a torrent and what they say about it.
+struct registration_details {
+  std::optional<std::string> repository;
+  std::optional<std::string> uploaded_by;
+};
+
+// A search of the torrent list (web UI).
+struct torrent_filter {
+  enum class kind { all, blobs, files };
+  std::string text;  // part of the name, digest, info-hash or repository; empty: all
+  kind what = kind::all;
+};
+
+struct catalog_totals {
+  std::uint64_t torrents = 0;
+  std::uint64_t blobs = 0;     // whole-blob torrents
+  std::uint64_t segments = 0;  // segment torrents
+  std::uint64_t files = 0;     // torrents without a digest (uploads)
+  std::uint64_t size = 0;      // bytes in all torrents
+  std::uint64_t uploaded = 0;  // reported, flushed
+  std::uint64_t downloaded = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t users = 0;
 };
 
 struct new_torrent {
@@ -68,6 +104,7 @@ struct new_torrent {
   std::optional<digest> blob;
   std::optional<std::int64_t> segment;
   std::int64_t now = 0;
+  registration_details details;
 };
 
 struct registration_outcome {
@@ -98,6 +135,11 @@ class store {
   result<user_row> delete_user(std::string_view name);
   result<user_row> find_user(std::string_view name);
   result<std::vector<user_row>> list_users();
+  result<user_credentials> find_credentials(std::string_view name);
+  // Sets (or, with nullopt, removes) a user's password hash.
+  result<user_row> set_password_hash(std::string_view name, const std::optional<std::string>& hash);
+  result<void> set_sealed_passkey(std::int64_t id, const std::optional<std::string>& sealed);
+  result<std::optional<std::string>> sealed_passkey(std::int64_t id);
 
   // Torrents.
   result<std::vector<torrent_row>> load_torrents();
@@ -113,6 +155,19 @@ class store {
   // Torrents with id > after, oldest first.
   result<std::vector<torrent_row>> list_torrents(std::int64_t after, std::size_t limit);
   result<void> delete_torrent(std::int64_t id);
+  // Torrents matching `f`, in one of the orders known_order() accepts
+  // (name, size, created), from `offset`, at most `limit`.
+  result<std::vector<torrent_row>> search_torrents(const torrent_filter& f, std::string_view order,
+                                                   bool descending, std::size_t offset,
+                                                   std::size_t limit);
+  // Every torrent matching `f` as (id, swarm key), for orders by live
+  // figures (seeders, leechers) that sqlite does not have.
+  result<std::vector<std::pair<std::int64_t, swarm_key>>> search_keys(const torrent_filter& f);
+  // The torrents with these ids, in the order given (unknown ids left out).
+  result<std::vector<torrent_row>> find_torrents(const std::vector<std::int64_t>& ids);
+  result<std::uint64_t> count_torrents(const torrent_filter& f);
+  result<catalog_totals> totals();
+  static bool known_order(std::string_view order) noexcept;
 
   // Adds batched counters in one transaction.
   result<void> add_stats(const std::vector<torrent_stats_delta>& torrents,

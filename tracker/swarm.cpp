@@ -99,6 +99,7 @@ announce_effect swarm::announce(const peer_identity& who, const announce_request
     ++seeders_;
   }
   p.seeder = seeder;
+  p.left_kib = left_in_kib(req.left);
   p.zone = zone;
   p.last_seen = now;
   effect.index = static_cast<std::size_t>(it - peers_.begin());

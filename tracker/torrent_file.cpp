@@ -4,6 +4,7 @@
 #include <libtorrent/bencode.hpp>
 #include <libtorrent/entry.hpp>
 #include <libtorrent/error_code.hpp>
+#include <libtorrent/magnet_uri.hpp>
 #include <libtorrent/torrent_info.hpp>
 
 namespace blobswarm::tracker {
@@ -57,6 +58,73 @@ result<std::string> with_announce(std::string_view bytes,
   std::string encoded;
   lt::bencode(std::back_inserter(encoded), out);
   return encoded;
+}
+
+result<torrent_contents> describe_torrent(std::string_view bytes, std::size_t max_files) {
+  lt::error_code ec;
+  lt::torrent_info ti(lt::span<const char>(bytes.data(), static_cast<std::ptrdiff_t>(bytes.size())),
+                      ec, lt::from_span);
+  if (ec) return fail(errc::corrupt, "stored .torrent does not load: {}", ec.message());
+  torrent_contents c;
+  const auto& fs = ti.files();
+  for (auto i : fs.file_range()) {
+    if (fs.pad_file_at(i)) continue;
+    ++c.total_files;
+    if (c.files.size() < max_files) {
+      c.files.push_back({fs.file_path(i), static_cast<std::uint64_t>(fs.file_size(i))});
+    }
+  }
+  c.comment = ti.comment();
+  c.created_by = ti.creator();
+  c.creation_date = static_cast<std::int64_t>(ti.creation_date());
+  return c;
+}
+
+result<std::string> make_private(std::string_view bytes) {
+  auto meta = inspect_torrent(bytes);
+  if (!meta) return fail(meta.error());
+  if (meta->is_private) return std::string(bytes);
+  lt::error_code ec;
+  auto root = lt::bdecode(
+      lt::span<const char>(bytes.data(), static_cast<std::ptrdiff_t>(bytes.size())), ec);
+  if (ec || root.type() != lt::bdecode_node::dict_t) {
+    return fail(errc::invalid_argument, "not a valid .torrent: {}", ec.message());
+  }
+  lt::entry out(lt::entry::dictionary_t);
+  for (int i = 0; i < root.dict_size(); ++i) {
+    auto [key, value] = root.dict_at_node(i);
+    auto section = value.data_section();
+    if (key.string_value() != "info") {
+      out[std::string(key.string_value())] =
+          lt::entry(lt::entry::preformatted_type(section.begin(), section.end()));
+      continue;
+    }
+    // Every value of the info dictionary stays as it was; only the flag is
+    // added (keys are written sorted, as BEP 3 requires).
+    lt::entry info(lt::entry::dictionary_t);
+    for (int j = 0; j < value.dict_size(); ++j) {
+      auto [k, v] = value.dict_at_node(j);
+      auto vs = v.data_section();
+      info[std::string(k.string_value())] =
+          lt::entry(lt::entry::preformatted_type(vs.begin(), vs.end()));
+    }
+    info["private"] = 1;
+    out["info"] = std::move(info);
+  }
+  std::string encoded;
+  lt::bencode(std::back_inserter(encoded), out);
+  return encoded;
+}
+
+result<std::string> magnet_link(std::string_view bytes,
+                                const std::optional<std::string>& announce_url) {
+  auto with = with_announce(bytes, announce_url);
+  if (!with) return fail(with.error());
+  lt::error_code ec;
+  lt::torrent_info ti(lt::span<const char>(with->data(), static_cast<std::ptrdiff_t>(with->size())),
+                      ec, lt::from_span);
+  if (ec) return fail(errc::corrupt, "stored .torrent does not load: {}", ec.message());
+  return lt::make_magnet_uri(ti);
 }
 
 }  // namespace blobswarm::tracker

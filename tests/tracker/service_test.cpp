@@ -383,8 +383,10 @@ TEST(tracker_bittorrent, announces_scrapes_and_explains_bad_requests) {
   auto bad_method = t.request("PUT", "/api/v1/users", t.admin_token(), "{}");
   EXPECT_EQ(bad_method.status, 405);
   EXPECT_TRUE(bad_method.header("allow"));
-  // "/" stays free for the web UI.
-  EXPECT_EQ(t.request("GET", "/").status, 404);
+  // "/" is the web UI: without a session, its sign-in page (after a redirect).
+  auto ui = t.request("GET", "/");
+  EXPECT_EQ(ui.status, 200);
+  EXPECT_NE(ui.body.find("login-form"), std::string::npos);
 }
 
 TEST(tracker_bittorrent, keeps_connections_alive_and_serves_metrics) {

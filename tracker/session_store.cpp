@@ -1,0 +1,76 @@
+#include "tracker/session_store.hpp"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "common/hex.hpp"
+
+namespace blobswarm::tracker {
+
+std::string session_store::random_token() {
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
+  return to_hex(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
+}
+
+bool session_store::expired(const session& s, std::uint32_t now) const noexcept {
+  return now >= s.created + policy_.ttl || now >= s.last_used + policy_.idle;
+}
+
+session_store::created_session session_store::create(std::uint32_t user_id, std::string name,
+                                                     bool admin, std::uint32_t now) {
+  created_session out;
+  out.id = random_token();
+  out.s = session{user_id, std::move(name), admin, random_token(), now, now};
+  std::lock_guard lock(mutex_);
+  if (sessions_.size() >= policy_.max_sessions) {
+    std::erase_if(sessions_, [&](const auto& kv) { return expired(kv.second, now); });
+    if (sessions_.size() >= policy_.max_sessions) {
+      // Still full: the least recently used session goes.
+      auto oldest = std::min_element(sessions_.begin(), sessions_.end(), [](auto& a, auto& b) {
+        return a.second.last_used < b.second.last_used;
+      });
+      sessions_.erase(oldest);
+    }
+  }
+  sessions_.emplace(hasher_(out.id), out.s);
+  return out;
+}
+
+std::optional<session> session_store::find(std::string_view id, std::uint32_t now) {
+  if (id.size() != 64) return std::nullopt;
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(hasher_(id));
+  if (it == sessions_.end()) return std::nullopt;
+  if (expired(it->second, now)) {
+    sessions_.erase(it);
+    return std::nullopt;
+  }
+  it->second.last_used = std::max(it->second.last_used, now);
+  return it->second;
+}
+
+void session_store::remove(std::string_view id) {
+  std::lock_guard lock(mutex_);
+  sessions_.erase(hasher_(id));
+}
+
+std::size_t session_store::remove_user(std::uint32_t user_id) {
+  std::lock_guard lock(mutex_);
+  return std::erase_if(
+      sessions_, [&](const auto& kv) { return !kv.second.admin && kv.second.user_id == user_id; });
+}
+
+void session_store::purge(std::uint32_t now) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(sessions_, [&](const auto& kv) { return expired(kv.second, now); });
+}
+
+std::size_t session_store::size() const {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
+}  // namespace blobswarm::tracker
