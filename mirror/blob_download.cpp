@@ -130,6 +130,19 @@ awaitable<result<std::uint64_t>> blob_download::wait_readable(std::uint64_t offs
   }
 }
 
+awaitable<result<void>> blob_download::wait_started(duration limit) {
+  auto self = shared_from_this();
+  auto deadline = steady::now() + limit;
+  while (true) {
+    if (failure_) co_return fail(*failure_);
+    auto now = steady::now();
+    if (verified_ || checked_ > 0 || now >= deadline) co_return result<void>{};
+    co_await wait_change(
+        std::min<duration>(std::chrono::duration_cast<duration>(deadline - now) + duration(1),
+                           std::chrono::seconds(1)));
+  }
+}
+
 result<blob_download::extent> blob_download::extent_at(std::uint64_t offset) {
   for (auto& p : parts_) {
     if (offset < p->offset || offset >= p->offset + p->length) continue;

@@ -93,6 +93,9 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
   awaitable<void> wait_finished();
   // Waits until bytes past `offset` may be served; returns their end.
   awaitable<result<std::uint64_t>> wait_readable(std::uint64_t offset);
+  // Waits until the first bytes are verified, the download failed (its
+  // error), or `limit` passed (success: it is still under way).
+  awaitable<result<void>> wait_started(duration limit);
 
   struct part;
   struct extent {

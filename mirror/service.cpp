@@ -25,6 +25,10 @@ namespace {
 
 constexpr const char* api_version_header = "Docker-Distribution-API-Version";
 
+// How long a blob response waits for its download's first verified bytes
+// before committing to 200 (see handle_blob).
+constexpr auto first_byte_wait = std::chrono::seconds(10);
+
 // Registry-style errors, with the header every v2 answer carries and, for
 // 401, upstream's challenge so the client can fetch a token and retry.
 http::response registry_error(int status, std::string_view code, std::string_view message,
@@ -370,6 +374,14 @@ awaitable<http::response> service::handle_blob(http::request& req, const registr
   }
   auto size = co_await dl->wait_size();
   if (!size) co_return registry_error(size.error(), registry::subject::blob);
+  // A 200 cannot be taken back: a download that fails before its first
+  // byte (no space, upstream refusing) would reach the client as a body
+  // cut short instead of a registry error it can act on. Wait for the
+  // first verified bytes, but not so long that a slow cold start keeps
+  // the client without response headers.
+  if (auto started = co_await dl->wait_started(first_byte_wait); !started) {
+    co_return registry_error(started.error(), registry::subject::blob);
+  }
   auto total = *size;
   auto producer = [dl, total,
                    c = counters_.get()](http::body_writer& w) -> awaitable<result<void>> {
