@@ -72,6 +72,12 @@ def wait_for(condition, seconds, step=0.1):
     return condition()
 
 
+
+def top_under_tmp(path):
+    """/tmp/a for a path /tmp/a/b/c; None for a path outside /tmp."""
+    parts = os.path.abspath(path).split("/")
+    return "/tmp/" + parts[2] if len(parts) > 2 and parts[1] == "tmp" else None
+
 class Instance:
     """One running copy of a container (a DaemonSet runs on two "nodes")."""
 
@@ -102,7 +108,7 @@ class Runner:
         self.containers = containers
         self.names = names
         self.settings = settings
-        self.bin_dir = bin_dir
+        self.bin_dir = os.path.abspath(bin_dir)
         self.problems = problems
         self.secret_values = secret_values   # origin -> bytes (generated credentials)
         self.repo_root = root
@@ -225,6 +231,13 @@ class Runner:
             return ["docker-registry", "serve", inst.host_path(REGISTRY_CONFIG)]
         argv = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                 "--tmpfs", "/tmp", "--die-with-parent"]
+        # A checkout under /tmp (as CI may have) would vanish under the tmpfs
+        # with the binaries and the scratch directory (configs, secrets): its
+        # top directory is bound again, read-only (the top one, because bwrap
+        # makes the directories leading to a mount point 0700). Writable
+        # volumes are bound after it.
+        for top in sorted({top_under_tmp(p) for p in (self.bin_dir, self.work)} - {None}):
+            argv += ["--ro-bind", top, top]
         for m in c.mounts:
             if m.kind in ("volume", "tmp") and m.writable and m.path != "/tmp":
                 hp = inst.host_path(m.path)
