@@ -406,9 +406,14 @@ awaitable<result<void>> blob_download::run_direct() {
           [this, self, fd, path, written](std::span<const std::byte> data) -> result<void> {
         auto at = written->load();
         if (at + data.size() > *size_) return fail(errc::upstream, "more bytes than the blob has");
-        if (::pwrite(fd, data.data(), data.size(), static_cast<off_t>(at)) !=
-            static_cast<ssize_t>(data.size())) {
-          return fail(system_error(errno, "cannot write", path));
+        // A write that fills the disk comes back short first; only the
+        // next one says ENOSPC, which the caller needs to see.
+        for (std::size_t done = 0; done < data.size();) {
+          auto n =
+              ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(at + done));
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) return fail(system_error(n < 0 ? errno : ENOSPC, "cannot write", path));
+          done += static_cast<std::size_t>(n);
         }
         auto total = written->fetch_add(data.size()) + data.size();
         asio::post(ctx_.io, [self, total] {

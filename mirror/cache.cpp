@@ -99,6 +99,7 @@ result<std::unique_ptr<cache>> cache::open(options o, std::shared_ptr<spdlog::lo
   if (auto m = db->migrate(migrations); !m) return fail(m.error());
   std::unique_ptr<cache> c(new cache(std::move(o), std::move(log), std::move(*db)));
   if (auto r = c->recover(); !r) return fail(r.error());
+  c->keep_reserve();
   return c;
 }
 
@@ -195,12 +196,19 @@ result<void> cache::begin_blob(const digest& d, std::uint64_t size) {
   if (avail && *avail < size) {
     return fail(errc::no_space, "disk has {} bytes free, blob {} needs {}", *avail, d.str(), size);
   }
+  keep_reserve();
+  // A 'downloading' row may be left by an earlier download whose
+  // abort_blob() could not delete it (a full disk refuses sqlite writes
+  // too); only one download per digest runs, so it is stale: take it over.
   auto s = db_.prepare(
       "INSERT INTO blobs(digest, size, state, created_at, last_access) "
-      "VALUES (?, ?, 'downloading', ?, ?)");
+      "VALUES (?, ?, 'downloading', ?, ?) "
+      "ON CONFLICT(digest) DO UPDATE SET size = excluded.size, created_at = excluded.created_at, "
+      "last_access = excluded.last_access WHERE blobs.state = 'downloading'");
   if (!s) return fail(s.error());
   auto t = now_s();
   if (auto r = s->bind(d.str(), size, t, t).run(); !r) return r;
+  if (db_.changes() != 1) return fail(errc::conflict, "blob {} is already cached", d.str());
   used_ += size;
   return {};
 }
@@ -236,10 +244,43 @@ void cache::abort_blob(const digest& d) {
     auto size = static_cast<std::uint64_t>(s->column_int(0));
     used_ -= std::min(used_, size);
   }
-  auto del = db_.prepare("DELETE FROM blobs WHERE digest = ?");
-  if (del) (void)del->bind(d.str()).run();
+  // The file first: on a full disk its space is what lets sqlite write
+  // the deletion. A row without its file is harmless (a 'downloading' row
+  // is dropped at start-up, a 'complete' one is a miss when served).
   remove_blob(std::string(d.hex()));
+  auto del = db_.prepare("DELETE FROM blobs WHERE digest = ?");
+  auto deleted = del ? del->bind(d.str()).run() : result<void>(fail(del.error()));
+  if (!deleted && deleted.error().code == errc::no_space && release_reserve()) {
+    deleted = del->bind(d.str()).run();
+  }
+  if (!deleted) {
+    // A 'downloading' row left behind is taken over by the next
+    // begin_blob() or dropped at the next start.
+    log_->warn("cannot remove {} from the index: {}", d.str(), deleted.error().message);
+  }
   if (options_.on_remove) options_.on_remove(d);
+}
+
+void cache::keep_reserve() {
+  if (reserve_held_) return;
+  auto path = options_.dir / "space-reserve";
+  auto fd = open_file(path, O_WRONLY | O_CREAT, 0600);
+  if (!fd) return;
+  if (::posix_fallocate(fd->get(), 0, reserve_bytes) == 0) {
+    reserve_held_ = true;
+  } else {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+}
+
+bool cache::release_reserve() {
+  if (!reserve_held_) return false;
+  reserve_held_ = false;
+  std::error_code ec;
+  std::filesystem::remove(options_.dir / "space-reserve", ec);
+  log_->warn("the disk is full: released the index's reserved space to record a removal");
+  return !ec;
 }
 
 void cache::touch_blob(const digest& d) {

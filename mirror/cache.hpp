@@ -4,6 +4,7 @@
 //   DIR/blobs/<hex>       blob files: complete and verified, or being
 //                         downloaded (libtorrent writes them in place)
 //   DIR/manifests/<hex>   manifest bytes, immutable by digest
+//   DIR/space-reserve     disk space kept for the index (see keep_reserve)
 //
 // Only blobs in state `complete` are ever served. A complete blob's file
 // identity (size, inode, mtime, ctime) is recorded when it is verified; a
@@ -151,11 +152,19 @@ class cache {
   result<void> recover();
   bool leased(const std::string& hex) const;
   void remove_blob(const std::string& hex);
+  // DIR/space-reserve: a little disk space held back so that sqlite can
+  // still record removals when the disk is full (a failed download must
+  // not leave its entry behind). Released when a removal needs it, taken
+  // again when a download begins with space to spare.
+  static constexpr std::uint64_t reserve_bytes = 256 * 1024;
+  void keep_reserve();
+  bool release_reserve();
 
   options options_;
   std::shared_ptr<spdlog::logger> log_;
   db::database db_;
   std::uint64_t used_ = 0;
+  bool reserve_held_ = false;
   std::shared_ptr<lease_table> leases_ = std::make_shared<lease_table>();
 };
 
