@@ -441,6 +441,22 @@ result<ip_endpoint> service::start(std::span<asio::io_context* const> contexts) 
   options.log_target = [](std::string_view t) {
     return loggable_target(t);
   };
+  options.tls_cert_file = i.s.tls_cert_file;
+  options.tls_key_file = i.s.tls_key_file;
+  // Large bodies only for .torrent uploads by callers who may upload,
+  // decided from the headers before the body is read: anyone else could
+  // otherwise make every connection buffer the whole upload limit.
+  options.body_limit_for = [&i](const http::request& req) -> std::uint64_t {
+    constexpr std::uint64_t small = 64 * 1024;
+    auto upload = 4 * i.s.max_torrent_size.bytes;
+    if (req.method() != http::verb::post) return small;
+    if (req.path() == "/api/v1/torrents") {
+      auto who = i.rest->authenticate(req);
+      return who && who->admin ? upload : small;
+    }
+    if (req.path() == "/ui/api/torrents" && i.ui && i.ui->signed_in(req, false)) return upload;
+    return small;
+  };
 
   // One server per context on the same port: the first binds (port 0
   // picks one), the others join it. Requests are only served once the
@@ -463,7 +479,8 @@ result<ip_endpoint> service::start(std::span<asio::io_context* const> contexts) 
     i.workers.push_back(std::move(w));
   }
   i.public_url = i.s.public_url.empty()
-                     ? fmt::format("http://{}", host_port{where->host, bound->port}.str())
+                     ? fmt::format("{}://{}", i.s.tls_cert_file.empty() ? "http" : "https",
+                                   host_port{where->host, bound->port}.str())
                      : i.s.effective_public_url();
   if (i.s.public_url.empty() && (where->host == "0.0.0.0" || where->host == "::")) {
     i.log->warn(

@@ -53,12 +53,15 @@ result<void> settings::validate() const {
   if (session_ttl < std::chrono::minutes(1) || session_idle < std::chrono::minutes(1)) {
     return fail(errc::invalid_argument, "session_ttl and session_idle must be at least 1m");
   }
+  if (tls_cert_file.empty() != tls_key_file.empty()) {
+    return fail(errc::invalid_argument, "tls_cert_file and tls_key_file go together");
+  }
   return log.validate();
 }
 
 std::string settings::effective_public_url() const {
   std::string url = public_url;
-  if (url.empty()) url = "http://" + listen;
+  if (url.empty()) url = (tls_cert_file.empty() ? "http://" : "https://") + listen;
   while (url.ends_with('/')) url.pop_back();
   return url;
 }

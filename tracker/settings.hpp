@@ -48,6 +48,8 @@ struct settings {
   std::string passkey_key_file;  // default: <db>.key
   duration session_ttl = std::chrono::hours(12);
   duration session_idle = std::chrono::hours(1);
+  std::string tls_cert_file;
+  std::string tls_key_file;
   logging::settings log;
 
   template <class V>
@@ -57,7 +59,7 @@ struct settings {
     v("admin_token_file", admin_token_file, "file holding the admin API token (required)");
     v("public_url", public_url,
       "base URL clients reach the tracker at, written into .torrent files (default: "
-      "http://<listen>)");
+      "http://<listen>, or https:// with TLS)");
     v("announce_interval", announce_interval, "interval clients are asked to re-announce at");
     v("min_interval", min_interval, "minimum re-announce interval");
     v("peer_ttl", peer_ttl, "forget peers that have not announced for this long");
@@ -85,6 +87,9 @@ struct settings {
       "put them into .torrent files (created if missing; default: <db>.key)");
     v("session_ttl", session_ttl, "web UI sessions end this long after sign-in");
     v("session_idle", session_idle, "web UI sessions end after this long without a request");
+    v("tls_cert_file", tls_cert_file,
+      "PEM certificate (chain) for HTTPS on --listen (with --tls-key-file; default: plain HTTP)");
+    v("tls_key_file", tls_key_file, "PEM private key of --tls-cert-file");
     log.visit(v);
   }
   result<void> validate() const;

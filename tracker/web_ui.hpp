@@ -59,6 +59,12 @@ class web_ui {
   // Ends every web session of a user (deleted through the REST API too).
   void end_sessions(std::uint32_t user_id) { sessions_.remove_user(user_id); }
 
+  // Whether the request carries a live session (an admin's, if `admin`):
+  // the server's body limit lets only signed-in users upload .torrent files.
+  bool signed_in(const http::request& req, bool admin) {
+    return authorize(req, admin, false).has_value();
+  }
+
  private:
   template <class F>
   awaitable<std::invoke_result_t<F>> on_db(F f);

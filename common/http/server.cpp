@@ -460,6 +460,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
       return left;
     }
     auto& msg = parser.get();
+    if (options.body_limit_for && !msg.body().empty()) {
+      left.input.assign(received);  // the session applies the route's body limit
+      return left;
+    }
     request req;
     req.reset(verb_from_string(msg.method_string()), msg.method_string(), msg.target(), msg.body(),
               remote, msg.keep_alive());
@@ -601,6 +605,19 @@ struct server::impl : std::enable_shared_from_this<impl> {
       auto& msg = parser.get();
       c->version = msg.version();
       if (!parser.is_done()) {
+        if (options.body_limit_for) {
+          // The route's own limit, decided from the request line and headers
+          // (authentication, say) before any body byte is read or buffered.
+          req.reset(verb_from_string(msg.method_string()), msg.method_string(), msg.target(), {},
+                    remote, msg.keep_alive());
+          for (const auto& field : msg) req.add_header(field.name_string(), field.value());
+          auto limit = std::min<std::uint64_t>(options.body_limit_for(req), options.body_limit);
+          if (auto declared = parser.content_length(); declared && *declared > limit) {
+            co_await write_raw_status(*c, 413);
+            break;
+          }
+          parser.body_limit(limit);
+        }
         if (auto expect = msg[bhttp::field::expect]; iequals(expect, "100-continue")) {
           static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
           stream.expires_after(options.write_timeout);

@@ -254,6 +254,57 @@ TEST(http_server, oversized_body_gets_413) {
   EXPECT_EQ(c.send({.url = f.url("/hello")})->status, 200);
 }
 
+TEST(http_server, body_limit_for_lets_only_allowed_requests_send_large_bodies) {
+  server_options o;
+  o.body_limit = 1 << 20;
+  o.single_threaded = true;  // the accept loop's inline path must honour it too
+  o.body_limit_for = [](const request& r) -> std::uint64_t {
+    if (r.path() == "/echo" && r.header("Authorization") == "Bearer ok") return 64ULL << 20;
+    return 1024;
+  };
+  http_fixture f(basic_routes(), o);
+  client c;
+  auto small = c.send({.method = "POST", .url = f.url("/echo"), .body = std::string(1000, 's')});
+  ASSERT_TRUE(small) << small.error().message;
+  EXPECT_EQ(small->status, 200);
+  EXPECT_EQ(small->body.size(), 1000U);
+  auto allowed = c.send({.method = "POST",
+                         .url = f.url("/echo"),
+                         .headers = {{"Authorization", "Bearer ok"}},
+                         .body = std::string(100 * 1024, 'a')});
+  ASSERT_TRUE(allowed) << allowed.error().message;
+  EXPECT_EQ(allowed->status, 200);
+  EXPECT_EQ(allowed->body.size(), 100U * 1024);
+  // Capped at body_limit whatever the function says.
+  auto capped = c.send({.method = "POST",
+                        .url = f.url("/echo"),
+                        .headers = {{"Authorization", "Bearer ok"}},
+                        .body = std::string(2 << 20, 'c')});
+  if (capped) {
+    EXPECT_EQ(capped->status, 413);
+  }
+  // Refused on the declared length, before 100 Continue and before any body byte.
+  auto declared = test::raw_request(f.port(),
+                                    "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n"
+                                    "Expect: 100-continue\r\n\r\n",
+                                    3s);
+  EXPECT_TRUE(declared.starts_with("HTTP/1.1 413")) << declared;
+  // A chunked body is cut off at the limit while it is read.
+  std::string chunked = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 4; ++i) chunked += "400\r\n" + std::string(1024, 'k') + "\r\n";
+  chunked += "0\r\n\r\n";
+  auto cut = test::raw_request(f.port(), chunked, 3s);
+  EXPECT_TRUE(cut.starts_with("HTTP/1.1 413")) << cut.substr(0, 200);
+  // A small body that arrives with its headers in one packet (the accept
+  // loop's inline path) is limited too.
+  auto inline_body = test::raw_request(
+      f.port(),
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n" + std::string(2000, 'i'),
+      3s);
+  EXPECT_TRUE(inline_body.starts_with("HTTP/1.1 413")) << inline_body.substr(0, 200);
+  EXPECT_EQ(c.send({.url = f.url("/hello")})->status, 200);
+}
+
 TEST(http_server, expect_100_continue_is_answered_before_the_body) {
   http_fixture f(basic_routes());
   int fd = test::connect_loopback(f.port());
