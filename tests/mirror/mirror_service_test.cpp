@@ -183,20 +183,28 @@ TEST(mirror, pulls_a_multi_platform_index) {
 TEST(mirror, tags_expire_after_the_ttl_and_go_stale_when_upstream_is_down) {
   registry_fixture reg;
   auto v1 = reg.push_image("team/app", "moving", {.layer_sizes = {50 * 1024}, .seed = 9});
-  auto m = mirror_for(reg, {{"tag_ttl", "1s"}});
+  constexpr auto ttl = 2s;
+  auto m = mirror_for(reg, {{"tag_ttl", "2s"}});
   auto accept = http::header_list{{"Accept", v1.manifest_media_type}};
   auto url = m->url("/v2/team/app/manifests/moving");
+  auto fetched = std::chrono::steady_clock::now();
   EXPECT_EQ(get(url, accept).header("docker-content-digest"), v1.manifest_digest.str());
   auto v2 = reg.push_image("team/app", "moving", {.layer_sizes = {60 * 1024}, .seed = 10});
-  EXPECT_EQ(get(url, accept).header("docker-content-digest"), v1.manifest_digest.str());
+  auto answer = get(url, accept).header("docker-content-digest");
+  auto within_ttl = std::chrono::steady_clock::now() - fetched < ttl;
+  // Within the TTL the mirror answers from its cache (a loaded machine may
+  // take longer than the TTL to push v2; then there is nothing to check).
+  if (within_ttl) {
+    EXPECT_EQ(answer, v1.manifest_digest.str());
+  }
   ASSERT_TRUE(wait_for(
       [&] { return get(url, accept).header("docker-content-digest") == v2.manifest_digest.str(); },
-      5s));
+      10s));
   // Fetch v2's layer so the cache holds it, then lose the registry.
   auto layer_url = m->url("/v2/team/app/blobs/" + v2.layers[0].digest.str());
   ASSERT_EQ(get(layer_url).status, 200);
   reg.stop();
-  std::this_thread::sleep_for(1200ms);  // let the tag's TTL run out (time is the subject)
+  std::this_thread::sleep_for(ttl + 200ms);  // let the tag's TTL run out (time is the subject)
   auto stale = get(url, accept);
   EXPECT_EQ(stale.status, 200);
   EXPECT_EQ(stale.header("docker-content-digest"), v2.manifest_digest.str());
