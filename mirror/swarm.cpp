@@ -34,10 +34,12 @@ swarm::swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> lo
   pack.set_int(lt::settings_pack::tick_interval, 100);
   pack.set_str(lt::settings_pack::peer_fingerprint, std::string(peer_fingerprint::mirror));
   pack.set_str(lt::settings_pack::user_agent, "blobswarm-mirror/" BLOBSWARM_VERSION);
+  // `peer` brings peer_ban_alert: without it a peer banned for sending
+  // corrupt pieces would go unreported.
   pack.set_int(lt::settings_pack::alert_mask,
                lt::alert_category::error | lt::alert_category::status |
                    lt::alert_category::piece_progress | lt::alert_category::block_progress |
-                   lt::alert_category::storage);
+                   lt::alert_category::storage | lt::alert_category::peer);
   // Nodes share addresses in tests and behind NAT; several sessions per IP are normal.
   pack.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
   // Torrents are added unmanaged; make sure queuing could never hold one back.
@@ -45,6 +47,7 @@ swarm::swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> lo
   pack.set_int(lt::settings_pack::active_seeds, -1);
   pack.set_int(lt::settings_pack::active_limit, -1);
   pack.set_int(lt::settings_pack::connections_limit, o.connections_limit);
+  pack.set_int(lt::settings_pack::aio_threads, o.disk_threads);
   pack.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(o.upload_rate));
   pack.set_int(lt::settings_pack::download_rate_limit, static_cast<int>(o.download_rate));
   // Blob swarms are small and fast: announce and connect without the

@@ -96,5 +96,59 @@ TEST(faults_swarm, seeder_killed_mid_transfer_without_peers_falls_back_to_upstre
   EXPECT_TRUE(pull_blob(blob_url(m, "faults/app", blob.digest)).intact(blob.digest, blob.size));
 }
 
+// Seeders of a blob's whole torrent as the tracker counts them.
+std::uint64_t seeders_of(fault_system& sys, const digest& d) {
+  http::client c;
+  auto auth = http::header_list{{"Authorization", "Bearer " + sys.admin_token}};
+  auto blob = c.send({.url = sys.tracker_url() + "/api/v1/blobs/" + d.str(), .headers = auth});
+  if (!blob || blob->status != 200) return 0;
+  auto ih = json::parse(blob->body)["torrent"].value("info_hash_v1", "");
+  auto t = c.send({.url = sys.tracker_url() + "/api/v1/torrents/" + ih, .headers = auth});
+  if (!t || t->status != 200) return 0;
+  return json::parse(t->body).value("seeders", std::uint64_t{0});
+}
+
+// 2. A peer in the swarm serves corrupted pieces (a real libtorrent client
+// whose file was altered after it had checked it and begun seeding): the
+// mirror's libtorrent rejects those pieces and bans the peer, the rest
+// comes from the seeder, and the client gets the blob intact.
+TEST(faults_swarm, a_peer_serving_corrupt_pieces_is_banned_and_the_blob_arrives_intact) {
+  fault_system sys;
+  auto content = random_bytes(2 * MiB, 201);
+  auto blob = sys.reg.push_blob("faults/app", content);
+  // The honest seeder is slow, the bad peer fast: the mirror asks it first.
+  sys.start_seeder({{"upload_rate_limit", "512KiB"}});
+  ingest(sys, "faults/app", blob);
+  auto evil_passkey = sys.create_user("evil");
+  http::client c;
+  auto torrent =
+      c.send({.url = sys.tracker_url() + "/api/v1/blobs/" + blob.digest.str() + "/torrent",
+              .headers = {{"Authorization", "Bearer " + evil_passkey}}});
+  ASSERT_TRUE(torrent && torrent->status == 200);
+  temp_dir evil_dir;
+  write_text(evil_dir / "blob.torrent", torrent->body);
+  write_text(evil_dir / "blob.data", content);
+  process evil({"/usr/bin/python3", std::string(BLOBSWARM_SOURCE_DIR) + "/tests/faults/bad_peer.py",
+                "--torrent", (evil_dir / "blob.torrent").string(), "--data",
+                (evil_dir / "blob.data").string(), "--save", (evil_dir / "save").string(),
+                "--listen", "127.0.0.66"},
+               {.name = "bad_peer"});
+  ASSERT_TRUE(evil.wait_for_output("corrupted", 30s)) << evil.output();
+  ASSERT_TRUE(wait_for([&] { return seeders_of(sys, blob.digest) >= 2; }, 20s))
+      << "the bad peer is not in the swarm\n"
+      << evil.output();
+
+  auto& m = sys.add_mirror({{"stall_timeout", "30s"}});
+  auto got = pull_blob(blob_url(m, "faults/app", blob.digest));
+  EXPECT_TRUE(got.intact(blob.digest, blob.size))
+      << got.status << " " << got.bytes << " " << got.error;
+  auto log = m.output();
+  EXPECT_NE(log.find("failed its hash check"), std::string::npos) << "no piece was rejected";
+  EXPECT_NE(log.find("127.0.0.66"), std::string::npos) << "the bad peer was not banned";
+  EXPECT_NE(log.find("banned"), std::string::npos) << "the bad peer was not banned";
+  EXPECT_EQ(total(m, "from_upstream"), 0u);
+  EXPECT_EQ(cache_problems(m.dir() / "data"), "");
+}
+
 }  // namespace
 }  // namespace blobswarm::test
