@@ -96,6 +96,64 @@ TEST(faults_swarm, seeder_killed_mid_transfer_without_peers_falls_back_to_upstre
   EXPECT_TRUE(pull_blob(blob_url(m, "faults/app", blob.digest)).intact(blob.digest, blob.size));
 }
 
+// 3. The tracker goes down while a node downloads: it finishes from the
+// peers it already knows, without HTTP. Then, with the tracker still down,
+// other nodes pull a blob the seeder has and one it must fetch first: they
+// get the torrent from the seeder, find no peers, and step in over HTTP
+// from the seeder (not upstream). No passkey shows up in any log.
+TEST(faults_swarm, tracker_down_during_and_before_pulls) {
+  fault_system sys;
+  auto big = sys.reg.push_blob("faults/app", random_bytes(6 * MiB, 301));
+  auto warm = sys.reg.push_blob("faults/app", random_bytes(2 * MiB, 302));
+  auto cold = sys.reg.push_blob("faults/app", random_bytes(2 * MiB, 303));
+  sys.start_seeder();
+  ingest(sys, "faults/app", big);
+  ingest(sys, "faults/app", warm);
+  auto& a = sys.add_mirror();
+  ASSERT_TRUE(pull_blob(blob_url(a, "faults/app", big.digest)).intact(big.digest, big.size));
+
+  // During: node B downloads slowly from the seeder and node A.
+  auto& b = sys.add_mirror({{"download_rate", "1MiB"}, {"stall_timeout", "30s"}});
+  std::atomic<std::uint64_t> got{0};
+  auto pull = std::async(std::launch::async,
+                         [&] { return pull_blob(blob_url(b, "faults/app", big.digest), &got); });
+  ASSERT_TRUE(wait_for([&] { return got.load() >= 1 * MiB; }, 30s)) << b.output();
+  ASSERT_LT(got.load(), big.size - 2 * MiB) << "too late to stop the tracker mid-transfer";
+  auto tracker_log = sys.tracker->output();
+  sys.tracker->stop(SIGKILL);
+  auto during = pull.get();
+  EXPECT_TRUE(during.intact(big.digest, big.size)) << during.status << " " << during.error;
+  EXPECT_EQ(b.output().find("swarm stalled"), std::string::npos) << "B needed HTTP";
+  EXPECT_EQ(total(b, "from_upstream"), 0u);
+
+  // Before: the tracker is down when the pulls start.
+  auto& c = sys.add_mirror({{"stall_timeout", "1s"}});
+  for (const auto* blob : {&warm, &cold}) {
+    auto r = pull_blob(blob_url(c, "faults/app", blob->digest));
+    EXPECT_TRUE(r.intact(blob->digest, blob->size)) << r.status << " " << r.error << r.body;
+  }
+  EXPECT_NE(c.output().find("tracker unavailable"), std::string::npos);
+  EXPECT_EQ(total(c, "from_upstream"), 0u) << "the seeder's HTTP should have served them";
+  EXPECT_EQ(total(c, "from_seeder"), warm.size + cold.size);
+  for (const auto* blob : {&big, &warm, &cold}) {
+    EXPECT_EQ(sys.reg.count_requests("GET", "/v2/faults/app/blobs/" + blob->digest.str()), 1u)
+        << "fetched upstream more than once";
+  }
+  for (auto* m : {&a, &b, &c}) EXPECT_EQ(cache_problems(m->dir() / "data"), "");
+
+  // Tracker errors name the announce URL: the passkeys in it stay out of the logs.
+  auto seeder_passkey = read_text(sys.dir / "seeder" / "tracker-passkey");
+  while (!seeder_passkey.empty() && std::isspace(static_cast<unsigned char>(seeder_passkey.back())))
+    seeder_passkey.pop_back();
+  ASSERT_GE(seeder_passkey.size(), 16u);
+  for (const auto* m : {&a, &b, &c}) {
+    EXPECT_EQ(m->output().find(sys.passkey), std::string::npos) << "a mirror logged its passkey";
+  }
+  EXPECT_EQ(sys.seeder->output().find(seeder_passkey), std::string::npos)
+      << "the seeder logged its passkey";
+  EXPECT_EQ(tracker_log.find(sys.passkey), std::string::npos) << "the tracker logged a passkey";
+}
+
 // Seeders of a blob's whole torrent as the tracker counts them.
 std::uint64_t seeders_of(fault_system& sys, const digest& d) {
   http::client c;
