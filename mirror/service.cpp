@@ -161,6 +161,7 @@ result<void> service::init() {
   so.listen = settings_.peer_listen;
   so.upload_rate = settings_.upload_rate.bytes;
   so.download_rate = settings_.download_rate.bytes;
+  so.disk_threads = settings_.disk_threads;
   swarm_ = std::make_unique<swarm>(io_, so, logging::get("swarm"));
   metrics_->add_gauge_callback("blobswarm_mirror_torrents", "Torrents in the BitTorrent session",
                                [this] { return static_cast<double>(swarm_->torrents()); });
@@ -178,6 +179,7 @@ result<void> service::init() {
   if (!settings_.zone.empty()) announce += "?zone=" + http::percent_encode(settings_.zone);
   download_settings ds;
   ds.stall_timeout = settings_.stall_timeout;
+  ds.deadline_window = settings_.deadline_window;
   ds.segment_linger = settings_.segment_linger;
   ds.swarm_min_size = settings_.swarm_min_size.bytes;
   download_ctx_ = std::make_unique<download_context>(

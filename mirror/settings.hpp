@@ -32,6 +32,8 @@ struct settings {
   duration auth_cache_ttl = std::chrono::seconds(60);
   bool authorize_clients = true;
   duration stall_timeout = std::chrono::seconds(5);
+  std::uint32_t deadline_window = 8;
+  int disk_threads = 2;
   duration segment_linger = std::chrono::minutes(5);
   byte_size swarm_min_size{256 * 1024};
   duration shutdown_grace = std::chrono::seconds(10);
@@ -64,6 +66,9 @@ struct settings {
     v("authorize_clients", authorize_clients,
       "serve cached or swarm blobs only to clients upstream authorizes for the repository");
     v("stall_timeout", stall_timeout, "fetch over HTTP when the swarm makes no progress this long");
+    v("deadline_window", deadline_window,
+      "pieces past what clients have been sent that are fetched first, in order (0: none)");
+    v("disk_threads", disk_threads, "libtorrent disk I/O threads");
     v("swarm_min_size", swarm_min_size,
       "blobs smaller than this come over HTTP from the seeder instead of a swarm");
     v("segment_linger", segment_linger,

@@ -45,6 +45,11 @@ class swarm {
     std::uint64_t upload_rate = 0;    // bytes/s; 0: unlimited
     std::uint64_t download_rate = 0;  // bytes/s; 0: unlimited
     int connections_limit = 400;
+    // libtorrent's disk threads. Each 16 KiB block crosses from the network
+    // thread to a disk thread and back; libtorrent's default of 10 threads
+    // per node mostly added lock contention and context switches
+    // (bench/swarm, 8 nodes on 2 cores).
+    int disk_threads = 2;
   };
 
   swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> log);
