@@ -281,10 +281,11 @@ result<ingestor::fetched> ingestor::fetch(const std::shared_ptr<blob_job>& job,
   return fetched{std::move(*stored), std::move(whole)};
 }
 
-void ingestor::register_then_seed(const digest& d, std::optional<std::uint32_t> segment,
+void ingestor::register_then_seed(const blob_job& job, std::optional<std::uint32_t> segment,
                                   const blob_torrent& t, std::function<void()> seed,
                                   std::function<void()> on_registered,
                                   std::function<void()> release) {
+  const auto& d = job.digest;
   auto released = std::make_shared<bool>(false);
   auto fire = [released, release = std::move(release)] {
     if (*released) return;
@@ -303,18 +304,20 @@ void ingestor::register_then_seed(const digest& d, std::optional<std::uint32_t> 
     return;
   }
   auto alive = std::weak_ptr<bool>(alive_);
-  tracker_.register_torrent(d, segment, t.bytes,
-                            [this, alive, ih = t.v1, on_registered, seed_once, fire](bool ok) {
-                              if (!alive.lock()) return;
-                              if (ok && on_registered) on_registered();
-                              seed_once();
-                              if (ok) {
-                                session_.reannounce(ih);
-                                session_.when_announced(ih, fire);
-                              } else {
-                                fire();
-                              }
-                            });
+  tracker_.register_torrent(
+      d, segment, t.bytes,
+      [this, alive, ih = t.v1, on_registered, seed_once, fire](bool ok) {
+        if (!alive.lock()) return;
+        if (ok && on_registered) on_registered();
+        seed_once();
+        if (ok) {
+          session_.reannounce(ih);
+          session_.when_announced(ih, fire);
+        } else {
+          fire();
+        }
+      },
+      job.host.empty() ? job.name.str() : job.host + "/" + job.name.str());
   // The tracker may be slow or down: seed and hand out the torrent anyway.
   auto timer = std::make_shared<asio::steady_timer>(io_, options_.registration_wait);
   timer->async_wait([alive, timer, seed_once, fire](boost::system::error_code ec) {
@@ -346,7 +349,7 @@ void ingestor::publish_segment(const std::shared_ptr<blob_job>& job, std::uint32
     log_->debug("{}: segment {} of {} seeded ({})", job->digest, n, job->layout->segment_count,
                 seg.v1);
   };
-  register_then_seed(job->digest, n, t, std::move(seed), nullptr, [this, job, n] {
+  register_then_seed(*job, n, t, std::move(seed), nullptr, [this, job, n] {
     job->releasable[n] = true;
     release_segments(job);
   });
@@ -380,7 +383,7 @@ void ingestor::complete(const std::shared_ptr<blob_job>& job, fetched f) {
   // The job reports "complete" (and hands out the torrent) once the seeder
   // is in the torrent's swarm at the tracker.
   register_then_seed(
-      d, std::nullopt, *job->whole, std::move(seed), [this, d] { store_.set_registered(d); },
+      *job, std::nullopt, *job->whole, std::move(seed), [this, d] { store_.set_registered(d); },
       [this, job] { finish(job); });
 }
 

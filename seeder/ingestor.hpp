@@ -89,7 +89,8 @@ class ingestor {
   // tracker has it; `release` runs once: when the tracker has answered the
   // seeder's announce (a client announcing from then on finds the seeder),
   // or after registration_wait, or at once without a tracker.
-  void register_then_seed(const blobswarm::digest& d, std::optional<std::uint32_t> segment,
+  // `job` names the repository for the tracker's index.
+  void register_then_seed(const blob_job& job, std::optional<std::uint32_t> segment,
                           const blob_torrent& t, std::function<void()> seed,
                           std::function<void()> on_registered, std::function<void()> release);
   void finish(const std::shared_ptr<blob_job>& job);

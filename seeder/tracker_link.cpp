@@ -93,11 +93,13 @@ void tracker_link::enqueue(task t) {
 }
 
 void tracker_link::register_torrent(const digest& d, std::optional<std::uint32_t> segment,
-                                    std::string torrent, std::function<void(bool)> done) {
+                                    std::string torrent, std::function<void(bool)> done,
+                                    std::string repository) {
   enqueue(task{.what = task::kind::add,
                .digest = d,
                .segment = segment,
                .torrent = std::move(torrent),
+               .repository = std::move(repository),
                .done = std::move(done)});
 }
 
@@ -195,6 +197,7 @@ tracker_link::outcome tracker_link::run(const task& t) {
   }
   auto url = options_.url + "/api/v1/torrents?digest=" + http::percent_encode(t.digest->str());
   if (t.segment) url += "&segment=" + std::to_string(*t.segment);
+  if (!t.repository.empty()) url += "&repository=" + http::percent_encode(t.repository);
   auth.emplace_back("Content-Type", "application/x-bittorrent");
   auto r = http_.send({.method = "POST", .url = url, .headers = auth, .body = t.torrent});
   if (!r) {

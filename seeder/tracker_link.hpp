@@ -51,9 +51,11 @@ class tracker_link {
   void start(std::function<void(std::string)> on_announce_url);
 
   // `done(true)` runs (on the io executor) once the tracker has the
-  // torrent; a refusal is logged and reported as done(false).
+  // torrent; a refusal is logged and reported as done(false). `repository`
+  // ("<registry host>/<name>", may be empty) is shown in the tracker's web UI.
   void register_torrent(const blobswarm::digest& d, std::optional<std::uint32_t> segment,
-                        std::string torrent, std::function<void(bool)> done = {});
+                        std::string torrent, std::function<void(bool)> done = {},
+                        std::string repository = {});
   void retire(const info_hash& ih);
 
   std::size_t pending() const noexcept { return queue_.size(); }
@@ -69,6 +71,7 @@ class tracker_link {
     std::optional<blobswarm::digest> digest;
     std::optional<std::uint32_t> segment;
     std::string torrent;
+    std::string repository;
     std::optional<info_hash> hash;
     std::function<void(bool)> done;
   };

@@ -266,6 +266,7 @@ json torrent_json(const torrent_row& t, swarm_table& swarms) {
             {"private", t.is_private},
             {"digest", t.blob ? json(t.blob->str()) : json(nullptr)},
             {"segment", t.segment ? json(*t.segment) : json(nullptr)},
+            {"repository", t.repository ? json(*t.repository) : json(nullptr)},
             {"created_at", t.created_at}};
   std::uint64_t seeders = 0, leechers = 0, completed = t.completed;
   std::uint64_t uploaded = t.uploaded, downloaded = t.downloaded;

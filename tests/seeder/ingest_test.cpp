@@ -98,6 +98,12 @@ TEST_F(seeder_e2e, ingests_layers_into_deterministic_registered_torrents) {
         },
         10s))
         << tracker_->blob(blob.digest).dump();
+    // ... and where it came from (the web UI shows it).
+    auto torrent =
+        test::json_of(test::http_get(tracker_->url() + "/api/v1/torrents/" + v1_hex(*ti),
+                                     {{"Authorization", "Bearer " + tracker_->admin_token()}}));
+    auto repository = torrent.value("repository", json()).dump();
+    EXPECT_TRUE(repository.ends_with("/e2e/ingest\"")) << torrent.dump();
   }
   EXPECT_GE(seeder_->metric("blobswarm_seeder_blobs_ingested_total"), 3);
 }
