@@ -1,6 +1,7 @@
 #include "tests/faults/fault_system.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <random>
@@ -259,6 +260,21 @@ std::string cache_problems(const fs::path& data) {
   std::string problems;
   wait_for([&] { return (problems = cache_problems_now(data)).empty(); }, 5s);
   return problems;
+}
+
+std::uint64_t stored_bytes(const fs::path& data, const blobswarm::digest& d) {
+  std::string hex(d.hex());
+  std::uint64_t total = 0;
+  auto add = [&](const fs::path& p) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0) total += static_cast<std::uint64_t>(st.st_blocks) * 512;
+  };
+  add(data / "blobs" / hex);
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(data / "segments", ec)) {
+    if (e.path().filename().string().starts_with(hex + ".")) add(e.path());
+  }
+  return total;
 }
 
 namespace {

@@ -113,6 +113,11 @@ std::vector<std::string> cache_files(const std::filesystem::path& data);  // nam
 // the mirror marks the blob complete.
 std::string cache_problems(const std::filesystem::path& data);
 
+// Bytes of a blob a mirror has on disk so far (allocated blocks of its
+// blob file and segment files): the mirror's own progress, which runs
+// ahead of what its clients have been sent.
+std::uint64_t stored_bytes(const std::filesystem::path& data, const blobswarm::digest& d);
+
 // Anonymous resident memory of a process (RssAnon, KiB); 0 when unknown.
 std::uint64_t rss_anon_kib(int pid);
 std::uint64_t peak_rss_kib(int pid);  // VmHWM

@@ -107,12 +107,13 @@ TEST(faults_mirror, a_full_disk_is_a_clear_error_leaves_nothing_behind_and_recov
   EXPECT_FALSE(has_entry(data, huge.digest));
 
   // The disk fills up while a download is under way.
-  std::atomic<std::uint64_t> got{0};
   auto pull = std::async(std::launch::async,
-                         [&] { return pull_blob(blob_url(m, "faults/disk", mid.digest), &got); });
-  ASSERT_TRUE(wait_for([&] { return got.load() >= 512 * 1024; }, 30s)) << m.output();
+                         [&] { return pull_blob(blob_url(m, "faults/disk", mid.digest)); });
+  ASSERT_TRUE(wait_for([&] { return stored_bytes(data, mid.digest) >= 512 * 1024; }, 30s))
+      << m.output();
   ASSERT_TRUE(has_entry(data, mid.digest));
   auto filler = disk.fill("filler");
+  ASSERT_LT(stored_bytes(data, mid.digest), mid.size - 1 * MiB) << "filled too late";
   EXPECT_GT(filler, 0u);
   auto cut = pull.get();
   EXPECT_FALSE(cut.intact(mid.digest, mid.size)) << "the download cannot have finished";
@@ -164,11 +165,12 @@ TEST(faults_mirror, sigkill_mid_download_then_restart_keeps_the_cache_consistent
       m.config()["download_rate"] = "1MiB";  // slow, to be killed in the middle
       m.restart();
     }
-    std::atomic<std::uint64_t> got{0};
     auto pull = std::async(std::launch::async,
-                           [&] { return pull_blob(blob_url(m, "faults/kill", b->digest), &got); });
-    ASSERT_TRUE(wait_for([&] { return got.load() >= 1 * MiB; }, 30s)) << m.output();
-    ASSERT_LT(got.load(), b->size - 1 * MiB) << "too late to kill the mirror mid-download";
+                           [&] { return pull_blob(blob_url(m, "faults/kill", b->digest)); });
+    auto progress = [&] {
+      return stored_bytes(data, b->digest);
+    };
+    ASSERT_TRUE(wait_for([&] { return progress() >= 1 * MiB; }, 30s)) << m.output();
     bool in_progress = false;
     for (const auto& e : cache_index(data)) {
       if (e.digest == b->digest.str()) in_progress = e.state == "downloading";
@@ -178,6 +180,7 @@ TEST(faults_mirror, sigkill_mid_download_then_restart_keeps_the_cache_consistent
       EXPECT_FALSE(fs::is_empty(data / "segments"));
     }
     m.stop(SIGKILL);
+    ASSERT_LT(progress(), b->size - 1 * MiB) << "too late: the mirror was not killed mid-download";
     auto cut = pull.get();
     EXPECT_FALSE(cut.intact(b->digest, b->size));
     EXPECT_LT(cut.bytes, b->size);

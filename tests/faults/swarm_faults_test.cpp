@@ -48,12 +48,14 @@ TEST(faults_swarm, seeder_killed_mid_transfer_the_pull_completes_from_a_peer) {
   sys.seeder->restart();
   auto& b = sys.add_mirror({{"stall_timeout", "30s"}});
 
-  std::atomic<std::uint64_t> got{0};
   auto pull = std::async(std::launch::async,
-                         [&] { return pull_blob(blob_url(b, "faults/app", blob.digest), &got); });
-  ASSERT_TRUE(wait_for([&] { return got.load() >= 1 * MiB; }, 30s)) << b.output();
-  ASSERT_LT(got.load(), blob.size - 2 * MiB) << "too late to kill the seeder mid-transfer";
+                         [&] { return pull_blob(blob_url(b, "faults/app", blob.digest)); });
+  auto progress = [&] {
+    return stored_bytes(b.dir() / "data", blob.digest);
+  };
+  ASSERT_TRUE(wait_for([&] { return progress() >= 1 * MiB; }, 30s)) << b.output();
   sys.seeder->stop(SIGKILL);
+  ASSERT_LT(progress(), blob.size - 2 * MiB) << "too late: the seeder was not killed mid-transfer";
 
   auto result = pull.get();
   EXPECT_TRUE(result.intact(blob.digest, blob.size))
@@ -78,12 +80,14 @@ TEST(faults_swarm, seeder_killed_mid_transfer_without_peers_falls_back_to_upstre
   ingest(sys, "faults/app", blob);
   auto& m = sys.add_mirror({{"stall_timeout", "1s"}});
 
-  std::atomic<std::uint64_t> got{0};
   auto pull = std::async(std::launch::async,
-                         [&] { return pull_blob(blob_url(m, "faults/app", blob.digest), &got); });
-  ASSERT_TRUE(wait_for([&] { return got.load() >= 1 * MiB; }, 30s)) << m.output();
-  ASSERT_LT(got.load(), blob.size - 2 * MiB) << "too late to kill the seeder mid-transfer";
+                         [&] { return pull_blob(blob_url(m, "faults/app", blob.digest)); });
+  auto progress = [&] {
+    return stored_bytes(m.dir() / "data", blob.digest);
+  };
+  ASSERT_TRUE(wait_for([&] { return progress() >= 1 * MiB; }, 30s)) << m.output();
   sys.seeder->stop(SIGKILL);
+  ASSERT_LT(progress(), blob.size - 2 * MiB) << "too late: the seeder was not killed mid-transfer";
 
   auto result = pull.get();
   EXPECT_TRUE(result.intact(blob.digest, blob.size))
@@ -114,13 +118,15 @@ TEST(faults_swarm, tracker_down_during_and_before_pulls) {
 
   // During: node B downloads slowly from the seeder and node A.
   auto& b = sys.add_mirror({{"download_rate", "1MiB"}, {"stall_timeout", "30s"}});
-  std::atomic<std::uint64_t> got{0};
   auto pull = std::async(std::launch::async,
-                         [&] { return pull_blob(blob_url(b, "faults/app", big.digest), &got); });
-  ASSERT_TRUE(wait_for([&] { return got.load() >= 1 * MiB; }, 30s)) << b.output();
-  ASSERT_LT(got.load(), big.size - 2 * MiB) << "too late to stop the tracker mid-transfer";
+                         [&] { return pull_blob(blob_url(b, "faults/app", big.digest)); });
+  auto progress = [&] {
+    return stored_bytes(b.dir() / "data", big.digest);
+  };
+  ASSERT_TRUE(wait_for([&] { return progress() >= 1 * MiB; }, 30s)) << b.output();
   auto tracker_log = sys.tracker->output();
   sys.tracker->stop(SIGKILL);
+  ASSERT_LT(progress(), big.size - 2 * MiB) << "too late: the tracker did not die mid-transfer";
   auto during = pull.get();
   EXPECT_TRUE(during.intact(big.digest, big.size)) << during.status << " " << during.error;
   EXPECT_EQ(b.output().find("swarm stalled"), std::string::npos) << "B needed HTTP";
