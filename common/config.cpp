@@ -209,7 +209,9 @@ result<nlohmann::json> parse_json_text(std::string_view text, const std::string&
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error, and out_of_range for numbers no double can hold (1e400):
+    // found by fuzz/config_files, which crashed here.
     return fail(errc::invalid_argument, "config {} is not valid JSON: {}", path, e.what());
   }
   if (!j.is_object()) {

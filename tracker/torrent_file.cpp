@@ -6,6 +6,7 @@
 #include <libtorrent/error_code.hpp>
 #include <libtorrent/magnet_uri.hpp>
 #include <libtorrent/torrent_info.hpp>
+#include <set>
 
 namespace blobswarm::tracker {
 
@@ -13,6 +14,23 @@ result<torrent_meta> inspect_torrent(std::string_view bytes) {
   if (bytes.empty())
     return fail(errc::invalid_argument, "the request body is empty, not a .torrent");
   lt::error_code ec;
+  // A key twice at the top level (two "info" dictionaries, say) is invalid
+  // bencode that libtorrent reads as its first occurrence and other readers
+  // as the last: the torrent handed out could then name another swarm than
+  // the one registered. Found by fuzz/tracker_torrent.
+  auto root = lt::bdecode(
+      lt::span<const char>(bytes.data(), static_cast<std::ptrdiff_t>(bytes.size())), ec);
+  if (!ec && root.type() == lt::bdecode_node::dict_t) {
+    std::set<std::string> seen;
+    for (int i = 0; i < root.dict_size(); ++i) {
+      std::string key(root.dict_at_node(i).first.string_value());
+      if (!seen.insert(key).second) {
+        return fail(errc::invalid_argument, "not a valid .torrent: the key '{}' appears twice",
+                    key.substr(0, 64));
+      }
+    }
+  }
+  ec.clear();
   lt::torrent_info ti(lt::span<const char>(bytes.data(), static_cast<std::ptrdiff_t>(bytes.size())),
                       ec, lt::from_span);
   if (ec) return fail(errc::invalid_argument, "not a valid .torrent: {}", ec.message());
@@ -49,6 +67,7 @@ result<std::string> with_announce(std::string_view bytes,
     auto [key, value] = root.dict_at_node(i);
     auto k = key.string_value();
     if (k == "announce" || k == "announce-list") continue;
+    if (dict.contains(std::string(k))) continue;  // the first one counts, as for libtorrent
     // Copy every value as its original bytes: nothing is re-encoded, so
     // the info dictionary (and its hashes) cannot change.
     auto section = value.data_section();

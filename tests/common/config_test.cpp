@@ -155,6 +155,20 @@ TEST(config, invalid_json_and_missing_file_are_clear_errors) {
   ASSERT_FALSE(s);
 }
 
+// Found by fuzz/config_files: nlohmann throws out_of_range, not parse_error,
+// for a number no double can hold, and the loader let it escape (the
+// binaries died at start-up instead of naming the file).
+TEST(config, numbers_too_large_for_json_are_a_clear_error_not_a_crash) {
+  test::temp_dir dir;
+  for (std::string text : {"{\"cache_size\": 1e400}", "{\"workers\": -10737e41824}", "[1e999]"}) {
+    test::write_text(dir / "n.json", text);
+    auto s = load_args({"--config", (dir / "n.json").string()});
+    ASSERT_FALSE(s) << text;
+    EXPECT_EQ(s.error().code, 2);
+    EXPECT_NE(s.error().message.find("not valid JSON"), std::string::npos) << s.error().message;
+  }
+}
+
 TEST(config, bad_flags_and_validation_fail_with_exit_code_2) {
   auto s = load_args({"--workers", "x"});
   ASSERT_FALSE(s);

@@ -64,6 +64,35 @@ TEST(torrent_file, rejects_what_is_not_a_torrent) {
   }
 }
 
+// Found by fuzz/tracker_torrent: with two "info" keys, libtorrent (and so
+// the registration) used the first and the handed-out copy kept the last,
+// so callers were sent to a swarm nobody had registered.
+TEST(torrent_file, refuses_a_key_twice_so_the_copy_handed_out_is_the_registered_torrent) {
+  test::temp_dir dir;
+  auto a = make_torrent(write_blob(dir, "a.bin", 40000, 1), torrent_kind::v1);
+  auto b = make_torrent(write_blob(dir, "b.bin", 40000, 2), torrent_kind::v1);
+  auto info_of = [](const std::string& t) {
+    lt::error_code ec;
+    auto n = lt::bdecode(lt::span<const char>(t.data(), static_cast<std::ptrdiff_t>(t.size())), ec);
+    auto s = n.dict_find_dict("info").data_section();
+    return std::string(s.data(), static_cast<std::size_t>(s.size()));
+  };
+  auto twice = "d4:info" + info_of(a.bytes) + "4:info" + info_of(b.bytes) + "e";
+  auto m = inspect_torrent(twice);
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().code, errc::invalid_argument);
+  EXPECT_NE(m.error().message.find("'info' appears twice"), std::string::npos) << m.error().message;
+  // Stored torrents from before the check: the copy keeps the first, which
+  // is the one libtorrent hashes.
+  auto out = with_announce(twice, "http://127.0.0.1:1/announce/pk");
+  ASSERT_TRUE(out) << out.error().message;
+  auto again = inspect_torrent(*out);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->v1->hex(), a.v1_hex);
+  // Each alone is fine.
+  EXPECT_TRUE(inspect_torrent("d4:info" + info_of(a.bytes) + "e"));
+}
+
 TEST(torrent_file, substitutes_the_announce_url_without_touching_the_info_dict) {
   test::temp_dir dir;
   for (auto kind : {torrent_kind::v1, torrent_kind::hybrid, torrent_kind::v2}) {
