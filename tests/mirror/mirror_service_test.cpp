@@ -190,7 +190,8 @@ TEST(mirror, tags_expire_after_the_ttl_and_go_stale_when_upstream_is_down) {
   auto fetched = std::chrono::steady_clock::now();
   EXPECT_EQ(get(url, accept).header("docker-content-digest"), v1.manifest_digest.str());
   auto v2 = reg.push_image("team/app", "moving", {.layer_sizes = {60 * 1024}, .seed = 10});
-  auto answer = get(url, accept).header("docker-content-digest");
+  // A copy: header() is a view into the response, which is a temporary here.
+  auto answer = std::string(get(url, accept).header("docker-content-digest").value_or(""));
   auto within_ttl = std::chrono::steady_clock::now() - fetched < ttl;
   // Within the TTL the mirror answers from its cache (a loaded machine may
   // take longer than the TTL to push v2; then there is nothing to check).
