@@ -231,6 +231,8 @@ result<ip_endpoint> service::listen() {
   o.log_target = [](std::string_view t) {
     return std::string(t.substr(0, 512));
   };
+  o.tls_cert_file = settings_.tls_cert_file;
+  o.tls_key_file = settings_.tls_key_file;
   server_ = std::make_unique<http::server>(io_, std::make_shared<const http::router>(routes()), o,
                                            logging::get("http"));
   return server_->listen(*where);

@@ -27,6 +27,9 @@ result<void> settings::validate() const {
       return fail(errc::invalid_argument, "'{}' is not an http(s) URL", *url);
     }
   }
+  if (tls_cert_file.empty() != tls_key_file.empty()) {
+    return fail(errc::invalid_argument, "tls_cert_file and tls_key_file go together");
+  }
   return log.validate();
 }
 

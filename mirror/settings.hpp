@@ -37,6 +37,8 @@ struct settings {
   duration segment_linger = std::chrono::minutes(5);
   byte_size swarm_min_size{256 * 1024};
   duration shutdown_grace = std::chrono::seconds(10);
+  std::string tls_cert_file;
+  std::string tls_key_file;
   logging::settings log;
 
   template <class V>
@@ -74,6 +76,9 @@ struct settings {
     v("segment_linger", segment_linger,
       "keep seeding a cold blob's segment torrents this long after it completed");
     v("shutdown_grace", shutdown_grace, "how long requests in flight may finish on shutdown");
+    v("tls_cert_file", tls_cert_file,
+      "PEM certificate (chain) for HTTPS on --listen (with --tls-key-file; default: plain HTTP)");
+    v("tls_key_file", tls_key_file, "PEM private key of --tls-cert-file");
     log.visit(v);
   }
   result<void> validate() const;
