@@ -45,7 +45,7 @@ namespace blobswarm::mirror {
 
 struct download_settings {
   duration stall_timeout = std::chrono::seconds(5);
-  std::uint32_t deadline_window = 8;          // time-critical pieces past the prefix
+  std::uint32_t deadline_window = 0;          // time-critical pieces past the prefix
   std::uint64_t fallback_chunk = 8ULL << 20;  // bytes per HTTP fallback request
   std::uint64_t holdback = 64 * 1024;         // withheld until the digest checks out
   duration segment_linger = std::chrono::minutes(5);
