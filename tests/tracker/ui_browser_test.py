@@ -199,7 +199,7 @@ class WebUi(unittest.TestCase):
 
     def ready(self):
         """Waits until the page's script has rendered it."""
-        WebDriverWait(self.b, 20).until(
+        self.wait().until(
             lambda d: d.execute_script("return document.body.dataset.ready === '1'"))
 
     def wait(self, timeout=20):
@@ -246,7 +246,7 @@ class WebUi(unittest.TestCase):
         self.find("#login-name").send_keys(name)
         self.find("#login-password").send_keys(password)
         self.find("#login-submit").click()
-        WebDriverWait(self.b, 20).until(lambda d: "/login" not in d.current_url)
+        self.wait().until(lambda d: "/login" not in d.current_url)
         self.ready()
 
     def sign_in_admin(self):
@@ -254,12 +254,12 @@ class WebUi(unittest.TestCase):
         self.find("#token-box summary").click()
         self.find("#login-token").send_keys(ADMIN_TOKEN)
         self.find("#token-submit").click()
-        WebDriverWait(self.b, 20).until(lambda d: "/login" not in d.current_url)
+        self.wait().until(lambda d: "/login" not in d.current_url)
         self.ready()
 
     def sign_out(self):
         self.find("#signout").click()
-        WebDriverWait(self.b, 20).until(lambda d: "/login" in d.current_url)
+        self.wait().until(lambda d: "/login" in d.current_url)
 
     def page_fetch(self, method, path, with_csrf):
         """A fetch() from inside the signed-in page; returns the HTTP status."""
@@ -283,7 +283,7 @@ class WebUi(unittest.TestCase):
         self.assertEqual(self.tracker.request("GET", "/login")[0], 200)
         # The browser lands on the sign-in page and comes back after it.
         self.open("/torrents")
-        WebDriverWait(self.b, 20).until(lambda d: "/login?next=" in d.current_url)
+        self.wait().until(lambda d: "/login?next=" in d.current_url)
         self.find("#login-name")
         self.shot("login")
         self.assert_clean()
@@ -326,12 +326,12 @@ class WebUi(unittest.TestCase):
 
     def test_04_user_signs_in_and_sees_the_overview(self):
         self.open("/torrents?sort=size")
-        WebDriverWait(self.b, 20).until(lambda d: "/login" in d.current_url)
+        self.wait().until(lambda d: "/login" in d.current_url)
         self.find("#login-name").send_keys("alice")
         self.find("#login-password").send_keys(ALICE_PASSWORD)
         self.find("#login-submit").click()
         # Back to the page asked for.
-        WebDriverWait(self.b, 20).until(lambda d: d.current_url.endswith("/torrents?sort=size"))
+        self.wait().until(lambda d: d.current_url.endswith("/torrents?sort=size"))
         self.ready()
         self.assertEqual(self.find("#who").text, "alice")
         self.assertFalse(self.find("#nav-users").is_displayed())
@@ -425,7 +425,7 @@ class WebUi(unittest.TestCase):
         self.assertEqual(link.text, XSS_NAME)
         self.assertEqual(self.b.execute_script("return document.querySelectorAll('main img').length"), 0)
         link.click()
-        WebDriverWait(self.b, 20).until(lambda d: "/torrents/" in d.current_url)
+        self.wait().until(lambda d: "/torrents/" in d.current_url)
         self.ready()
         self.assertEqual(self.find("#torrent-name").text, XSS_NAME)
         self.assertEqual(self.find("#comment").text, XSS_COMMENT)
@@ -539,7 +539,7 @@ class WebUi(unittest.TestCase):
         self.text_of("#user-panel", bob_passkey)
         self.shot("users")
         actions.find_element(By.CSS_SELECTOR, "[data-action=rotate]").click()
-        panel = WebDriverWait(self.b, 20).until(
+        panel = self.wait().until(
             lambda d: (p := d.find_element(By.CSS_SELECTOR, "#user-panel .passkey")).text != bob_passkey and p)
         new_passkey = panel.text
         self.assertRegex(new_passkey, r"^[0-9a-f]{32}$")
@@ -554,7 +554,7 @@ class WebUi(unittest.TestCase):
         self.assertEqual(revoke.text, "Confirm revoke")
         revoke.click()
         self.text_of("#user-panel", "Revoked bob")
-        WebDriverWait(self.b, 20).until(
+        self.wait().until(
             lambda d: "bob" not in d.find_element(By.CSS_SELECTOR, "#users").text)
         status, _, _ = self.tracker.request("GET", "/api/v1/users", token=new_passkey)
         self.assertEqual(status, 401)
