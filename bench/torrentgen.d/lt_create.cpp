@@ -2,14 +2,13 @@
 // for bench/torrentgen, with hashing_threads set to the cores given so
 // libtorrent gets the same cores as torrentgen and mktorrent.
 //   lt_create v1|v2|hybrid FILE OUT THREADS
-#include <libtorrent/bencode.hpp>
-#include <libtorrent/create_torrent.hpp>
-#include <libtorrent/settings_pack.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <libtorrent/bencode.hpp>
+#include <libtorrent/create_torrent.hpp>
+#include <libtorrent/settings_pack.hpp>
 #include <string>
 
 int main(int argc, char** argv) {
@@ -28,7 +27,8 @@ int main(int argc, char** argv) {
   sp.set_int(lt::settings_pack::hashing_threads, std::atoi(argv[4]));
   lt::error_code ec;
   auto parent = file.substr(0, file.find_last_of('/'));
-  lt::set_piece_hashes(ct, parent, sp, [](lt::piece_index_t) {}, ec);
+  lt::set_piece_hashes(
+      ct, parent, sp, [](lt::piece_index_t) {}, ec);
   if (ec) {
     std::fprintf(stderr, "lt_create: %s\n", ec.message().c_str());
     return 1;
