@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <libtorrent/torrent_info.hpp>
+#include <sstream>
 #include <thread>
 
 #include "common/hex.hpp"
@@ -125,10 +126,18 @@ TEST_F(seeder_e2e, two_seeders_make_identical_torrents) {
   // Both registered the same torrent: the tracker accepted the second
   // registration (200, not 409) and still has one torrent per blob.
   auto big = img.layers[0].digest;
+  // The whole torrent's registration (no segment=) answered with `status`.
   auto posted = [&](int status) {
-    return tracker_->proc().output().find("POST /api/v1/torrents?digest=sha256%3A" +
-                                          std::string(big.hex()) + "\" " +
-                                          std::to_string(status)) != std::string::npos;
+    std::istringstream log(tracker_->proc().output());
+    auto target = "POST /api/v1/torrents?digest=sha256%3A" + std::string(big.hex());
+    auto answer = fmt::format("\" {} ", status);
+    for (std::string line; std::getline(log, line);) {
+      if (line.find(target) != std::string::npos && line.find("segment=") == std::string::npos &&
+          line.find(answer) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
   };
   EXPECT_TRUE(test::wait_for([&] { return posted(201) && posted(200); }, 10s))
       << tracker_->proc().output();
