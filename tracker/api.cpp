@@ -10,15 +10,12 @@
 #include "common/logging.hpp"
 #include "tracker/passwords.hpp"
 #include "tracker/torrent_file.hpp"
+#include "tracker/torrent_json.hpp"
 
 namespace blobswarm::tracker {
 namespace {
 
 using json = nlohmann::json;
-
-json hex_or_null(const std::optional<info_hash>& h) {
-  return h ? json(h->hex()) : json(nullptr);
-}
 
 http::response error_response(const error& e) {
   auto r = http::json_error(e);
@@ -256,35 +253,7 @@ awaitable<http::response> api::get_user(http::request& req, const caller&) {
 
 // --- torrents --------------------------------------------------------------
 
-namespace {
-json torrent_json(const torrent_row& t, swarm_table& swarms) {
-  json j = {{"info_hash_v1", hex_or_null(t.v1)},
-            {"info_hash_v2", hex_or_null(t.v2)},
-            {"name", t.name},
-            {"size", t.size},
-            {"piece_length", t.piece_length},
-            {"private", t.is_private},
-            {"digest", t.blob ? json(t.blob->str()) : json(nullptr)},
-            {"segment", t.segment ? json(*t.segment) : json(nullptr)},
-            {"repository", t.repository ? json(*t.repository) : json(nullptr)},
-            {"created_at", t.created_at}};
-  std::uint64_t seeders = 0, leechers = 0, completed = t.completed;
-  std::uint64_t uploaded = t.uploaded, downloaded = t.downloaded;
-  swarms.with(t.primary, [&](swarm& s) {
-    seeders = s.seeders();
-    leechers = s.leechers();
-    completed = s.completed();
-    uploaded += s.pending().uploaded;
-    downloaded += s.pending().downloaded;
-  });
-  j["seeders"] = seeders;
-  j["leechers"] = leechers;
-  j["completed"] = completed;
-  j["uploaded"] = uploaded;
-  j["downloaded"] = downloaded;
-  return j;
-}
-}  // namespace
+namespace {}  // namespace
 
 awaitable<http::response> api::register_torrent(http::request& req, const caller&) {
   if (req.body().size() > options_.max_torrent_size) {

@@ -13,6 +13,7 @@
 #include "tracker/passwords.hpp"
 #include "tracker/peer_client.hpp"
 #include "tracker/torrent_file.hpp"
+#include "tracker/torrent_json.hpp"
 #include "tracker/ui_assets.hpp"
 
 namespace blobswarm::tracker {
@@ -101,10 +102,6 @@ std::uint64_t query_number(const http::query_string& q, std::string_view key, st
   return std::clamp(v, min, max);
 }
 
-json hex_or_null(const std::optional<info_hash>& h) {
-  return h ? json(h->hex()) : json(nullptr);
-}
-
 // The hash the UI names a torrent by: v1, or the v2 hash of a v2-only torrent.
 std::string id_of(const torrent_row& t) {
   return t.v1 ? t.v1->hex() : t.v2->hex();
@@ -115,34 +112,13 @@ std::string_view kind_of(const torrent_row& t) {
   return t.segment ? "segment" : "blob";
 }
 
-json torrent_json(const torrent_row& t, swarm_table& swarms) {
-  json j = {{"id", id_of(t)},
-            {"info_hash_v1", hex_or_null(t.v1)},
-            {"info_hash_v2", hex_or_null(t.v2)},
-            {"name", t.name},
-            {"kind", kind_of(t)},
-            {"size", t.size},
-            {"piece_length", t.piece_length},
-            {"private", t.is_private},
-            {"digest", t.blob ? json(t.blob->str()) : json(nullptr)},
-            {"segment", t.segment ? json(*t.segment) : json(nullptr)},
-            {"repository", t.repository ? json(*t.repository) : json(nullptr)},
-            {"uploaded_by", t.uploaded_by ? json(*t.uploaded_by) : json(nullptr)},
-            {"created_at", t.created_at}};
-  std::uint64_t seeders = 0, leechers = 0, completed = t.completed;
-  std::uint64_t uploaded = t.uploaded, downloaded = t.downloaded;
-  swarms.with(t.primary, [&](swarm& s) {
-    seeders = s.seeders();
-    leechers = s.leechers();
-    completed = s.completed();
-    uploaded += s.pending().uploaded;
-    downloaded += s.pending().downloaded;
-  });
-  j["seeders"] = seeders;
-  j["leechers"] = leechers;
-  j["completed"] = completed;
-  j["uploaded"] = uploaded;
-  j["downloaded"] = downloaded;
+// The API's torrent JSON plus what the pages need: the id they link by,
+// the kind, and who uploaded it.
+json ui_torrent_json(const torrent_row& t, swarm_table& swarms) {
+  auto j = torrent_json(t, swarms);
+  j["id"] = id_of(t);
+  j["kind"] = kind_of(t);
+  j["uploaded_by"] = t.uploaded_by ? json(*t.uploaded_by) : json(nullptr);
   return j;
 }
 
@@ -546,7 +522,7 @@ awaitable<http::response> web_ui::list_torrents(http::request& req, const sessio
   auto found = co_await std::move(op);
   if (!found) co_return api_error(found.error());
   json rows = json::array();
-  for (const auto& t : found->rows) rows.push_back(torrent_json(t, swarms_));
+  for (const auto& t : found->rows) rows.push_back(ui_torrent_json(t, swarms_));
   co_return api_json(200, {{"torrents", std::move(rows)},
                            {"total", found->total},
                            {"page", page_no},
@@ -598,7 +574,7 @@ awaitable<http::response> web_ui::torrent_detail(http::request& req, const sessi
   auto g = co_await std::move(op);
   if (!g) co_return api_error(g.error());
 
-  auto j = torrent_json(g->row, swarms_);
+  auto j = ui_torrent_json(g->row, swarms_);
   json files = json::array();
   for (const auto& f : g->contents.files) files.push_back({{"path", f.path}, {"size", f.size}});
   j["files"] = std::move(files);
@@ -715,7 +691,7 @@ awaitable<http::response> web_ui::upload(http::request& req, const session& s) {
     log_->info("'{}' uploaded torrent {} '{}' ({} bytes) in the web UI", s.name, id_of(row),
                row.name, row.size);
   }
-  auto j = torrent_json(row, swarms_);
+  auto j = ui_torrent_json(row, swarms_);
   j["created"] = out->reg.created;
   j["made_private"] = out->original.has_value();
   if (out->original) {
