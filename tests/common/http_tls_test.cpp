@@ -18,22 +18,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A key and a self-signed certificate for 127.0.0.1 in `dir`.
-struct certificate {
-  std::filesystem::path cert, key;
-};
-
-certificate make_certificate(const test::temp_dir& dir, const std::string& name) {
-  auto openssl = test::find_program("openssl");
-  if (!openssl) throw std::runtime_error("openssl is not installed");
-  certificate c{dir / (name + ".crt"), dir / (name + ".key")};
-  auto r = test::run_command({openssl->string(), "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                              "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
-                              "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
-                              c.key.string(), "-out", c.cert.string()});
-  if (r.status != 0) throw std::runtime_error("openssl req failed: " + r.output);
-  return c;
-}
+using test::certificate;
+using test::make_certificate;
 
 router tls_routes(const std::filesystem::path& file) {
   router r;

@@ -13,16 +13,8 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(mirror_tls, serves_the_registry_api_over_https_only) {
-  auto openssl = test::find_program("openssl");
-  ASSERT_TRUE(openssl);
   test::temp_dir dir;
-  auto cert = dir / "mirror.crt";
-  auto key = dir / "mirror.key";
-  auto made = test::run_command({openssl->string(), "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                                 "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
-                                 "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                                 "-keyout", key.string(), "-out", cert.string()});
-  ASSERT_EQ(made.status, 0) << made.output;
+  auto [cert, key] = test::make_certificate(dir, "mirror");
   test::write_text(dir / "passkey", "0123456789abcdef0123456789abcdef");
   auto port = test::free_port();
   std::vector<std::string> argv = {test::binary("blobswarm-mirror").string(),

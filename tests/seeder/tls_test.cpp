@@ -12,22 +12,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct certificate {
-  std::filesystem::path cert, key;
-};
-
-certificate make_certificate(const test::temp_dir& dir) {
-  auto openssl = test::find_program("openssl");
-  if (!openssl) throw std::runtime_error("openssl is not installed");
-  certificate c{dir / "seeder.crt", dir / "seeder.key"};
-  auto r = test::run_command({openssl->string(), "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                              "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
-                              "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
-                              c.key.string(), "-out", c.cert.string()});
-  if (r.status != 0) throw std::runtime_error("openssl req failed: " + r.output);
-  return c;
-}
-
 std::vector<std::string> seeder_argv(const test::temp_dir& dir, std::uint16_t port) {
   return {test::binary("blobswarm-seeder").string(),
           "--listen",
@@ -42,7 +26,7 @@ std::vector<std::string> seeder_argv(const test::temp_dir& dir, std::uint16_t po
 
 TEST(seeder_tls, serves_its_api_over_https_only) {
   test::temp_dir dir;
-  auto cert = make_certificate(dir);
+  auto cert = test::make_certificate(dir, "seeder");
   auto port = test::free_port();
   auto argv = seeder_argv(dir, port);
   argv.insert(argv.end(),
@@ -70,7 +54,7 @@ TEST(seeder_tls, serves_its_api_over_https_only) {
 
 TEST(seeder_tls, a_certificate_without_a_key_or_an_unreadable_one_stops_start_up) {
   test::temp_dir dir;
-  auto cert = make_certificate(dir);
+  auto cert = test::make_certificate(dir, "seeder");
   auto argv = seeder_argv(dir, test::free_port());
   auto half = argv;
   half.insert(half.end(), {std::string("--tls-cert-file"), cert.cert.string()});

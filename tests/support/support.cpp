@@ -15,6 +15,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 namespace blobswarm::test {
@@ -217,6 +218,18 @@ command_result run_command(const std::vector<std::string>& argv, std::chrono::mi
   }
   r.output = read_text(log);
   return r;
+}
+
+certificate make_certificate(const temp_dir& dir, const std::string& name) {
+  auto openssl = find_program("openssl");
+  if (!openssl) throw std::runtime_error("openssl is not installed");
+  certificate c{dir / (name + ".crt"), dir / (name + ".key")};
+  auto r = run_command({openssl->string(), "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
+                        "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+                        c.key.string(), "-out", c.cert.string()});
+  if (r.status != 0) throw std::runtime_error("openssl req failed: " + r.output);
+  return c;
 }
 
 }  // namespace blobswarm::test

@@ -93,4 +93,11 @@ command_result run_command(const std::vector<std::string>& argv,
                            std::chrono::milliseconds timeout = 60s,
                            const std::vector<std::string>& env = {});
 
+// A key and a self-signed certificate for 127.0.0.1 (<name>.key and
+// <name>.crt in `dir`), made by the openssl command; throws when it fails.
+struct certificate {
+  std::filesystem::path cert, key;
+};
+certificate make_certificate(const temp_dir& dir, const std::string& name);
+
 }  // namespace blobswarm::test

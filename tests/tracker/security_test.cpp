@@ -16,16 +16,8 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(tracker_tls, serves_the_api_and_announces_over_https_only) {
-  auto openssl = test::find_program("openssl");
-  ASSERT_TRUE(openssl);
   test::temp_dir dir;
-  auto cert = dir / "tracker.crt";
-  auto key = dir / "tracker.key";
-  auto made = test::run_command({openssl->string(), "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                                 "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
-                                 "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                                 "-keyout", key.string(), "-out", cert.string()});
-  ASSERT_EQ(made.status, 0) << made.output;
+  auto [cert, key] = test::make_certificate(dir, "tracker");
   const std::string token = "tls-admin-token-0123456789abcdef";
   test::write_text(dir / "token", token);
   auto port = test::free_port();
