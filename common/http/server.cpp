@@ -348,6 +348,29 @@ struct server::impl : std::enable_shared_from_this<impl> {
     c.stream.expires_after(std::chrono::seconds(5));
     co_await asio::async_write(c.stream, asio::buffer(text),
                                asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) co_await lingering_close(c);
+  }
+
+  // After an error answer that leaves the request (its body, most often)
+  // unread: send the FIN, then read and drop what the client still sends
+  // until it closes too, for at most a few seconds. Closing a socket with
+  // unread input sends a TCP reset instead, and a client still uploading
+  // then loses the answer it was about to read ("connection reset by
+  // peer" in place of 413). What nginx calls lingering close.
+  awaitable<void> lingering_close(connection& c) {
+    error_code ec;
+    c.stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    if (ec) co_return;
+    std::array<char, 16 * 1024> sink;
+    auto until = steady::now() + std::chrono::seconds(5);
+    while (!stopping && steady::now() < until) {
+      // The raw TCP bytes: a TLS peer's records need no decrypting to be dropped.
+      c.stream.tcp().expires_after(
+          std::min<steady::duration>(std::chrono::seconds(1), until - steady::now()));
+      co_await c.stream.tcp().async_read_some(asio::buffer(sink),
+                                              asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;  // the client's FIN, a reset or the time limit
+    }
   }
 
   // Writes `res` for a request with method `method` (the target is for
