@@ -147,6 +147,8 @@ result<announce_request> announce_request::parse(std::string_view query) {
       }
     } else if (key == "no_peer_id") {
       r.no_peer_id = value != "0";
+    } else if (key == "origins") {
+      r.origins = value != "0";
     } else if (key == "numwant") {
       // Huge values are capped later, not refused: clients differ wildly.
       std::uint64_t v = 0;

@@ -26,6 +26,9 @@ struct announce_request {
   announce_event event = announce_event::none;
   bool compact = true;  // compact=0 asks for the dictionary model
   bool no_peer_id = false;
+  // origins=1: hand out origins even while they stand by (a blobswarm
+  // mirror whose download stalled asks for them this way).
+  bool origins = false;
   std::optional<std::uint32_t> numwant;  // saturates at 2^32-1
   // The client's `key` (BEP 7 calls it an identifier that survives address
   // changes), hashed; 0 when absent. Part of the peer's identity.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/peer_fingerprint.hpp"
 #include "tracker/announce_request.hpp"
 #include "tracker/reply_writer.hpp"
 #include "tracker/scrape_request.hpp"
@@ -125,10 +126,14 @@ announce_outcome announcer::announce(std::string_view passkey, std::string_view 
       sel.address = address;
       sel.port = req->port;
       sel.seeder = req->is_seeder();
+      sel.origin = peer_fingerprint::is_seeder(req->peer.view());
       sel.zone = zone;
       sel.want = want;
       sel.now = now;
       sel.ttl = policy_.peer_ttl;
+      sel.origin_standby = policy_.origin_standby;
+      sel.fresh = policy_.interval + policy_.interval / 2;
+      sel.want_origins = req->origins;
       s.select(sel, scratch.rng, scratch.selection);
     }
 

@@ -28,7 +28,8 @@ struct announce_policy {
   std::uint32_t peer_ttl = 600;     // seconds
   std::uint32_t default_numwant = 50;
   std::uint32_t max_numwant = 200;
-  std::vector<cidr> trusted;  // callers whose ip=, ipv4=, ipv6= are believed
+  std::uint32_t origin_standby = 1;  // see selection_request::origin_standby
+  std::vector<cidr> trusted;         // callers whose ip=, ipv4=, ipv6= are believed
 };
 
 enum class announce_result { ok, bad_request, unknown_passkey, unregistered };

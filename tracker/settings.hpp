@@ -35,6 +35,7 @@ struct settings {
   duration peer_ttl = std::chrono::minutes(10);
   unsigned numwant = 50;
   unsigned max_numwant = 200;
+  unsigned origin_standby_seeders = 1;
   std::vector<std::string> trusted_addresses;  // CIDRs whose ip=/ipv4=/ipv6= are honoured
   std::vector<zone_rule> zones;                // JSON only
   std::vector<configured_user> users;          // JSON only
@@ -65,6 +66,9 @@ struct settings {
     v("peer_ttl", peer_ttl, "forget peers that have not announced for this long");
     v("numwant", numwant, "peers handed out when the client does not say (numwant=)");
     v("max_numwant", max_numwant, "most peers handed out per announce");
+    v("origin_standby_seeders", origin_standby_seeders,
+      "origins (blobswarm seeders) are handed out only while a swarm has fewer than this many "
+      "other seeders, so nodes serve each other first (0: always)");
     v("trusted_addresses", trusted_addresses,
       "CIDRs (e.g. 10.0.0.0/8) whose announces may set the peer address with ip=/ipv4=/ipv6=");
     v("zones", zones,

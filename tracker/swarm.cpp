@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/peer_fingerprint.hpp"
+
 namespace blobswarm::tracker {
 namespace {
 
@@ -110,20 +112,29 @@ void swarm::select(const selection_request& req, fast_rng& rng, selection_scratc
   s.chosen.clear();
   if (req.want == 0) return;
   // Classes: 0 same-zone seeders, 1 same-zone leechers, 2 other-zone
-  // seeders, 3 other-zone leechers.
+  // seeders, 3 other-zone leechers, 4 origins.
   for (auto& c : s.classes) c.clear();
+  std::uint32_t other_seeders = 0;  // fresh seeders that are not origins
   for (std::size_t i = 0; i < peers_.size(); ++i) {
     const peer& p = peers_[i];
     if (i == req.self) continue;
-    if (req.seeder && p.seeder) continue;
     if (p.last_seen + req.ttl < req.now) continue;
     if (same_endpoint(p, req.address, req.port)) continue;  // the requester under another id
-    unsigned cls = (p.zone == req.zone ? 0u : 2u) + (p.seeder ? 0u : 1u);
+    bool origin = p.seeder && peer_fingerprint::is_seeder(p.id.view());
+    if (p.seeder && !origin && p.last_seen + req.fresh >= req.now) ++other_seeders;
+    if (req.seeder && p.seeder) continue;
+    unsigned cls = origin ? 4u : (p.zone == req.zone ? 0u : 2u) + (p.seeder ? 0u : 1u);
     s.classes[cls].push_back(static_cast<std::uint32_t>(i));
   }
-  std::array<unsigned, 4> order{0, 1, 2, 3};
-  if (!req.seeder && s.classes[0].empty()) order = {0, 2, 1, 3};
+  bool standby =
+      !req.want_origins && req.origin_standby != 0 && other_seeders >= req.origin_standby;
+  if (standby && req.origin && req.seeder) {
+    return;  // an origin on standby connects to no one
+  }
+  std::array<unsigned, 5> order{4, 0, 1, 2, 3};
+  if (!req.seeder && s.classes[0].empty()) order = {4, 0, 2, 1, 3};
   for (auto cls : order) {
+    if (cls == 4 && standby) continue;
     std::size_t room = req.want - s.chosen.size();
     if (room == 0) break;
     take_random(s.classes[cls], room, rng, s.chosen);

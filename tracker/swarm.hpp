@@ -37,7 +37,7 @@ struct pending_stats {
 // Reusable buffers for select(); one per thread, so selecting allocates
 // only while the buffers grow.
 struct selection_scratch {
-  std::array<std::vector<std::uint32_t>, 4> classes;
+  std::array<std::vector<std::uint32_t>, 5> classes;
   std::vector<std::uint32_t> chosen;
 };
 
@@ -46,10 +46,19 @@ struct selection_request {
   ip_address address;           // and its endpoint in this request's family
   std::uint16_t port = 0;
   bool seeder = false;
+  bool origin = false;  // the requester is an origin
   zone_id zone = 0;
   std::uint32_t want = 0;
   std::uint32_t now = 0;
   std::uint32_t ttl = 0;  // seconds; records older than this are skipped
+  // Origins (blobswarm seeders, known by their peer_id) stand by while the
+  // swarm has at least this many other seeders heard from within `fresh`
+  // seconds: leechers then get no origin and an origin gets no peers, so
+  // the nodes serve each other and the origin's upload stays for what
+  // only it has. 0: origins are handed out like any seeder.
+  std::uint32_t origin_standby = 0;
+  std::uint32_t fresh = 0;
+  bool want_origins = false;  // the requester asks for origins anyway (origins=1)
 };
 
 class swarm {
@@ -71,7 +80,8 @@ class swarm {
   // Same-zone peers come before other zones within each group, except that
   // a leecher whose zone has no seeder gets other zones' seeders before
   // its zone's leechers (so a zone never waits on itself). Random within
-  // each class.
+  // each class. Origins come first while they are wanted, and not at all
+  // while they stand by (see selection_request::origin_standby).
   void select(const selection_request& req, fast_rng& rng, selection_scratch& scratch) const;
 
   // Drops peers not heard from for `ttl` seconds; returns how many.

@@ -54,6 +54,9 @@ TEST(announce_request, defaults_when_optional_parameters_are_absent) {
   EXPECT_EQ(r->key, 0u);
   EXPECT_TRUE(r->ip.empty());
   EXPECT_TRUE(r->zone.empty());
+  EXPECT_FALSE(r->origins);
+  EXPECT_TRUE(announce_request::parse(base("&origins=1"))->origins);
+  EXPECT_FALSE(announce_request::parse(base("&origins=0"))->origins);
 }
 
 TEST(announce_request, accepts_every_event_and_compact_0) {

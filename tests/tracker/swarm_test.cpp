@@ -12,9 +12,12 @@
 namespace blobswarm::tracker {
 namespace {
 
+// Peers numbered from 900000 are origins (blobswarm seeders, by peer_id).
+constexpr int first_origin = 900000;
+
 peer_identity id(int n, std::uint32_t user = 1, std::uint64_t key = 7) {
   peer_identity i;
-  auto text = fmt::format("-TT0001-{:012d}", n);
+  auto text = fmt::format("{}{:012d}", n >= first_origin ? "-BW0100-" : "-TT0001-", n);
   i.id = peer_id::from(text);
   i.user = user;
   i.key = key;
@@ -41,6 +44,8 @@ struct fixture {
   fast_rng rng{42};
   selection_scratch scratch;
   std::uint32_t now = 1000;
+  std::uint32_t origin_standby = 1;
+  bool want_origins = false;
 
   // Peer n joins as a seeder or leecher in a zone; returns its index.
   std::size_t join(int n, bool seeder, zone_id zone = 0) {
@@ -59,6 +64,10 @@ struct fixture {
     sel.want = want;
     sel.now = now;
     sel.ttl = 600;
+    sel.origin = n >= first_origin;
+    sel.origin_standby = origin_standby;
+    sel.fresh = 180;
+    sel.want_origins = want_origins;
     s.select(sel, rng, scratch);
     std::vector<int> out;
     for (auto i : scratch.chosen) {
@@ -125,6 +134,64 @@ TEST(swarm_handout, never_returns_the_requester) {
   // requester too.
   f.s.announce(id(3), req(0), v4(1), 0, f.now);
   EXPECT_EQ(f.handout(1, false, 50), std::vector<int>{2});
+}
+
+TEST(swarm_handout, hands_out_origins_first_while_no_other_node_seeds) {
+  fixture f;
+  f.join(first_origin, true);
+  for (int n = 10; n < 13; ++n) f.join(n, false);
+  auto got = f.handout(99, false, 50);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0], first_origin);
+  // The origin itself gets the leechers to serve.
+  auto origin_gets = f.handout(first_origin, true, 50);
+  EXPECT_EQ(std::set<int>(origin_gets.begin(), origin_gets.end()), (std::set<int>{10, 11, 12, 99}));
+}
+
+TEST(swarm_handout, origins_stand_by_while_other_nodes_seed) {
+  fixture f;
+  f.join(first_origin, true);
+  f.join(first_origin + 1, true);
+  f.join(1, true);  // a node that finished
+  for (int n = 10; n < 13; ++n) f.join(n, false);
+  auto got = f.handout(99, false, 50);
+  EXPECT_EQ(std::set<int>(got.begin(), got.end()), (std::set<int>{1, 10, 11, 12}));
+  EXPECT_EQ(got[0], 1);
+  // Nor does an origin on standby connect out to the leechers.
+  EXPECT_TRUE(f.handout(first_origin, true, 50).empty());
+  // A leecher that asks for origins (origins=1: its download stalled) gets them first.
+  f.want_origins = true;
+  got = f.handout(99, false, 50);
+  ASSERT_EQ(got.size(), 6u);
+  EXPECT_EQ(std::set<int>(got.begin(), got.begin() + 2),
+            (std::set<int>{first_origin, first_origin + 1}));
+  f.want_origins = false;
+  // A leecher's announce does not count as a seeder, an origin's neither.
+  fixture g;
+  g.join(first_origin, true);
+  g.join(first_origin + 1, true);
+  g.join(10, false);
+  EXPECT_EQ(g.handout(99, false, 50).size(), 3u);
+  // With origin_standby 2 one seeding node is not enough; with 0 origins
+  // are always handed out.
+  f.origin_standby = 2;
+  EXPECT_EQ(f.handout(99, false, 50).size(), 6u);
+  f.origin_standby = 0;
+  EXPECT_EQ(f.handout(99, false, 50).size(), 6u);
+  EXPECT_EQ(f.handout(first_origin, true, 50).size(), 4u);
+}
+
+TEST(swarm_handout, a_seeder_not_heard_from_lately_does_not_put_origins_on_standby) {
+  // A node that died without saying so stays in the swarm until peer_ttl
+  // but stops counting after `fresh`: the origin is handed out again.
+  fixture f;
+  f.join(first_origin, true);
+  f.join(1, true);
+  f.now += 200;  // past fresh (180), within peer_ttl (600)
+  f.join(first_origin, true);
+  auto got = f.handout(99, false, 50);
+  EXPECT_EQ(std::set<int>(got.begin(), got.end()), (std::set<int>{first_origin, 1}));
+  EXPECT_EQ(got[0], first_origin);
 }
 
 TEST(swarm_handout, spreads_load_randomly) {
