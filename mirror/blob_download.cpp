@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <libtorrent/announce_entry.hpp>
 #include <libtorrent/torrent_info.hpp>
 
 #include "common/hasher.hpp"
@@ -277,7 +278,7 @@ awaitable<result<void>> blob_download::run_whole(std::string torrent, std::strin
   p->length = *size_;
   p->ti = *ti;
   p->listener = std::make_shared<part_listener>(weak_from_this(), parts_.size());
-  auto h = ctx_.peers.add(p->ti, ctx_.store.blobs_dir(), ctx_.announce_urls, false, p->listener);
+  auto h = ctx_.peers.add(p->ti, ctx_.store.blobs_dir(), announce_urls(), false, p->listener);
   if (!h) co_return fail(h.error());
   p->handle = *h;
   parts_.push_back(std::move(p));
@@ -344,7 +345,7 @@ awaitable<void> blob_download::add_segments(std::uint32_t count) {
       co_return;
     }
     p.ti = *ti;
-    auto h = ctx_.peers.add(p.ti, ctx_.segments_dir, ctx_.announce_urls, false, p.listener);
+    auto h = ctx_.peers.add(p.ti, ctx_.segments_dir, announce_urls(), false, p.listener);
     if (!h) {
       method_error_ = h.error();
       notify();
@@ -470,7 +471,9 @@ awaitable<result<void>> blob_download::drive_swarm() {
       last_swarm_progress_ = steady::now();  // not published by the seeder yet: not a stall
       continue;
     }
-    if (steady::now() - last_swarm_progress_ < ctx_.settings.stall_timeout) continue;
+    auto quiet = steady::now() - last_swarm_progress_;
+    if (!origins_asked_ && quiet >= ctx_.settings.stall_timeout / 2) ask_for_origins();
+    if (quiet < ctx_.settings.stall_timeout) continue;
     // At most two chunks handed to libtorrent and not yet confirmed.
     std::uint64_t pending = 0;
     for (auto p = next_piece_; p < done_.size(); ++p) {
@@ -493,6 +496,31 @@ awaitable<result<void>> blob_download::drive_swarm() {
     }
   }
   co_return result<void>{};
+}
+
+std::vector<std::string> blob_download::announce_urls() const {
+  if (!origins_asked_) return ctx_.announce_urls;
+  std::vector<std::string> urls;
+  for (const auto& u : ctx_.announce_urls) {
+    urls.push_back(u + (u.find('?') == std::string::npos ? "?" : "&") + "origins=1");
+  }
+  return urls;
+}
+
+void blob_download::ask_for_origins() {
+  origins_asked_ = true;
+  ctx_.log->info(
+      "blob {}: no progress from the nodes at {} of {}; asking the tracker for the "
+      "seeder too",
+      ref_.id.str(), human_bytes(contiguous_), human_bytes(*size_));
+  auto urls = announce_urls();
+  std::vector<lt::announce_entry> trackers;
+  for (const auto& u : urls) trackers.emplace_back(u);
+  for (auto& p : parts_) {
+    if (!p->handle.is_valid()) continue;
+    p->handle.replace_trackers(trackers);
+    p->handle.force_reannounce(0, -1, lt::torrent_handle::ignore_min_interval);
+  }
 }
 
 awaitable<result<void>> blob_download::fallback(std::uint64_t first) {

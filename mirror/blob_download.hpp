@@ -148,6 +148,9 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
   void abandon_swarm();
   void notify();
   awaitable<void> wait_change(duration limit);
+  // The announce URLs for this download's torrents (with origins=1 once asked).
+  std::vector<std::string> announce_urls() const;
+  void ask_for_origins();
 
   download_context& ctx_;
   blob_ref ref_;
@@ -171,6 +174,10 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
   // stall detector's clock, so a stalled swarm keeps being bypassed.
   std::chrono::steady_clock::time_point last_swarm_progress_;
   bool stalled_logged_ = false;
+  // The tracker was asked for origins (announce with origins=1), which it
+  // holds back while other nodes seed: asked when the swarm delivers
+  // nothing for half of stall_timeout, before HTTP takes over.
+  bool origins_asked_ = false;
   bool verified_ = false;
   bool committed_ = false;
   bool began_ = false;                 // the cache holds a 'downloading' entry

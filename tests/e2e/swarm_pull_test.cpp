@@ -135,12 +135,10 @@ TEST(e2e, three_mirrors_pull_an_image_and_later_nodes_fetch_from_earlier_ones) {
       later_total += got;
     }
   }
-  // At least a third from the other nodes. Issue 7 asks for most: that held
-  // while every blob's first connection to the seeder lost 3 s on a refused
-  // uTP attempt; since the mirror connects over TCP at once (b33200c) the
-  // seeder serves about half of a warm pull here (41-47% from peers in three
-  // runs). Making the seeder yield to peers is open work (closing note).
-  EXPECT_GT(later_peers * 3, later_total) << "later nodes took nearly all bytes from the seeder";
+  // Most from the other nodes: once a node seeds, the tracker keeps the
+  // seeder (an origin) on standby and hands out the nodes instead.
+  fmt::print("later nodes: {} of {} bytes from peers\n", later_peers, later_total);
+  EXPECT_GT(later_peers * 2, later_total) << "later nodes took most bytes from the seeder";
   EXPECT_NE(sys.mirrors[1]->output().find("via swarm"), std::string::npos);
 }
 

@@ -61,7 +61,7 @@ std::size_t fault_proxy::count(std::initializer_list<std::string_view> parts) co
 
 // --- fault_system ------------------------------------------------------------
 
-fault_system::fault_system(bool with_tracker) {
+fault_system::fault_system(bool with_tracker, nlohmann::json tracker_extra) {
   admin_token = "admin-" + to_hex(random_bytes(16, std::random_device{}()));
   write_text(dir / "admin-token", admin_token + "\n");
   auto listen = "127.0.0.1:" + std::to_string(free_port());
@@ -76,6 +76,7 @@ fault_system::fault_system(bool with_tracker) {
                                              {"min_interval", "1s"},
                                              {"log_level", "debug"}},
                                         listen);
+  tracker->config().update(tracker_extra);
   tracker->start();
   passkey = create_user("nodes");
 }

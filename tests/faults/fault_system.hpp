@@ -47,7 +47,9 @@ class fault_proxy {
 // 127.0.0.2, .3, ... so that BitTorrent sees them as different hosts.
 class fault_system {
  public:
-  explicit fault_system(bool with_tracker = true);
+  // `tracker_extra` is merged into the tracker's JSON config.
+  explicit fault_system(bool with_tracker = true,
+                        nlohmann::json tracker_extra = nlohmann::json::object());
   ~fault_system();
 
   registry_fixture reg;
