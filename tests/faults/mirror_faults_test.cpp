@@ -289,7 +289,14 @@ TEST(faults_mirror, sixty_four_clients_pulling_one_image_share_one_download) {
       "mirror RssAnon: %llu KiB idle, %llu KiB peak (+%.1f MiB) with %d clients; VmHWM %llu KiB\n",
       static_cast<unsigned long long>(rss_before), static_cast<unsigned long long>(rss_peak.load()),
       growth_mib, clients, static_cast<unsigned long long>(peak_rss_kib(pid)));
-  EXPECT_LT(growth_mib, 32.0) << "the mirror's anonymous memory grew with the clients";
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's quarantine and shadow memory grow with every allocation; still
+  // far below one copy per client.
+  constexpr double limit_mib = 128.0;
+#else
+  constexpr double limit_mib = 32.0;
+#endif
+  EXPECT_LT(growth_mib, limit_mib) << "the mirror's anonymous memory grew with the clients";
 }
 
 }  // namespace

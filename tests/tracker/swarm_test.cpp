@@ -12,8 +12,8 @@
 namespace blobswarm::tracker {
 namespace {
 
-// Peers numbered from 900000 are origins (blobswarm seeders, by peer_id).
-constexpr int first_origin = 900000;
+// Peers numbered from 50000 are origins (blobswarm seeders, by peer_id).
+constexpr int first_origin = 50000;
 
 peer_identity id(int n, std::uint32_t user = 1, std::uint64_t key = 7) {
   peer_identity i;
