@@ -5,6 +5,7 @@
 
 #include "common/http/client.hpp"
 #include "tests/support/http_fixture.hpp"
+#include "tests/support/service_fixtures.hpp"
 #include "tests/support/support.hpp"
 
 namespace blobswarm {
@@ -44,14 +45,7 @@ TEST(mirror_tls, serves_the_registry_api_over_https_only) {
   test::process mirror(argv, {.name = "blobswarm-mirror"});
   auto base = "https://127.0.0.1:" + std::to_string(port);
   http::client c({.timeout = 5s, .ca_file = cert.string()});
-  ASSERT_TRUE(test::wait_for(
-      [&] {
-        auto r = c.send({.url = base + "/healthz"});
-        return (r && r->status == 200) || !mirror.running();
-      },
-      20s))
-      << mirror.output();
-  ASSERT_TRUE(mirror.running()) << mirror.output();
+  ASSERT_TRUE(test::wait_healthy(mirror, c, base + "/healthz")) << mirror.output();
   // The registry API answers as over HTTP: the version check, and a
   // registry error for a bad name.
   auto v2 = c.send({.url = base + "/v2/"});

@@ -5,6 +5,7 @@
 
 #include "common/http/client.hpp"
 #include "tests/support/http_fixture.hpp"
+#include "tests/support/service_fixtures.hpp"
 #include "tests/support/support.hpp"
 
 namespace blobswarm {
@@ -34,14 +35,7 @@ TEST(seeder_tls, serves_its_api_over_https_only) {
   test::process seeder(argv, {.name = "blobswarm-seeder"});
   auto base = "https://127.0.0.1:" + std::to_string(port);
   http::client c({.timeout = 5s, .ca_file = cert.cert.string()});
-  ASSERT_TRUE(test::wait_for(
-      [&] {
-        auto r = c.send({.url = base + "/healthz"});
-        return (r && r->status == 200) || !seeder.running();
-      },
-      20s))
-      << seeder.output();
-  ASSERT_TRUE(seeder.running()) << seeder.output();
+  ASSERT_TRUE(test::wait_healthy(seeder, c, base + "/healthz")) << seeder.output();
   // Requests are answered as over HTTP: a bad digest is a registry-style 400.
   auto bad = c.send({.url = base + "/api/v1/blobs/library/x/sha256:nothex"});
   ASSERT_TRUE(bad) << bad.error().message;

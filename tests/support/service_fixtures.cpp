@@ -6,6 +6,20 @@
 
 namespace blobswarm::test {
 
+bool wait_healthy(process& p, const http::client& c, const std::string& healthz_url,
+                  std::chrono::milliseconds timeout) {
+  bool answered = false;
+  wait_for(
+      [&] {
+        if (!p.running()) return true;
+        auto r = c.send({.url = healthz_url});
+        answered = r && r->status == 200;
+        return answered;
+      },
+      timeout);
+  return answered && p.running();
+}
+
 service_process::service_process(std::string binary, nlohmann::json config, std::string listen)
     : binary_(std::move(binary)), config_(std::move(config)), listen_(std::move(listen)) {}
 
@@ -18,15 +32,9 @@ void service_process::start() {
   proc_ = std::make_unique<process>(std::vector<std::string>{binary(binary_).string(), "--config",
                                                              (dir_ / "config.json").string()},
                                     process::options{.name = binary_ + "@" + listen_});
-  http::client c(http::client_options{.connect_timeout = std::chrono::seconds(1)});
-  bool up = wait_for(
-      [&] {
-        if (!proc_->running()) return true;
-        auto r = c.send({.url = url("/healthz"), .timeout = std::chrono::seconds(1)});
-        return r && r->status == 200;
-      },
-      std::chrono::seconds(20));
-  if (!up || !proc_->running()) {
+  http::client c(http::client_options{.connect_timeout = std::chrono::seconds(1),
+                                      .timeout = std::chrono::seconds(1)});
+  if (!wait_healthy(*proc_, c, url("/healthz"))) {
     ADD_FAILURE() << binary_ << " did not start:\n" << proc_->output();
   }
 }

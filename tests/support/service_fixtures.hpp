@@ -14,6 +14,11 @@
 
 namespace blobswarm::test {
 
+// Waits until `p` answers 200 on `healthz_url` through `c`, or exits; true
+// when it answers and still runs.
+bool wait_healthy(process& p, const http::client& c, const std::string& healthz_url,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
 class service_process {
  public:
   // `binary`: "blobswarm-mirror"...; `config`: the JSON settings; `listen`:

@@ -8,6 +8,7 @@
 
 #include "common/http/client.hpp"
 #include "tests/support/http_fixture.hpp"
+#include "tests/support/service_fixtures.hpp"
 #include "tests/support/support.hpp"
 
 namespace blobswarm {
@@ -29,14 +30,7 @@ TEST(tracker_tls, serves_the_api_and_announces_over_https_only) {
   auto base = "https://127.0.0.1:" + std::to_string(port);
   http::client c({.timeout = 5s, .ca_file = cert.string()});
   http::header_list admin = {{"Authorization", "Bearer " + token}};
-  ASSERT_TRUE(test::wait_for(
-      [&] {
-        auto r = c.send({.url = base + "/healthz"});
-        return (r && r->status == 200) || !tracker.running();
-      },
-      20s))
-      << tracker.output();
-  ASSERT_TRUE(tracker.running()) << tracker.output();
+  ASSERT_TRUE(test::wait_healthy(tracker, c, base + "/healthz")) << tracker.output();
 
   auto created = c.send(
       {.method = "POST",
@@ -79,13 +73,7 @@ TEST(tracker_limits, only_the_admin_may_send_large_bodies_and_only_for_uploads) 
                         {.name = "blobswarm-tracker"});
   auto base = "http://127.0.0.1:" + std::to_string(port);
   http::client c({.timeout = 5s});
-  ASSERT_TRUE(test::wait_for(
-      [&] {
-        auto r = c.send({.url = base + "/healthz"});
-        return (r && r->status == 200) || !tracker.running();
-      },
-      20s))
-      << tracker.output();
+  ASSERT_TRUE(test::wait_healthy(tracker, c, base + "/healthz")) << tracker.output();
   auto upload_head = [&](std::string_view auth) {
     return "POST /api/v1/torrents HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n" +
            std::string(auth) + "Expect: 100-continue\r\n\r\n";
