@@ -150,19 +150,6 @@ void api::add_routes(http::router& r) {
 // --- users -----------------------------------------------------------------
 
 namespace {
-json user_json(const user_row& u, const user_pending& live) {
-  json j = {{"name", u.name},
-            {"created_at", u.created_at},
-            {"uploaded", u.uploaded + live.uploaded},
-            {"downloaded", u.downloaded + live.downloaded},
-            {"completed", u.completed + live.completed},
-            {"announces", u.announces + live.announces}};
-  std::optional<std::int64_t> last = u.last_announce;
-  if (live.last_announce != 0 && (!last || live.last_announce > *last)) last = live.last_announce;
-  j["last_announce"] = last ? json(*last) : json(nullptr);
-  return j;
-}
-
 std::string user_name_param(const http::request& req) {
   return http::percent_decode(req.param("name"), false).value_or(std::string());
 }

@@ -36,4 +36,16 @@ json torrent_json(const torrent_row& t, swarm_table& swarms) {
   return j;
 }
 
+json user_json(const user_row& u, const user_pending& live) {
+  std::optional<std::int64_t> last = u.last_announce;
+  if (live.last_announce != 0 && (!last || live.last_announce > *last)) last = live.last_announce;
+  return {{"name", u.name},
+          {"created_at", u.created_at},
+          {"uploaded", u.uploaded + live.uploaded},
+          {"downloaded", u.downloaded + live.downloaded},
+          {"completed", u.completed + live.completed},
+          {"announces", u.announces + live.announces},
+          {"last_announce", last ? json(*last) : json(nullptr)}};
+}
+
 }  // namespace blobswarm::tracker

@@ -1,5 +1,6 @@
-// The JSON of an indexed torrent, shared by the REST API and the web UI:
-// the index row plus its swarm's live counts and not yet flushed totals.
+// The JSON of an indexed torrent and of a user, shared by the REST API and
+// the web UI: the index row plus its swarm's (or user's) live counts and
+// not yet flushed totals.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -8,11 +9,14 @@
 #include "common/info_hash.hpp"
 #include "tracker/store.hpp"
 #include "tracker/swarm_table.hpp"
+#include "tracker/user_table.hpp"
 
 namespace blobswarm::tracker {
 
 nlohmann::json hex_or_null(const std::optional<info_hash>& h);
 
 nlohmann::json torrent_json(const torrent_row& t, swarm_table& swarms);
+
+nlohmann::json user_json(const user_row& u, const user_pending& live);
 
 }  // namespace blobswarm::tracker

@@ -122,18 +122,12 @@ json ui_torrent_json(const torrent_row& t, swarm_table& swarms) {
   return j;
 }
 
-json user_json(const user_row& u, const user_pending& live) {
-  std::optional<std::int64_t> last = u.last_announce;
-  if (live.last_announce != 0 && (!last || live.last_announce > *last)) last = live.last_announce;
-  return {{"name", u.name},
-          {"created_at", u.created_at},
-          {"uploaded", u.uploaded + live.uploaded},
-          {"downloaded", u.downloaded + live.downloaded},
-          {"completed", u.completed + live.completed},
-          {"announces", u.announces + live.announces},
-          {"last_announce", last ? json(*last) : json(nullptr)},
-          {"has_password", u.has_password},
-          {"passkey_on_record", u.passkey_on_record}};
+// The API's user JSON plus what the pages show about sign-in.
+json ui_user_json(const user_row& u, const user_pending& live) {
+  auto j = user_json(u, live);
+  j["has_password"] = u.has_password;
+  j["passkey_on_record"] = u.passkey_on_record;
+  return j;
 }
 
 std::vector<std::string> addresses_of(const peer& p) {
@@ -709,7 +703,7 @@ awaitable<http::response> web_ui::list_users(http::request&, const session&) {
   if (!users) co_return api_error(users.error());
   json list = json::array();
   for (const auto& u : *users) {
-    list.push_back(user_json(u, users_.pending(static_cast<std::uint32_t>(u.id))));
+    list.push_back(ui_user_json(u, users_.pending(static_cast<std::uint32_t>(u.id))));
   }
   co_return api_json(200, {{"users", std::move(list)}});
 }
@@ -752,7 +746,7 @@ awaitable<http::response> web_ui::create_user(http::request& req, const session&
   if (!made) co_return api_error(made.error());
   log_->info("user '{}' created in the web UI by '{}' (passkey {})", made->user.name, s.name,
              logging::redact(made->passkey));
-  auto j = user_json(made->user, {});
+  auto j = ui_user_json(made->user, {});
   j["passkey"] = made->passkey;
   co_return api_json(201, j);
 }
@@ -826,7 +820,7 @@ awaitable<http::response> web_ui::set_password(http::request& req, const session
   auto row = co_await std::move(op);
   if (!row) co_return api_error(row.error());
   log_->info("user '{}' has a new web UI password, set by '{}'", row->name, s.name);
-  co_return api_json(200, user_json(*row, users_.pending(static_cast<std::uint32_t>(row->id))));
+  co_return api_json(200, ui_user_json(*row, users_.pending(static_cast<std::uint32_t>(row->id))));
 }
 
 }  // namespace blobswarm::tracker

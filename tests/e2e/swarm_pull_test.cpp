@@ -80,11 +80,6 @@ struct blobswarm_system {
   }
 };
 
-json totals(service_process& m) {
-  auto j = m.get_json("/api/v1/stats");
-  return j.is_object() ? j["totals"] : json::object();
-}
-
 std::uint64_t total_of(const json& t, const char* key) {
   return t.value(key, std::uint64_t{0});
 }
@@ -125,7 +120,7 @@ TEST(e2e, three_mirrors_pull_an_image_and_later_nodes_fetch_from_earlier_ones) {
   // bytes from the other nodes rather than from the seeder.
   std::uint64_t later_peers = 0, later_total = 0;
   for (int i = 0; i < 3; ++i) {
-    auto t = totals(*sys.mirrors[i]);
+    auto t = sys.mirrors[i]->stats_totals();
     auto got =
         total_of(t, "from_peers") + total_of(t, "from_seeder") + total_of(t, "from_upstream");
     EXPECT_EQ(got, image_bytes) << "mirror " << i << ": " << t.dump();
@@ -165,7 +160,7 @@ TEST(e2e, three_cold_mirrors_at_once_share_one_upstream_fetch) {
   auto expected = read_tree(out / "direct");
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(read_tree(out / ("m" + std::to_string(i))), expected) << i;
-    EXPECT_EQ(total_of(totals(*sys.mirrors[i]), "from_upstream"), 0u) << i;
+    EXPECT_EQ(total_of(sys.mirrors[i]->stats_totals(), "from_upstream"), 0u) << i;
   }
 }
 

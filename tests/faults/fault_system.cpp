@@ -143,6 +143,14 @@ service_process& fault_system::add_mirror(json extra, std::string upstream) {
   return *mirrors.back();
 }
 
+void fault_system::ingest(const std::string& name, const pushed_blob& b) {
+  ASSERT_TRUE(seeder) << "start_seeder() first";
+  http::client c;
+  auto r =
+      c.send({.url = seeder->url("/api/v1/blobs/" + name + "/" + b.digest.str() + "/torrent")});
+  ASSERT_TRUE(r && r->status == 200) << (r ? r->body : r.error().message);
+}
+
 // --- pulls and checks --------------------------------------------------------
 
 bool blob_pull::intact(const blobswarm::digest& expected, std::uint64_t size) const {
@@ -184,6 +192,12 @@ std::string blob_url(const service_process& mirror, const std::string& name,
 
 std::string sha256_of(std::string_view bytes) {
   return "sha256:" + to_hex(sha256(bytes));
+}
+
+std::string registry_error_code(const std::string& body) {
+  auto j = json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("errors") || j["errors"].empty()) return "<none>";
+  return j["errors"][0].value("code", "");
 }
 
 double metric(const std::string& page, std::string_view series) {

@@ -71,6 +71,10 @@ class fault_system {
   // points at a port where nothing listens.
   service_process& add_mirror(nlohmann::json extra = nlohmann::json::object(),
                               std::string upstream = {});
+  // Asks the seeder for a blob's torrent, as a mirror's first miss would:
+  // it ingests the blob and registers the torrent with the tracker.
+  // Fails the test (ASSERT) unless it answers 200.
+  void ingest(const std::string& name, const pushed_blob& b);
 
  private:
   std::string tracker_url_;
@@ -93,6 +97,8 @@ blob_pull pull_blob(const std::string& url, std::atomic<std::uint64_t>* progress
 std::string blob_url(const service_process& mirror, const std::string& name,
                      const blobswarm::digest& d);
 std::string sha256_of(std::string_view bytes);  // "sha256:<hex>"
+// The first error code of a registry-style error body ("<none>" if none).
+std::string registry_error_code(const std::string& body);
 
 // A sample from a Prometheus text page: `series` is the name with its
 // labels exactly as rendered (`blobswarm_mirror_downloads_total{outcome="ok"}`);

@@ -20,24 +20,6 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-json totals(const service_process& m) {
-  auto j = m.get_json("/api/v1/stats");
-  return j.is_object() ? j["totals"] : json::object();
-}
-
-void ingest(fault_system& sys, const std::string& name, const pushed_blob& b) {
-  http::client c;
-  auto r =
-      c.send({.url = sys.seeder->url("/api/v1/blobs/" + name + "/" + b.digest.str() + "/torrent")});
-  ASSERT_TRUE(r && r->status == 200) << (r ? r->body : r.error().message);
-}
-
-std::string error_code(const std::string& body) {
-  auto j = json::parse(body, nullptr, false);
-  if (!j.is_object() || !j.contains("errors") || j["errors"].empty()) return "<none>";
-  return j["errors"][0].value("code", "");
-}
-
 bool has_entry(const fs::path& data, const digest& d) {
   for (const auto& e : cache_index(data)) {
     if (e.digest == d.str()) return true;
@@ -95,7 +77,7 @@ TEST(faults_mirror, a_full_disk_is_a_clear_error_leaves_nothing_behind_and_recov
   auto mid = sys.reg.push_blob("faults/disk", random_bytes(5 * MiB, 602));
   auto small = sys.reg.push_blob("faults/disk", random_bytes(1 * MiB, 603));
   sys.start_seeder();
-  for (const auto* b : {&huge, &mid, &small}) ingest(sys, "faults/disk", *b);
+  for (const auto* b : {&huge, &mid, &small}) sys.ingest("faults/disk", *b);
   auto data = disk.path() / "data";
   auto& m = sys.add_mirror(
       {{"data", data.string()}, {"download_rate", "1MiB"}, {"stall_timeout", "30s"}});
@@ -103,7 +85,7 @@ TEST(faults_mirror, a_full_disk_is_a_clear_error_leaves_nothing_behind_and_recov
   // Larger than the whole disk.
   auto r = pull_blob(blob_url(m, "faults/disk", huge.digest));
   EXPECT_EQ(r.status, 507) << r.body;
-  EXPECT_EQ(error_code(r.body), "NO_SPACE") << r.body;
+  EXPECT_EQ(registry_error_code(r.body), "NO_SPACE") << r.body;
   EXPECT_FALSE(has_entry(data, huge.digest));
 
   // The disk fills up while a download is under way.
@@ -128,7 +110,7 @@ TEST(faults_mirror, a_full_disk_is_a_clear_error_leaves_nothing_behind_and_recov
   disk.fill("filler-2");
   r = pull_blob(blob_url(m, "faults/disk", small.digest));
   EXPECT_EQ(r.status, 507) << r.body;
-  EXPECT_EQ(error_code(r.body), "NO_SPACE") << r.body;
+  EXPECT_EQ(registry_error_code(r.body), "NO_SPACE") << r.body;
   EXPECT_EQ(cache_files(data).size(), 0u);
   EXPECT_EQ(cache_index(data).size(), 0u);
 
@@ -153,8 +135,8 @@ TEST(faults_mirror, sigkill_mid_download_then_restart_keeps_the_cache_consistent
   auto cold = sys.reg.push_blob("faults/kill", random_bytes(6 * MiB, 702));
   auto kept = sys.reg.push_blob("faults/kill", random_bytes(512 * 1024, 703));
   sys.start_seeder({{"segment_size", "1MiB"}, {"upstream_rate_limit", "1MiB"}});
-  ingest(sys, "faults/kill", warm);
-  ingest(sys, "faults/kill", kept);
+  sys.ingest("faults/kill", warm);
+  sys.ingest("faults/kill", kept);
   auto& m = sys.add_mirror({{"download_rate", "1MiB"}, {"stall_timeout", "30s"}});
   auto data = m.dir() / "data";
   ASSERT_TRUE(pull_blob(blob_url(m, "faults/kill", kept.digest)).intact(kept.digest, kept.size));
@@ -271,7 +253,7 @@ TEST(faults_mirror, sixty_four_clients_pulling_one_image_share_one_download) {
     EXPECT_EQ(sys.reg.count_requests("GET", "/v2/faults/many/blobs/" + b.digest.str()), 1u)
         << b.digest.str();
   }
-  auto t = totals(m);
+  auto t = m.stats_totals();
   EXPECT_EQ(t.value("from_upstream", 0u), 0u) << t.dump();
   std::uint64_t image_bytes = 0;
   for (const auto& b : blobs) image_bytes += b.size;

@@ -14,24 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-json totals(const service_process& m) {
-  auto j = m.get_json("/api/v1/stats");
-  return j.is_object() ? j["totals"] : json::object();
-}
-
-std::uint64_t total(const service_process& m, const char* key) {
-  return totals(m).value(key, std::uint64_t{0});
-}
-
-// Asks the seeder to ingest a blob (as a mirror's first miss would) and
-// waits until the tracker hands its torrent out.
-void ingest(fault_system& sys, const std::string& name, const pushed_blob& b) {
-  http::client c;
-  auto r =
-      c.send({.url = sys.seeder->url("/api/v1/blobs/" + name + "/" + b.digest.str() + "/torrent")});
-  ASSERT_TRUE(r && r->status == 200) << (r ? r->body : r.error().message);
-}
-
 // 1a. The seeder dies while a node downloads from it and from another
 // node: the download finishes from the other node, nothing over HTTP. (The
 // tracker hands out the seeder with a node seeding too: origins on standby
@@ -40,7 +22,7 @@ TEST(faults_swarm, seeder_killed_mid_transfer_the_pull_completes_from_a_peer) {
   fault_system sys(true, {{"origin_standby_seeders", 0}});
   auto blob = sys.reg.push_blob("faults/app", random_bytes(8 * MiB, 101));
   sys.start_seeder();
-  ingest(sys, "faults/app", blob);
+  sys.ingest("faults/app", blob);
   // Node A gets the blob at full speed, then uploads at 1 MiB/s.
   auto& a = sys.add_mirror({{"upload_rate", "1MiB"}});
   ASSERT_TRUE(pull_blob(blob_url(a, "faults/app", blob.digest)).intact(blob.digest, blob.size));
@@ -62,7 +44,7 @@ TEST(faults_swarm, seeder_killed_mid_transfer_the_pull_completes_from_a_peer) {
   auto result = pull.get();
   EXPECT_TRUE(result.intact(blob.digest, blob.size))
       << result.status << " " << result.bytes << " " << result.error;
-  auto t = totals(b);
+  auto t = b.stats_totals();
   EXPECT_GT(t.value("from_peers", 0u), 0u) << t.dump();
   EXPECT_GT(t.value("from_seeder", 0u), 0u)
       << "the seeder was not part of the transfer: " << t.dump();
@@ -79,7 +61,7 @@ TEST(faults_swarm, seeder_killed_mid_transfer_without_peers_falls_back_to_upstre
   fault_system sys;
   auto blob = sys.reg.push_blob("faults/app", random_bytes(6 * MiB, 102));
   sys.start_seeder({{"upload_rate_limit", "1MiB"}});
-  ingest(sys, "faults/app", blob);
+  sys.ingest("faults/app", blob);
   auto& m = sys.add_mirror({{"stall_timeout", "1s"}});
 
   auto pull = std::async(std::launch::async,
@@ -94,8 +76,8 @@ TEST(faults_swarm, seeder_killed_mid_transfer_without_peers_falls_back_to_upstre
   auto result = pull.get();
   EXPECT_TRUE(result.intact(blob.digest, blob.size))
       << result.status << " " << result.bytes << " " << result.error;
-  EXPECT_GT(total(m, "from_seeder"), 0u);
-  EXPECT_GT(total(m, "from_upstream"), 0u) << "the rest came from upstream";
+  EXPECT_GT(m.stats_total("from_seeder"), 0u);
+  EXPECT_GT(m.stats_total("from_upstream"), 0u) << "the rest came from upstream";
   EXPECT_NE(m.output().find("swarm stalled"), std::string::npos);
   EXPECT_EQ(cache_problems(m.dir() / "data"), "");
   // Served again from the cache, identical.
@@ -113,8 +95,8 @@ TEST(faults_swarm, tracker_down_during_and_before_pulls) {
   auto warm = sys.reg.push_blob("faults/app", random_bytes(2 * MiB, 302));
   auto cold = sys.reg.push_blob("faults/app", random_bytes(2 * MiB, 303));
   sys.start_seeder();
-  ingest(sys, "faults/app", big);
-  ingest(sys, "faults/app", warm);
+  sys.ingest("faults/app", big);
+  sys.ingest("faults/app", warm);
   auto& a = sys.add_mirror();
   ASSERT_TRUE(pull_blob(blob_url(a, "faults/app", big.digest)).intact(big.digest, big.size));
 
@@ -132,7 +114,7 @@ TEST(faults_swarm, tracker_down_during_and_before_pulls) {
   auto during = pull.get();
   EXPECT_TRUE(during.intact(big.digest, big.size)) << during.status << " " << during.error;
   EXPECT_EQ(b.output().find("swarm stalled"), std::string::npos) << "B needed HTTP";
-  EXPECT_EQ(total(b, "from_upstream"), 0u);
+  EXPECT_EQ(b.stats_total("from_upstream"), 0u);
 
   // Before: the tracker is down when the pulls start.
   auto& c = sys.add_mirror({{"stall_timeout", "1s"}});
@@ -141,8 +123,8 @@ TEST(faults_swarm, tracker_down_during_and_before_pulls) {
     EXPECT_TRUE(r.intact(blob->digest, blob->size)) << r.status << " " << r.error << r.body;
   }
   EXPECT_NE(c.output().find("tracker unavailable"), std::string::npos);
-  EXPECT_EQ(total(c, "from_upstream"), 0u) << "the seeder's HTTP should have served them";
-  EXPECT_EQ(total(c, "from_seeder"), warm.size + cold.size);
+  EXPECT_EQ(c.stats_total("from_upstream"), 0u) << "the seeder's HTTP should have served them";
+  EXPECT_EQ(c.stats_total("from_seeder"), warm.size + cold.size);
   for (const auto* blob : {&big, &warm, &cold}) {
     EXPECT_EQ(sys.reg.count_requests("GET", "/v2/faults/app/blobs/" + blob->digest.str()), 1u)
         << "fetched upstream more than once";
@@ -186,7 +168,7 @@ TEST(faults_swarm, a_peer_serving_corrupt_pieces_is_banned_and_the_blob_arrives_
   auto blob = sys.reg.push_blob("faults/app", content);
   // The honest seeder is slow, the bad peer fast: the mirror asks it first.
   sys.start_seeder({{"upload_rate_limit", "512KiB"}});
-  ingest(sys, "faults/app", blob);
+  sys.ingest("faults/app", blob);
   auto evil_passkey = sys.create_user("evil");
   http::client c;
   auto torrent =
@@ -218,8 +200,9 @@ TEST(faults_swarm, a_peer_serving_corrupt_pieces_is_banned_and_the_blob_arrives_
   // The rest came from the seeder: over BitTorrent, and over HTTP for the
   // few pieces that failed while only the bad peer was connected, which
   // libtorrent 2.0.8 does not ask the seeder for again.
-  EXPECT_TRUE(wait_for([&] { return total(m, "from_seeder") > 0; }, 10s)) << totals(m).dump();
-  EXPECT_EQ(total(m, "from_upstream"), 0u);
+  EXPECT_TRUE(wait_for([&] { return m.stats_total("from_seeder") > 0; }, 10s))
+      << m.stats_totals().dump();
+  EXPECT_EQ(m.stats_total("from_upstream"), 0u);
   EXPECT_EQ(cache_problems(m.dir() / "data"), "");
 }
 

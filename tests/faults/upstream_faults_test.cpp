@@ -15,17 +15,6 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::uint64_t total(const service_process& m, const char* key) {
-  auto j = m.get_json("/api/v1/stats");
-  return j.is_object() ? j["totals"].value(key, std::uint64_t{0}) : 0;
-}
-
-std::string error_code(const std::string& body) {
-  auto j = json::parse(body, nullptr, false);
-  if (!j.is_object() || !j.contains("errors") || j["errors"].empty()) return "<none>";
-  return j["errors"][0].value("code", "");
-}
-
 json rule(const pushed_blob& b, json r) {
   r["path"] = "/blobs/" + b.digest.str();
   r["method"] = "GET";
@@ -79,7 +68,7 @@ TEST(faults_upstream, transient_5xx_drops_and_stalls_are_retried_and_resumed) {
   }
   // The resumed transfer asked only for the rest.
   EXPECT_NE(sys.seeder->output().find("resuming at byte"), std::string::npos);
-  EXPECT_EQ(total(m, "from_upstream"), 0u) << "the seeder fetched everything";
+  EXPECT_EQ(m.stats_total("from_upstream"), 0u) << "the seeder fetched everything";
 
   // A mirror without a seeder fetches from upstream itself: a 502 and a
   // dropped connection are retried and resumed too.
@@ -91,7 +80,7 @@ TEST(faults_upstream, transient_5xx_drops_and_stalls_are_retried_and_resumed) {
   auto got = pull_blob(blob_url(direct, "faults/up", blobs[3].digest));
   EXPECT_TRUE(got.intact(blobs[3].digest, blobs[3].size))
       << got.status << " " << got.bytes << " " << got.error;
-  EXPECT_EQ(total(direct, "from_upstream"), blobs[3].size);
+  EXPECT_EQ(direct.stats_total("from_upstream"), blobs[3].size);
   EXPECT_GE(proxy.count({"/blobs/" + blobs[3].digest.str(), " drop"}), 1u);
 
   EXPECT_EQ(cache_problems(m.dir() / "data"), "");
@@ -116,11 +105,11 @@ TEST(faults_upstream, a_persistent_upstream_failure_is_a_clear_error_and_nothing
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 60s);
   EXPECT_FALSE(got.intact(blob.digest, blob.size));
   EXPECT_GE(got.status, 500) << got.body << got.error;
-  EXPECT_EQ(error_code(got.body), "UNAVAILABLE") << got.body;
+  EXPECT_EQ(registry_error_code(got.body), "UNAVAILABLE") << got.body;
   // The tag was never fetched: a clear 503, not a stale or invented answer.
   auto manifest = pull_blob(m.url("/v2/faults/up/manifests/v1"));
   EXPECT_EQ(manifest.status, 503) << manifest.body;
-  EXPECT_EQ(error_code(manifest.body), "UNAVAILABLE") << manifest.body;
+  EXPECT_EQ(registry_error_code(manifest.body), "UNAVAILABLE") << manifest.body;
 
   EXPECT_EQ(cache_index(m.dir() / "data").size(), 0u);
   EXPECT_EQ(cache_files(m.dir() / "data").size(), 0u);

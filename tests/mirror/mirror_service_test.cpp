@@ -38,11 +38,6 @@ http::client_response get(const std::string& url, http::header_list headers = {}
   return r ? *r : http::client_response{};
 }
 
-std::uint64_t stat(service_process& m, const std::string& key) {
-  auto j = m.get_json("/api/v1/stats");
-  return j.is_object() ? j["totals"].value(key, std::uint64_t{0}) : 0;
-}
-
 TEST(mirror, answers_the_v2_api_and_registry_style_errors) {
   registry_fixture reg;
   auto m = mirror_for(reg);
@@ -97,15 +92,15 @@ TEST(mirror, skopeo_pulls_are_byte_identical_to_direct_pulls) {
   ASSERT_EQ(via.status, 0) << via.output;
   EXPECT_EQ(read_tree(out / "direct"), read_tree(out / "mirror"));
   // Every blob went through the mirror: config and layers were misses.
-  EXPECT_GE(stat(*m, "cache_misses"), image.blobs().size());
-  EXPECT_EQ(stat(*m, "from_upstream"),
+  EXPECT_GE(m->stats_total("cache_misses"), image.blobs().size());
+  EXPECT_EQ(m->stats_total("from_upstream"),
             image.config.size + image.layers[0].size + image.layers[1].size);
   // Second pull: from the cache, nothing new from upstream.
   auto gets_before = reg.count_requests("GET", "/v2/team/app/blobs/");
   auto again = skopeo_copy_to_dir(m->listen() + "/team/app:v1", out / "again");
   ASSERT_EQ(again.status, 0) << again.output;
   EXPECT_EQ(reg.count_requests("GET", "/v2/team/app/blobs/"), gets_before);
-  EXPECT_GE(stat(*m, "cache_hits"), image.blobs().size());
+  EXPECT_GE(m->stats_total("cache_hits"), image.blobs().size());
 }
 
 TEST(mirror, containerd_pulls_through_hosts_toml_with_ns) {
@@ -123,7 +118,7 @@ TEST(mirror, containerd_pulls_through_hosts_toml_with_ns) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(ctrd.image_digest(ref), image.manifest_digest.str());
   // The blobs came through the mirror, not around it.
-  EXPECT_GE(stat(*m, "cache_misses"), image.blobs().size());
+  EXPECT_GE(m->stats_total("cache_misses"), image.blobs().size());
   // containerd names the registry with ?ns= (its ':' percent-encoded).
   EXPECT_NE(m->output().find("?ns=127.0.0.1"), std::string::npos);
 }
@@ -135,7 +130,7 @@ TEST(mirror, podman_pulls_through_a_registries_conf_mirror) {
   temp_dir work;
   auto r = podman_pull(work.path(), reg.host(), m->listen(), reg.host() + "/team/tool:2");
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_GE(stat(*m, "cache_misses"), image.blobs().size());
+  EXPECT_GE(m->stats_total("cache_misses"), image.blobs().size());
 }
 
 TEST(mirror, serves_manifests_and_blobs_with_head_and_range) {
@@ -241,7 +236,7 @@ TEST(mirror, private_repositories_are_served_only_to_clients_upstream_authorizes
   EXPECT_EQ(manifest.status, 401);
   auto bob = get(blob_url, {{"Authorization", "Basic Ym9iOmJ1aWxkZXI="}});  // bob:builder
   EXPECT_EQ(bob.status, 200);
-  EXPECT_GE(stat(*m, "denied"), 3u);
+  EXPECT_GE(m->stats_total("denied"), 3u);
 }
 
 TEST(mirror, restart_keeps_the_cache) {
@@ -256,7 +251,7 @@ TEST(mirror, restart_keeps_the_cache) {
   ASSERT_EQ(again.status, 200);
   EXPECT_EQ(again.body.size(), image.layers[0].size);
   EXPECT_EQ(reg.count_requests("GET", "/v2/team/app/blobs/"), gets);
-  EXPECT_EQ(stat(*m, "cache_hits"), 1u);
+  EXPECT_EQ(m->stats_total("cache_hits"), 1u);
 }
 
 TEST(mirror, a_modified_cache_file_is_detected_and_never_served) {
@@ -299,7 +294,7 @@ TEST(mirror, an_upstream_that_lies_about_a_digest_is_never_served_or_cached) {
   EXPECT_TRUE(refused);
   EXPECT_FALSE(
       std::filesystem::exists(m->dir() / "data" / "blobs" / std::string(layer.digest.hex())));
-  EXPECT_GE(stat(*m, "digest_mismatches"), 1u);
+  EXPECT_GE(m->stats_total("digest_mismatches"), 1u);
 }
 
 }  // namespace

@@ -52,6 +52,15 @@ nlohmann::json service_process::get_json(std::string_view path) const {
   return nlohmann::json::parse(r->body, nullptr, false);
 }
 
+nlohmann::json service_process::stats_totals() const {
+  auto j = get_json("/api/v1/stats");
+  return j.is_object() && j.contains("totals") ? j["totals"] : nlohmann::json::object();
+}
+
+std::uint64_t service_process::stats_total(std::string_view key) const {
+  return stats_totals().value(std::string(key), std::uint64_t{0});
+}
+
 std::unique_ptr<service_process> start_mirror(const mirror_config& c) {
   auto port = free_port(c.host);
   auto peer_port = free_port(c.host);

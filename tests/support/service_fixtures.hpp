@@ -4,6 +4,7 @@
 // printed when a test fails.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -42,6 +43,10 @@ class service_process {
   nlohmann::json& config() noexcept { return config_; }
   // GET <path> as JSON (e.g. /api/v1/stats).
   nlohmann::json get_json(std::string_view path) const;
+  // A mirror's /api/v1/stats "totals" (an empty object if it does not
+  // answer), and one counter of them (0 if absent).
+  nlohmann::json stats_totals() const;
+  std::uint64_t stats_total(std::string_view key) const;
 
  private:
   std::string binary_;

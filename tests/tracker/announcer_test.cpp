@@ -16,7 +16,7 @@ const std::string hash_a(20, 'A');
 const std::string hash_b(20, 'B');
 const std::string hash_v2(20, 'V');  // truncated v2 of the hybrid "A" torrent
 
-struct fixture {
+struct announcer_fixture {
   user_table users;
   swarm_table swarms{16};
   zone_map zones;
@@ -25,7 +25,7 @@ struct fixture {
   std::string passkey = "0123456789abcdef0123456789abcdef";
   std::uint32_t now = 5000;
 
-  explicit fixture(announce_policy policy = {}, std::vector<zone_rule> rules = {}) {
+  explicit announcer_fixture(announce_policy policy = {}, std::vector<zone_rule> rules = {}) {
     zones = *zone_map::build(rules);
     users.add(passkey_hasher()(passkey), 1, "alice");
     users.add(passkey_hasher()("bob-passkey"), 2, "bob");
@@ -73,7 +73,7 @@ void expect_sorted_keys(const lt::bdecode_node& dict) {
 }
 
 TEST(announcer, answers_with_every_field_in_sorted_order) {
-  fixture f;
+  announcer_fixture f;
   auto r = f.announce(f.query(hash_a, 1, 0));
   expect_sorted_keys(r);
   EXPECT_EQ(r.dict_find_int_value("complete", -1), 1);
@@ -89,7 +89,7 @@ TEST(announcer, answers_with_every_field_in_sorted_order) {
 }
 
 TEST(announcer, hands_out_compact_ipv4_and_ipv6_peers) {
-  fixture f;
+  announcer_fixture f;
   f.announce(f.query(hash_a, 1, 0), "10.0.0.1");
   f.announce(f.query(hash_a, 2, 0), "fd00::2");
   auto r = f.announce(f.query(hash_a, 3, 100), "10.0.0.3");
@@ -104,7 +104,7 @@ TEST(announcer, hands_out_compact_ipv4_and_ipv6_peers) {
 }
 
 TEST(announcer, answers_the_dictionary_model_with_and_without_peer_ids) {
-  fixture f;
+  announcer_fixture f;
   f.announce(f.query(hash_a, 1, 0), "10.0.0.1");
   f.announce(f.query(hash_a, 2, 0), "fd00::2");
   auto r = f.announce(f.query(hash_a, 3, 100, "&compact=0"), "10.0.0.3");
@@ -126,7 +126,7 @@ TEST(announcer, answers_the_dictionary_model_with_and_without_peer_ids) {
 }
 
 TEST(announcer, fails_unknown_passkeys_unregistered_torrents_and_bad_queries) {
-  fixture f;
+  announcer_fixture f;
   auto r = f.announce(f.query(hash_a, 1, 0), "10.0.0.1", announce_result::unknown_passkey,
                       "not-a-passkey");
   EXPECT_NE(sval(r, "failure reason").find("unknown passkey"), std::string::npos);
@@ -143,7 +143,7 @@ TEST(announcer, fails_unknown_passkeys_unregistered_torrents_and_bad_queries) {
 TEST(announcer, honours_ip_only_from_trusted_addresses) {
   announce_policy p;
   p.trusted.push_back(*cidr::parse("127.0.0.0/8"));
-  fixture f(p);
+  announcer_fixture f(p);
   auto r = f.announce(f.query(hash_a, 1, 0, "&ip=10.9.9.9"), "192.168.1.5");
   EXPECT_EQ(sval(r, "external ip"), std::string("\xc0\xa8\x01\x05", 4));
   EXPECT_NE(sval(r, "warning message").find("ip= ignored"), std::string::npos);
@@ -161,7 +161,7 @@ TEST(announcer, honours_ip_only_from_trusted_addresses) {
 TEST(announcer, maps_zones_from_rules_and_the_zone_parameter) {
   std::vector<zone_rule> rules{{"10.1.0.0/16", "east"}, {"10.2.0.0/16", "west"}};
   announce_policy p;
-  fixture f(p, rules);
+  announcer_fixture f(p, rules);
   f.announce(f.query(hash_a, 1, 0), "10.2.0.1");                // west seeder
   f.announce(f.query(hash_a, 2, 0, "&zone=east"), "10.9.0.2");  // east by parameter
   for (int n = 3; n < 6; ++n) f.announce(f.query(hash_a, n, 100), "10.2.0." + std::to_string(n));
@@ -175,7 +175,7 @@ TEST(announcer, maps_zones_from_rules_and_the_zone_parameter) {
 TEST(announcer, caps_numwant_and_sends_no_peers_on_stop) {
   announce_policy p;
   p.max_numwant = 3;
-  fixture f(p);
+  announcer_fixture f(p);
   for (int n = 0; n < 10; ++n) f.announce(f.query(hash_a, n, 0), "10.0.0." + std::to_string(n + 1));
   auto r = f.announce(f.query(hash_a, 50, 100, "&numwant=1000"), "10.0.1.1");
   EXPECT_EQ(sval(r, "peers").size(), 18u);
@@ -187,7 +187,7 @@ TEST(announcer, caps_numwant_and_sends_no_peers_on_stop) {
 }
 
 TEST(announcer, joins_a_hybrid_torrents_v1_and_v2_swarms) {
-  fixture f;
+  announcer_fixture f;
   f.announce(f.query(hash_a, 1, 0), "10.0.0.1");
   auto r = f.announce(f.query(hash_v2, 2, 100), "10.0.0.2");
   EXPECT_EQ(sval(r, "peers"), std::string("\x0a\x00\x00\x01\x1b\x59", 6));
@@ -197,7 +197,7 @@ TEST(announcer, joins_a_hybrid_torrents_v1_and_v2_swarms) {
 }
 
 TEST(announcer, records_user_counters_and_scrapes) {
-  fixture f;
+  announcer_fixture f;
   f.announce(f.query(hash_a, 1, 100, "&event=started"), "10.0.0.1");
   f.announce("info_hash=" + http::percent_encode(hash_a) +
                  "&peer_id=" + http::percent_encode(fmt::format("-TT0001-{:012d}", 1)) +

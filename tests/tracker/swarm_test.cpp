@@ -39,7 +39,7 @@ announce_request req(std::uint64_t left, announce_event e = announce_event::none
   return r;
 }
 
-struct fixture {
+struct swarm_fixture {
   swarm s{1};
   fast_rng rng{42};
   selection_scratch scratch;
@@ -79,7 +79,7 @@ struct fixture {
 };
 
 TEST(swarm_handout, gives_a_leecher_seeders_first_then_leechers) {
-  fixture f;
+  swarm_fixture f;
   for (int n = 0; n < 10; ++n) f.join(n, true);
   for (int n = 10; n < 20; ++n) f.join(n, false);
   auto got = f.handout(99, false, 12);
@@ -91,7 +91,7 @@ TEST(swarm_handout, gives_a_leecher_seeders_first_then_leechers) {
 }
 
 TEST(swarm_handout, gives_a_seeder_only_leechers) {
-  fixture f;
+  swarm_fixture f;
   for (int n = 0; n < 5; ++n) f.join(n, true);
   for (int n = 10; n < 13; ++n) f.join(n, false);
   auto got = f.handout(99, true, 50);
@@ -99,7 +99,7 @@ TEST(swarm_handout, gives_a_seeder_only_leechers) {
 }
 
 TEST(swarm_handout, prefers_the_same_zone_and_fills_from_others) {
-  fixture f;
+  swarm_fixture f;
   zone_id a = zone_of_name("a"), b = zone_of_name("b");
   for (int n = 0; n < 3; ++n) f.join(n, true, a);
   for (int n = 10; n < 15; ++n) f.join(n, true, b);
@@ -115,7 +115,7 @@ TEST(swarm_handout, prefers_the_same_zone_and_fills_from_others) {
 }
 
 TEST(swarm_handout, sends_a_zone_without_seeders_to_other_zones_seeders_first) {
-  fixture f;
+  swarm_fixture f;
   zone_id b = zone_of_name("b"), c = zone_of_name("c");
   for (int n = 0; n < 2; ++n) f.join(n, true, b);
   for (int n = 10; n < 60; ++n) f.join(n, false, c);
@@ -125,7 +125,7 @@ TEST(swarm_handout, sends_a_zone_without_seeders_to_other_zones_seeders_first) {
 }
 
 TEST(swarm_handout, never_returns_the_requester) {
-  fixture f;
+  swarm_fixture f;
   f.join(1, false);
   EXPECT_TRUE(f.handout(1, false, 50).empty());
   f.join(2, true);
@@ -137,7 +137,7 @@ TEST(swarm_handout, never_returns_the_requester) {
 }
 
 TEST(swarm_handout, hands_out_origins_first_while_no_other_node_seeds) {
-  fixture f;
+  swarm_fixture f;
   f.join(first_origin, true);
   for (int n = 10; n < 13; ++n) f.join(n, false);
   auto got = f.handout(99, false, 50);
@@ -149,7 +149,7 @@ TEST(swarm_handout, hands_out_origins_first_while_no_other_node_seeds) {
 }
 
 TEST(swarm_handout, origins_stand_by_while_other_nodes_seed) {
-  fixture f;
+  swarm_fixture f;
   f.join(first_origin, true);
   f.join(first_origin + 1, true);
   f.join(1, true);  // a node that finished
@@ -167,7 +167,7 @@ TEST(swarm_handout, origins_stand_by_while_other_nodes_seed) {
             (std::set<int>{first_origin, first_origin + 1}));
   f.want_origins = false;
   // A leecher's announce does not count as a seeder, an origin's neither.
-  fixture g;
+  swarm_fixture g;
   g.join(first_origin, true);
   g.join(first_origin + 1, true);
   g.join(10, false);
@@ -184,7 +184,7 @@ TEST(swarm_handout, origins_stand_by_while_other_nodes_seed) {
 TEST(swarm_handout, a_seeder_not_heard_from_lately_does_not_put_origins_on_standby) {
   // A node that died without saying so stays in the swarm until peer_ttl
   // but stops counting after `fresh`: the origin is handed out again.
-  fixture f;
+  swarm_fixture f;
   f.join(first_origin, true);
   f.join(1, true);
   f.now += 200;  // past fresh (180), within peer_ttl (600)
@@ -195,7 +195,7 @@ TEST(swarm_handout, a_seeder_not_heard_from_lately_does_not_put_origins_on_stand
 }
 
 TEST(swarm_handout, spreads_load_randomly) {
-  fixture f;
+  swarm_fixture f;
   for (int n = 0; n < 100; ++n) f.join(n, true);
   std::map<int, int> times;
   for (int round = 0; round < 200; ++round) {
@@ -206,7 +206,7 @@ TEST(swarm_handout, spreads_load_randomly) {
 }
 
 TEST(swarm_handout, skips_stale_peers_and_respects_want) {
-  fixture f;
+  swarm_fixture f;
   f.join(1, true);
   f.now += 601;
   f.join(2, true);

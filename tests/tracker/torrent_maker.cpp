@@ -6,30 +6,22 @@
 #include <libtorrent/torrent_info.hpp>
 #include <stdexcept>
 
+#include "common/hex.hpp"
 #include "tests/support/support.hpp"
 
 namespace blobswarm::tracker::test_support {
 
 namespace {
-std::string hex_of(const auto& h) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  for (auto c : h) {
-    s += digits[static_cast<unsigned char>(c) >> 4];
-    s += digits[static_cast<unsigned char>(c) & 15];
-  }
-  return s;
-}
-
 made_torrent describe(std::string bytes) {
   made_torrent out;
   out.bytes = std::move(bytes);
   lt::error_code ec;
   lt::torrent_info ti(out.bytes.data(), static_cast<int>(out.bytes.size()), ec);
   if (ec) throw std::runtime_error("not a valid torrent: " + ec.message());
-  if (ti.info_hashes().has_v1()) out.v1_hex = hex_of(ti.info_hashes().v1);
+  if (ti.info_hashes().has_v1())
+    out.v1_hex = to_hex(std::string_view(ti.info_hashes().v1.data(), ti.info_hashes().v1.size()));
   if (ti.info_hashes().has_v2()) {
-    out.v2_hex = hex_of(ti.info_hashes().v2);
+    out.v2_hex = to_hex(std::string_view(ti.info_hashes().v2.data(), ti.info_hashes().v2.size()));
     out.v2_trunc_hex = out.v2_hex.substr(0, 40);
   }
   return out;
