@@ -5,6 +5,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -72,6 +73,28 @@ result<std::string> read_file(const std::filesystem::path& path, std::uint64_t m
   }
   out.resize(done);
   return out;
+}
+
+result<std::string> read_secret(const std::filesystem::path& path, std::string_view what,
+                                std::size_t min_size) {
+  auto data = read_file(path, 64 * 1024);
+  if (!data) return fail(data.error().with_context(what));
+  std::string_view t = *data;
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
+  if (t.empty()) return fail(errc::invalid_argument, "{} {} is empty", what, path.string());
+  if (t.size() < min_size || t.size() > 128) {
+    return fail(errc::invalid_argument, "{} {}: the secret must be {}-128 characters", what,
+                path.string(), min_size);
+  }
+  for (char c : t) {
+    if (c <= 0x20 || c >= 0x7f) {
+      return fail(errc::invalid_argument,
+                  "{} {}: the secret must be one word of printable ASCII characters", what,
+                  path.string());
+    }
+  }
+  return std::string(t);
 }
 
 result<void> write_all(int fd, std::span<const std::byte> data, const std::filesystem::path& path) {

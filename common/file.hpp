@@ -41,6 +41,11 @@ result<unique_fd> open_file(const std::filesystem::path& path, int flags, int mo
 result<std::uint64_t> file_size(int fd);
 result<std::string> read_file(const std::filesystem::path& path,
                               std::uint64_t max_bytes = 64ULL << 20);
+// A secret (token, passkey) in a file: one word of printable ASCII,
+// `min_size` to 128 characters, surrounding whitespace ignored. `what`
+// names the setting in errors; the secret itself never appears in them.
+result<std::string> read_secret(const std::filesystem::path& path, std::string_view what,
+                                std::size_t min_size = 1);
 // Writes all of `data` at the current offset, retrying short writes.
 result<void> write_all(int fd, std::span<const std::byte> data, const std::filesystem::path& path);
 result<void> write_all(int fd, std::string_view data, const std::filesystem::path& path);

@@ -37,12 +37,13 @@ error http_failure(const http::client_response& r, std::string_view what) {
 }  // namespace
 
 http_sources::http_sources(blocking_pool& pool, upstreams& registries, std::string tracker_url,
-                           std::string passkey, std::string seeder_url)
+                           std::string passkey, std::string seeder_url, std::string seeder_token)
     : pool_(pool),
       registries_(registries),
       tracker_(std::move(tracker_url)),
       passkey_(std::move(passkey)),
       seeder_(std::move(seeder_url)),
+      seeder_token_(std::move(seeder_token)),
       http_(http::client_options{.connect_timeout = std::chrono::seconds(5),
                                  .stall_timeout = std::chrono::seconds(60)}) {
   while (tracker_.ends_with('/')) tracker_.pop_back();
@@ -54,11 +55,15 @@ std::string http_sources::seeder_url(const blob_ref& b, std::string_view suffix)
                      http::percent_encode(registries_.host_key(b.host)));
 }
 
-awaitable<result<std::string>> http_sources::get_torrent(std::string url, bool with_passkey,
+std::string http_sources::seeder_authorization() const {
+  return seeder_token_.empty() ? std::string() : "Bearer " + seeder_token_;
+}
+
+awaitable<result<std::string>> http_sources::get_torrent(std::string url, std::string authorization,
                                                          duration wait) {
   http::client_request req{.url = std::move(url)};
   req.headers.emplace_back("Accept", "application/x-bittorrent");
-  if (with_passkey) req.headers.emplace_back("Authorization", "Bearer " + passkey_);
+  if (!authorization.empty()) req.headers.emplace_back("Authorization", std::move(authorization));
   req.timeout = wait;
   auto send = [this, req] {
     return http_.send(req);
@@ -71,17 +76,17 @@ awaitable<result<std::string>> http_sources::get_torrent(std::string url, bool w
 
 awaitable<result<std::string>> http_sources::tracker_torrent(const blob_ref& b) {
   co_return co_await get_torrent(fmt::format("{}/api/v1/blobs/{}/torrent", tracker_, b.id.str()),
-                                 true, std::chrono::seconds(10));
+                                 "Bearer " + passkey_, std::chrono::seconds(10));
 }
 
 awaitable<result<std::string>> http_sources::seeder_torrent(const blob_ref& b) {
-  co_return co_await get_torrent(seeder_url(b, "/torrent"), false, ingest_wait);
+  co_return co_await get_torrent(seeder_url(b, "/torrent"), seeder_authorization(), ingest_wait);
 }
 
 awaitable<result<std::string>> http_sources::seeder_segment_torrent(const blob_ref& b,
                                                                     std::uint32_t n) {
-  co_return co_await get_torrent(seeder_url(b, fmt::format("/segments/{}/torrent", n)), false,
-                                 ingest_wait);
+  co_return co_await get_torrent(seeder_url(b, fmt::format("/segments/{}/torrent", n)),
+                                 seeder_authorization(), ingest_wait);
 }
 
 awaitable<result<seeder_descriptor>> http_sources::seeder_descriptor_of(const blob_ref& b) {
@@ -91,6 +96,7 @@ awaitable<result<seeder_descriptor>> http_sources::seeder_descriptor_of(const bl
   auto executor = co_await asio::this_coro::executor;
   while (true) {
     http::client_request req{.url = seeder_url(b, "/descriptor")};
+    if (!seeder_token_.empty()) req.headers.emplace_back("Authorization", seeder_authorization());
     req.timeout = std::chrono::seconds(30);
     auto send = [this, req] {
       return http_.send(req);
@@ -136,6 +142,7 @@ awaitable<result<void>> http_sources::fetch_range(
   if (length == 0) co_return result<void>{};
   if (from == byte_source::seeder) {
     http::client_request req{.url = seeder_url(b, "")};
+    if (!seeder_token_.empty()) req.headers.emplace_back("Authorization", seeder_authorization());
     req.headers.emplace_back("Range", fmt::format("bytes={}-{}", offset, offset + length - 1));
     auto stream = [this, req, sink, offset] {
       auto check = [offset](const http::client_response& res) -> result<void> {

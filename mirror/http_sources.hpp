@@ -1,5 +1,6 @@
 // http_sources: blob_sources over HTTP — the tracker's blob index (with this
-// node's passkey), the seeder's ingest API, and the upstream registries.
+// node's passkey), the seeder's ingest API (with the seeder's API token, if
+// set), and the upstream registries.
 #pragma once
 
 #include <memory>
@@ -15,7 +16,7 @@ namespace blobswarm::mirror {
 class http_sources final : public blob_sources {
  public:
   http_sources(blocking_pool& pool, upstreams& registries, std::string tracker_url,
-               std::string passkey, std::string seeder_url);
+               std::string passkey, std::string seeder_url, std::string seeder_token = {});
 
   awaitable<result<std::string>> tracker_torrent(const blob_ref& b) override;
   awaitable<result<seeder_descriptor>> seeder_descriptor_of(const blob_ref& b) override;
@@ -29,13 +30,18 @@ class http_sources final : public blob_sources {
 
  private:
   std::string seeder_url(const blob_ref& b, std::string_view suffix) const;
-  awaitable<result<std::string>> get_torrent(std::string url, bool with_passkey, duration wait);
+  // `authorization`: the Authorization header to send, if not empty.
+  awaitable<result<std::string>> get_torrent(std::string url, std::string authorization,
+                                             duration wait);
+  // "Bearer <seeder token>", or "" without one.
+  std::string seeder_authorization() const;
 
   blocking_pool& pool_;
   upstreams& registries_;
   std::string tracker_;
   std::string passkey_;
   std::string seeder_;
+  std::string seeder_token_;
   http::client http_;
 };
 

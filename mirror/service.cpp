@@ -120,14 +120,15 @@ result<std::unique_ptr<service>> service::make(asio::io_context& io, const setti
 }
 
 result<void> service::init() {
-  auto key = read_file(settings_.passkey_file, 4096);
-  if (!key) return fail(key.error().with_context("passkey_file"));
-  passkey_ = *key;
-  while (!passkey_.empty() && std::isspace(static_cast<unsigned char>(passkey_.back()))) {
-    passkey_.pop_back();
+  auto key = read_secret(settings_.passkey_file, "passkey_file");
+  if (!key) return fail(key.error());
+  passkey_ = std::move(*key);
+  std::string seeder_token;
+  if (!settings_.seeder_token_file.empty()) {
+    auto token = read_secret(settings_.seeder_token_file, "seeder_token_file", 16);
+    if (!token) return fail(token.error());
+    seeder_token = std::move(*token);
   }
-  if (passkey_.empty())
-    return fail(errc::invalid_argument, "passkey_file {} is empty", settings_.passkey_file);
 
   pool_ = std::make_unique<blocking_pool>(8);
   auto table = registry::upstream_table::make(settings_.upstream, settings_.upstreams,
@@ -168,8 +169,8 @@ result<void> service::init() {
 
   auto tracker = settings_.tracker;
   while (tracker.ends_with('/')) tracker.pop_back();
-  sources_ =
-      std::make_unique<http_sources>(*pool_, *upstreams_, tracker, passkey_, settings_.seeder);
+  sources_ = std::make_unique<http_sources>(*pool_, *upstreams_, tracker, passkey_,
+                                            settings_.seeder, seeder_token);
   authorizer_ = std::make_unique<authorizer>(*upstreams_, *pool_, settings_.auth_cache_ttl,
                                              logging::get("authz"));
   manifests_ = std::make_unique<manifest_proxy>(*cache_, *upstreams_, *authorizer_, *pool_,

@@ -17,6 +17,7 @@ struct settings {
   std::string tracker = "http://127.0.0.1:6969";
   std::string passkey_file;
   std::string seeder = "http://127.0.0.1:8001";
+  std::string seeder_token_file;
   std::string peer_listen = "0.0.0.0:6882";
   std::string upstream = "https://registry-1.docker.io";
   std::map<std::string, registry::upstream_settings> upstreams;
@@ -52,6 +53,8 @@ struct settings {
     v("tracker", tracker, "tracker base URL");
     v("passkey_file", passkey_file, "file holding this node's tracker passkey");
     v("seeder", seeder, "seeder base URL (ingests blobs the swarm does not have yet)");
+    v("seeder_token_file", seeder_token_file,
+      "file with the seeder's API token (its api_token_file), sent as a bearer token");
     v("peer_listen", peer_listen, "address:port for BitTorrent peer connections");
     v("upstream", upstream, "default upstream registry URL (requests without ?ns=)");
     v("upstreams", upstreams,

@@ -54,7 +54,10 @@ api::api(ingestor& ingest, blob_store& store, preheater& preheat, torrent_sessio
       options_(std::move(options)),
       log_(std::move(log)),
       http_bytes_(metrics.add_counter("blobswarm_seeder_http_bytes_total",
-                                      "Blob bytes sent over HTTP (fallback and web seed)")) {
+                                      "Blob bytes sent over HTTP (fallback and web seed)")),
+      unauthorized_(metrics.add_counter(
+          "blobswarm_seeder_unauthorized_total",
+          "API requests refused for a missing or wrong bearer token (api or notification token)")) {
   while (options_.public_url.ends_with('/')) options_.public_url.pop_back();
 }
 
@@ -98,7 +101,20 @@ http::response api::health() {
   return http::json_response(200, body);
 }
 
+std::optional<http::response> api::refuse(const http::request& req, const std::string& token,
+                                          std::string_view what) {
+  if (token.empty() || secrets_equal(req.header("authorization").value_or(""), "Bearer " + token)) {
+    return std::nullopt;
+  }
+  unauthorized_.inc();
+  auto r = error_response(401, registry::code::unauthorized,
+                          fmt::format("{} need the configured bearer token", what));
+  r.set("WWW-Authenticate", "Bearer realm=\"blobswarm-seeder\"");
+  return r;
+}
+
 awaitable<http::response> api::blob(http::request& req) {
+  if (auto no = refuse(req, options_.api_token, "blob requests")) co_return std::move(*no);
   auto route = blob_route::split(req.param("rest"));
   if (!route) co_return error_response(route.error(), subject::other);
   auto name = repository_name::parse(route->name);
@@ -353,6 +369,7 @@ awaitable<http::response> api::bytes(http::request& req, std::string ns, reposit
 }
 
 awaitable<http::response> api::preheat(http::request& req) {
+  if (auto no = refuse(req, options_.api_token, "preheat requests")) co_return std::move(*no);
   auto request = preheat_request::parse(req.body());
   if (!request) {
     co_return error_response(400, request.error().code, request.error().what.message);
@@ -403,14 +420,7 @@ awaitable<http::response> api::preheat(http::request& req) {
 }
 
 http::response api::notifications(http::request& req) {
-  if (!options_.notification_token.empty() &&
-      !secrets_equal(req.header("authorization").value_or(""),
-                     "Bearer " + options_.notification_token)) {
-    auto r = error_response(401, registry::code::unauthorized,
-                            "notifications need the configured bearer token");
-    r.set("WWW-Authenticate", "Bearer realm=\"blobswarm-seeder\"");
-    return r;
-  }
+  if (auto no = refuse(req, options_.notification_token, "notifications")) return std::move(*no);
   auto events = push_events::parse(req.body());
   if (!events) return error_response(events.error(), subject::other);
   for (const auto& e : events->manifests) preheater_.on_push(e);

@@ -6,6 +6,9 @@
 //                                                                 while ingesting (BEP 19 web seed)
 //   POST     /api/v1/preheat                                      ingest an image's blobs
 //   POST     /api/v1/notifications                                registry push notifications
+// With an api token, /api/v1/blobs and /api/v1/preheat need
+// "Authorization: Bearer <token>" (401 otherwise); notifications need the
+// notification token.
 //   GET      /metrics, /healthz
 // Errors are registry-style JSON ({"errors":[{"code","message","detail"}]})
 // with the HTTP status that fits.
@@ -14,7 +17,9 @@
 #include <spdlog/logger.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/http/router.hpp"
 #include "common/metrics.hpp"
@@ -31,6 +36,7 @@ struct api_options {
   std::string public_url;  // for web seeds
   bool web_seed = false;
   duration wait_timeout = std::chrono::minutes(10);
+  std::string api_token;           // empty: blobs and preheat need no token
   std::string notification_token;  // empty: notifications need no token
 };
 
@@ -55,6 +61,10 @@ class api {
   awaitable<http::response> preheat(http::request& req);
   http::response notifications(http::request& req);
   http::response health();
+  // A 401 unless `token` is empty or the request carries it as
+  // "Authorization: Bearer <token>" (compared in constant time).
+  std::optional<http::response> refuse(const http::request& req, const std::string& token,
+                                       std::string_view what);
   std::string web_seed_url(const repository_name& name, const blobswarm::digest& d,
                            std::string_view ns) const;
   http::response torrent_response(std::string bytes, const repository_name& name,
@@ -70,6 +80,7 @@ class api {
   api_options options_;
   std::shared_ptr<spdlog::logger> log_;
   metrics::counter& http_bytes_;
+  metrics::counter& unauthorized_;
 };
 
 }  // namespace blobswarm::seeder

@@ -22,16 +22,6 @@ namespace blobswarm::seeder {
 
 namespace {
 
-result<std::string> read_secret(const std::string& path, std::string_view what) {
-  auto text = read_file(path, 64 * 1024);
-  if (!text) return fail(text.error().with_context(std::string(what)));
-  while (!text->empty() && (text->back() == '\n' || text->back() == '\r' || text->back() == ' ')) {
-    text->pop_back();
-  }
-  if (text->empty()) return fail(errc::invalid_argument, "{} {} is empty", what, path);
-  return text;
-}
-
 // Every seeded blob may hold a descriptor: use what the system allows.
 void raise_file_limit() {
   rlimit r{};
@@ -52,6 +42,11 @@ result<std::unique_ptr<service>> service::make(const settings& s) {
     auto token = read_secret(st.tracker_token_file, "tracker token file");
     if (!token) return fail(token.error());
     svc->tracker_token_ = std::move(*token);
+  }
+  if (!st.api_token_file.empty()) {
+    auto token = read_secret(st.api_token_file, "api_token_file", 16);
+    if (!token) return fail(token.error());
+    svc->api_token_ = std::move(*token);
   }
   if (!st.notification_token_file.empty()) {
     auto token = read_secret(st.notification_token_file, "notification token file");
@@ -128,6 +123,7 @@ result<void> service::start() {
                             api_options{.public_url = public_url,
                                         .web_seed = st.web_seed,
                                         .wait_timeout = st.wait_timeout,
+                                        .api_token = api_token_,
                                         .notification_token = notification_token_},
                             log);
   auto* session = session_.get();
@@ -163,6 +159,12 @@ result<void> service::start() {
   log->info("blobswarm-seeder {} listening on {} (data {}, default upstream {}, tracker {})",
             BLOBSWARM_VERSION, ep->str(), st.data, clients_->table().default_upstream().url,
             tracker_->enabled() ? st.tracker : std::string("disabled"));
+  if (api_token_.empty()) {
+    log->warn(
+        "api_token_file is not set: anyone who reaches {} can read every blob the upstream "
+        "credentials can read and start ingests (docs/SECURITY.md)",
+        ep->str());
+  }
   schedule_flush();
   return {};
 }

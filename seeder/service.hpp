@@ -58,6 +58,7 @@ class service {
   std::unique_ptr<api> api_;
   std::unique_ptr<http::server> server_;
   std::string tracker_token_;
+  std::string api_token_;
   std::string notification_token_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -11,6 +11,11 @@ result<void> settings::validate() const {
     return fail(r.error().with_context("peer_listen"));
   }
   if (data.empty()) return fail(errc::invalid_argument, "data: a directory is required");
+  if (web_seed && !api_token_file.empty()) {
+    return fail(errc::invalid_argument,
+                "web_seed cannot be used with api_token_file: libtorrent's web seed requests "
+                "carry no token, so every one would be refused");
+  }
   if (auto t = registry::upstream_table::make(upstream, upstreams, allow_unlisted_upstreams); !t) {
     return fail(t.error());
   }

@@ -35,6 +35,7 @@ struct settings {
   byte_size upstream_rate_limit{0};
   byte_size upload_rate_limit{0};
   int unchoke_slots = 32;
+  std::string api_token_file;
   std::string notification_token_file;
   std::string tls_cert_file;
   std::string tls_key_file;
@@ -74,6 +75,10 @@ struct settings {
     v("upload_rate_limit", upload_rate_limit,
       "BitTorrent upload limit in bytes/s, loopback included (0: unlimited)");
     v("unchoke_slots", unchoke_slots, "peers uploaded to at the same time");
+    v("api_token_file", api_token_file,
+      "file with a token /api/v1/blobs and /api/v1/preheat requests must send as "
+      "'Authorization: Bearer <token>' (16-128 characters; the mirrors' seeder_token_file; not "
+      "with web_seed; empty: the API is open)");
     v("notification_token_file", notification_token_file,
       "file with a token registry notifications must send as 'Authorization: Bearer <token>'");
     v("tls_cert_file", tls_cert_file,

@@ -43,27 +43,6 @@ std::uint32_t seconds_of(duration d) {
   return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
 }
 
-// A secret in a file: one line, surrounding whitespace ignored.
-result<std::string> read_secret(const std::string& path, std::size_t min_size,
-                                std::string_view what) {
-  auto data = read_file(path, 64 * 1024);
-  if (!data) return fail(data.error().with_context(what));
-  std::string_view t = *data;
-  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
-  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
-  if (t.size() < min_size || t.size() > 128) {
-    return fail(errc::invalid_argument, "{} {}: the secret must be {}-128 characters", what, path,
-                min_size);
-  }
-  for (char c : t) {
-    if (c <= 0x20 || c >= 0x7f) {
-      return fail(errc::invalid_argument,
-                  "{} {}: the secret must be one word of printable ASCII characters", what, path);
-    }
-  }
-  return std::string(t);
-}
-
 // SO_REUSEPORT lets any process of the same user join a listening port.
 // Probe with a plain socket first, so a second tracker on the same port
 // fails instead of silently sharing the connections.
@@ -341,7 +320,7 @@ result<std::unique_ptr<service>> service::create(const settings& s,
   auto i = std::make_unique<impl>();
   i->s = s;
   i->now = now ? std::move(now) : std::function<std::uint32_t()>(system_now);
-  auto token = read_secret(s.admin_token_file, 16, "admin_token_file");
+  auto token = read_secret(s.admin_token_file, "admin_token_file", 16);
   if (!token) return fail(token.error());
   i->admin_token = std::move(*token);
   auto zones = zone_map::build(s.zones);
@@ -374,7 +353,7 @@ result<std::unique_ptr<service>> service::create(const settings& s,
     i->index->keep_passkeys(std::move(*vault));
   }
   for (const auto& u : s.users) {
-    auto passkey = read_secret(u.passkey_file, 16, "users[].passkey_file");
+    auto passkey = read_secret(u.passkey_file, "users[].passkey_file", 16);
     if (!passkey) return fail(passkey.error().with_context("user '" + u.name + "'"));
     auto changed = i->index->provision_user(u.name, *passkey, i->now());
     if (!changed) return fail(changed.error().with_context("users"));

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/blocking_pool.hpp"
+#include "common/file.hpp"
 #include "common/logging.hpp"
 #include "tests/support/support.hpp"
 
@@ -150,6 +151,37 @@ TEST(logging, redacts_passkeys_in_quoted_tracker_urls) {
   EXPECT_EQ(logging::redact_passkeys("no urls here"), "no urls here");
   EXPECT_EQ(logging::redact_passkeys("/announce/"), "/announce/");
   EXPECT_EQ(logging::redact_passkeys(""), "");
+}
+
+TEST(read_secret, trims_one_word_and_refuses_what_cannot_be_a_token) {
+  test::temp_dir dir;
+  test::write_text(dir / "ok", "  0123456789abcdef-token \n");
+  auto ok = read_secret(dir / "ok", "api_token_file", 16);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(*ok, "0123456789abcdef-token");
+  struct bad {
+    std::string content;
+    std::string message;
+  };
+  for (const auto& [content, message] : std::vector<bad>{
+           {"\n", "is empty"},
+           {"REPLACE-ME", "must be 16-128 characters"},
+           {std::string(129, 'a'), "must be 16-128 characters"},
+           {"two words of a token", "one word of printable ASCII"},
+           {"0123456789abcdef\x01", "one word of printable ASCII"},
+       }) {
+    test::write_text(dir / "bad", content);
+    auto r = read_secret(dir / "bad", "api_token_file", 16);
+    ASSERT_FALSE(r) << content;
+    EXPECT_NE(r.error().message.find(message), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("api_token_file"), std::string::npos) << r.error().message;
+    if (content.size() > 4) {
+      EXPECT_EQ(r.error().message.find(content), std::string::npos) << "the secret is in the error";
+    }
+  }
+  auto missing = read_secret(dir / "missing", "api_token_file");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("api_token_file"), std::string::npos);
 }
 
 }  // namespace

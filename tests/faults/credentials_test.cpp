@@ -1,8 +1,9 @@
 // Bad and missing credentials at every API of the running system: the
 // tracker's announce, scrape and REST API (missing, wrong, revoked and
 // rotated passkeys, a wrong admin token, a passkey used for a write), the
-// seeder's notification endpoint and its upstream credentials, and the
-// mirror's private-repository checks and its own passkey. Each is refused
+// seeder's blob, preheat and notification endpoints and its upstream
+// credentials, and the mirror's private-repository checks, its passkey and
+// its seeder token. Each is refused
 // without handing anything out, and no secret appears in any service's log.
 #include <gtest/gtest.h>
 
@@ -104,10 +105,42 @@ TEST(faults_credentials, bad_or_missing_credentials_are_refused_and_never_logged
   auto right_token = json_type;
   right_token.emplace_back("Authorization", "Bearer " + notify_token);
   EXPECT_EQ(send(notify, right_token, "POST", event).status, 200);
+  // The blob API and preheat: only with the api token (the mirrors' seeder
+  // token). Nothing is handed out or ingested without it.
+  auto stored = "/api/v1/blobs/secret/app/" + blob.digest.str();
+  auto refused_before = metric_of(seeder, "blobswarm_seeder_unauthorized_total");
+  int refusals = 0;
+  for (const auto& [what, headers] : std::vector<std::pair<std::string, http::header_list>>{
+           {"no token", {}},
+           {"wrong token", bearer(sys.seeder_token + "x")},
+           {"a node passkey", bearer(sys.passkey)},
+           {"the notification token", bearer(notify_token)},
+           {"Basic instead of Bearer", {{"Authorization", "Basic " + sys.seeder_token}}},
+       }) {
+    for (const auto* suffix : {"/torrent", "/descriptor", "", "/segments/0/torrent"}) {
+      auto r = send(seeder.url(stored + suffix), headers);
+      EXPECT_EQ(r.status, 401) << what << " " << suffix << ": " << r.body;
+      EXPECT_TRUE(r.header("www-authenticate").has_value()) << what << " " << suffix;
+      EXPECT_LT(r.body.size(), 1024u) << what << " " << suffix << ": bytes were handed out";
+      ++refusals;
+    }
+    auto pre = headers;
+    pre.emplace_back("Content-Type", "application/json");
+    EXPECT_EQ(send(seeder.url("/api/v1/preheat"), pre, "POST",
+                   json{{"image", host + "/secret/app:latest"}}.dump())
+                  .status,
+              401)
+        << what;
+    ++refusals;
+  }
+  EXPECT_EQ(metric_of(seeder, "blobswarm_seeder_unauthorized_total"), refused_before + refusals);
+  auto with_token = send(seeder.url(stored + "/descriptor"), bearer(sys.seeder_token));
+  EXPECT_EQ(with_token.status, 200) << with_token.body;
   // (A blob not stored yet: stored blobs are content-addressed and served
   // for any configured ns.)
   auto refused = send(seeder.url("/api/v1/blobs/secret/app/" + unfetched.digest.str() +
-                                 "/torrent?ns=" + http::percent_encode(localhost)));
+                                 "/torrent?ns=" + http::percent_encode(localhost)),
+                      bearer(sys.seeder_token));
   EXPECT_EQ(refused.status, 401) << refused.body;
   EXPECT_EQ(refused.body.find(wrong_password), std::string::npos) << refused.body;
 
@@ -188,7 +221,7 @@ TEST(faults_credentials, bad_or_missing_credentials_are_refused_and_never_logged
     EXPECT_EQ(listed.body.find(key), std::string::npos) << "a passkey was listed";
   }
 
-  // --- the mirror with a passkey the tracker does not know ---------------------------
+  // --- a mirror with a passkey the tracker does not know ----------------------------
   auto bad_node_passkey = "bogus-node-passkey-" + to_hex(random_bytes(8, 904));
   mirror_config c;
   c.host = "127.0.0.9";
@@ -197,12 +230,12 @@ TEST(faults_credentials, bad_or_missing_credentials_are_refused_and_never_logged
   c.tracker = sys.tracker_url();
   c.seeder = seeder.url();
   c.passkey = bad_node_passkey;
-  c.extra = {{"stall_timeout", "1s"}};
+  c.extra = {{"stall_timeout", "1s"}, {"seeder_token_file", (sys.dir / "seeder-token").string()}};
   auto impostor = start_mirror(c);
   auto before = metric_of(tracker, "blobswarm_tracker_announces_total{result=\"unknown_passkey\"}");
   auto r = pull_blob(blob_url(*impostor, "faults/pub", public_blob.digest));
-  // The seeder's HTTP still serves it (the seeder's API is open to the
-  // nodes' network by design), but the tracker gave the impostor nothing.
+  // The seeder (it has the seeder token) still serves it, but the tracker
+  // gave the impostor nothing.
   EXPECT_TRUE(r.intact(public_blob.digest, public_blob.size)) << r.status << " " << r.error;
   EXPECT_NE(impostor->output().find("torrent request: HTTP 401"), std::string::npos);
   EXPECT_TRUE(wait_for(
@@ -212,6 +245,22 @@ TEST(faults_credentials, bad_or_missing_credentials_are_refused_and_never_logged
       },
       10s))
       << "the impostor's announces never reached the tracker";
+
+  // --- a mirror without the seeder token --------------------------------------------
+  c.host = "127.0.0.10";
+  c.extra = {{"stall_timeout", "1s"}};
+  auto stranger = start_mirror(c);
+  auto seeder_refusals = metric_of(seeder, "blobswarm_seeder_unauthorized_total");
+  auto other = reg.push_blob("faults/pub", random_bytes(256 * 1024, 906));
+  r = pull_blob(blob_url(*stranger, "faults/pub", other.digest));
+  // Neither the tracker nor the seeder gave it anything: it got the (public)
+  // blob from the registry itself, as a plain registry client would.
+  EXPECT_TRUE(r.intact(other.digest, other.size)) << r.status << " " << r.error;
+  EXPECT_NE(stranger->output().find("seeder descriptor: HTTP 401"), std::string::npos)
+      << stranger->output();
+  EXPECT_EQ(stranger->stats_total("from_seeder"), 0u);
+  EXPECT_EQ(stranger->stats_total("from_upstream"), other.size);
+  EXPECT_GT(metric_of(seeder, "blobswarm_seeder_unauthorized_total"), seeder_refusals);
 
   // --- no secret in any log ---------------------------------------------------------
   auto seeder_passkey = read_text(sys.dir / "seeder" / "tracker-passkey");
@@ -231,11 +280,14 @@ TEST(faults_credentials, bad_or_missing_credentials_are_refused_and_never_logged
       {"client Basic credentials", alice.substr(6)},
       {"wrong client credentials", bob_wrong.substr(6)},
       {"notification token", notify_token},
+      {"seeder api token", sys.seeder_token},
   };
-  std::vector<std::pair<std::string, std::string>> logs = {{"tracker", tracker.output()},
-                                                           {"seeder", seeder.output()},
-                                                           {"mirror", m.output()},
-                                                           {"impostor mirror", impostor->output()}};
+  std::vector<std::pair<std::string, std::string>> logs = {
+      {"tracker", tracker.output()},
+      {"seeder", seeder.output()},
+      {"mirror", m.output()},
+      {"impostor mirror", impostor->output()},
+      {"mirror without token", stranger->output()}};
   // Logs may show a secret's first 4 characters (logging::redact); 12 is a
   // leak. (The search works: the redacted forms are there.)
   EXPECT_NE(tracker.output().find(sys.passkey.substr(0, 4) + "…"), std::string::npos);

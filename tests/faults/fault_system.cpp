@@ -64,6 +64,8 @@ std::size_t fault_proxy::count(std::initializer_list<std::string_view> parts) co
 fault_system::fault_system(bool with_tracker, nlohmann::json tracker_extra) {
   admin_token = "admin-" + to_hex(random_bytes(16, std::random_device{}()));
   write_text(dir / "admin-token", admin_token + "\n");
+  seeder_token = "seeder-" + to_hex(random_bytes(16, std::random_device{}()));
+  write_text(dir / "seeder-token", seeder_token + "\n");
   auto listen = "127.0.0.1:" + std::to_string(free_port());
   tracker_url_ = "http://" + listen;
   if (!with_tracker) return;
@@ -119,7 +121,7 @@ service_process& fault_system::start_seeder(json extra, std::string upstream) {
       {"listen", listen},        {"data", (dir / "seeder").string()},
       {"upstream", upstream},    {"upstreams", {{host_of(upstream), {{"url", upstream}}}}},
       {"tracker", tracker_url_}, {"peer_listen", "127.0.0.1:" + std::to_string(free_port())},
-      {"log_level", "debug"}};
+      {"log_level", "debug"},    {"api_token_file", (dir / "seeder-token").string()}};
   if (tracker) cfg["tracker_token_file"] = (dir / "admin-token").string();
   if (extra.is_object()) cfg.merge_patch(extra);
   seeder = std::make_unique<service_process>("blobswarm-seeder", cfg, listen);
@@ -138,7 +140,8 @@ service_process& fault_system::add_mirror(json extra, std::string upstream) {
     c.passkey = passkey;
   }
   if (seeder) c.seeder = seeder->url();
-  if (extra.is_object()) c.extra = std::move(extra);
+  c.extra = {{"seeder_token_file", (dir / "seeder-token").string()}};
+  if (extra.is_object()) c.extra.merge_patch(extra);
   mirrors.push_back(start_mirror(c));
   return *mirrors.back();
 }
@@ -146,8 +149,8 @@ service_process& fault_system::add_mirror(json extra, std::string upstream) {
 void fault_system::ingest(const std::string& name, const pushed_blob& b) {
   ASSERT_TRUE(seeder) << "start_seeder() first";
   http::client c;
-  auto r =
-      c.send({.url = seeder->url("/api/v1/blobs/" + name + "/" + b.digest.str() + "/torrent")});
+  auto r = c.send({.url = seeder->url("/api/v1/blobs/" + name + "/" + b.digest.str() + "/torrent"),
+                   .headers = {{"Authorization", "Bearer " + seeder_token}}});
   ASSERT_TRUE(r && r->status == 200) << (r ? r->body : r.error().message);
 }
 

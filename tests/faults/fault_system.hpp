@@ -55,7 +55,8 @@ class fault_system {
   registry_fixture reg;
   temp_dir dir;
   std::string admin_token;
-  std::string passkey;  // the mirrors' tracker user
+  std::string passkey;       // the mirrors' tracker user
+  std::string seeder_token;  // the seeder's api token; mirrors send it
   std::unique_ptr<service_process> tracker;
   std::unique_ptr<service_process> seeder;
   std::vector<std::unique_ptr<service_process>> mirrors;

@@ -14,6 +14,7 @@
 #include "seeder/piece_layout.hpp"
 #include "seeder/preheat_request.hpp"
 #include "seeder/push_events.hpp"
+#include "seeder/settings.hpp"
 #include "tests/support/support.hpp"
 #include "torrentgen/piece_hasher.hpp"
 
@@ -312,6 +313,22 @@ TEST(blob_store, evicts_least_recently_used_blobs_but_never_leased_ones) {
   lease.reset();
   EXPECT_TRUE(store.reserve(digest_of("e"), 250000));
   EXPECT_EQ(store.count(), 0u);
+}
+
+TEST(seeder_settings, web_seeds_and_an_api_token_do_not_go_together) {
+  settings s;
+  s.upstream = "http://127.0.0.1:5000";
+  ASSERT_TRUE(s.validate()) << s.validate().error().message;
+  s.web_seed = true;
+  EXPECT_TRUE(s.validate());
+  s.api_token_file = "/run/secrets/seeder-token";
+  auto r = s.validate();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("web_seed cannot be used with api_token_file"),
+            std::string::npos)
+      << r.error().message;
+  s.web_seed = false;
+  EXPECT_TRUE(s.validate());
 }
 
 }  // namespace
