@@ -117,7 +117,10 @@ int spawn(const std::vector<std::string>& argv, const std::vector<std::string>& 
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
     ::setpgid(0, 0);
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    // O_TRUNC: the name repeats when a test process's pid does (pids are
+    // recycled), and a stale log's "listening on <old port>" would be read
+    // as this process's.
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
@@ -147,6 +150,10 @@ process::process(std::vector<std::string> argv, options opts) {
   fs::create_directories(dir);
   log_ =
       dir / (name_ + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".log");
+  // Before the fork: until the child has opened it, output() must not read
+  // a stale log of an earlier test process that had the same pid.
+  std::error_code ignored;
+  fs::remove(log_, ignored);
   pid_ = spawn(argv, opts.env, opts.cwd, log_);
 }
 
@@ -160,6 +167,10 @@ process::~process() {
   if (::testing::Test::HasFailure()) {
     std::fprintf(stderr, "---- output of %s (pid %d) ----\n%s\n---- end of %s ----\n",
                  name_.c_str(), pid_, output().c_str(), name_.c_str());
+  } else if (const char* keep = std::getenv("BLOBSWARM_KEEP_TEST_DIRS");
+             !keep || std::string(keep) != "1") {
+    std::error_code ignored;
+    fs::remove(log_, ignored);
   }
 }
 
