@@ -34,6 +34,11 @@ error http_failure(const http::client_response& r, std::string_view what) {
       code, fmt::format("{}: HTTP {}{}{}", what, r.status, message.empty() ? "" : ": ", message)};
 }
 
+// Adds "Authorization: <value>" unless `value` is empty.
+void authorize(http::client_request& req, std::string value) {
+  if (!value.empty()) req.headers.emplace_back("Authorization", std::move(value));
+}
+
 }  // namespace
 
 http_sources::http_sources(blocking_pool& pool, upstreams& registries, std::string tracker_url,
@@ -63,7 +68,7 @@ awaitable<result<std::string>> http_sources::get_torrent(std::string url, std::s
                                                          duration wait) {
   http::client_request req{.url = std::move(url)};
   req.headers.emplace_back("Accept", "application/x-bittorrent");
-  if (!authorization.empty()) req.headers.emplace_back("Authorization", std::move(authorization));
+  authorize(req, std::move(authorization));
   req.timeout = wait;
   auto send = [this, req] {
     return http_.send(req);
@@ -96,7 +101,7 @@ awaitable<result<seeder_descriptor>> http_sources::seeder_descriptor_of(const bl
   auto executor = co_await asio::this_coro::executor;
   while (true) {
     http::client_request req{.url = seeder_url(b, "/descriptor")};
-    if (!seeder_token_.empty()) req.headers.emplace_back("Authorization", seeder_authorization());
+    authorize(req, seeder_authorization());
     req.timeout = std::chrono::seconds(30);
     auto send = [this, req] {
       return http_.send(req);
@@ -142,7 +147,7 @@ awaitable<result<void>> http_sources::fetch_range(
   if (length == 0) co_return result<void>{};
   if (from == byte_source::seeder) {
     http::client_request req{.url = seeder_url(b, "")};
-    if (!seeder_token_.empty()) req.headers.emplace_back("Authorization", seeder_authorization());
+    authorize(req, seeder_authorization());
     req.headers.emplace_back("Range", fmt::format("bytes={}-{}", offset, offset + length - 1));
     auto stream = [this, req, sink, offset] {
       auto check = [offset](const http::client_response& res) -> result<void> {
