@@ -14,6 +14,8 @@
 #include <libtorrent/storage_defs.hpp>
 #include <vector>
 
+#include "common/torrent_disk.hpp"
+
 namespace blobswarm::seeder {
 
 void seed_sources::bind(const lt::sha1_hash& info_hash, source s) {
@@ -36,14 +38,7 @@ std::optional<seed_sources::source> seed_sources::find(const lt::sha1_hash& info
 namespace {
 
 lt::storage_error read_error(int err) {
-  return lt::storage_error(lt::error_code(err, lt::system_category()), lt::file_index_t(0),
-                           lt::operation_t::file_read);
-}
-
-lt::storage_error unsupported() {
-  return lt::storage_error(
-      lt::error_code(boost::system::errc::operation_not_supported, lt::system_category()),
-      lt::operation_t::file_write);
+  return disk_error(err, lt::operation_t::file_read);
 }
 
 // One torrent's bytes: [offset, offset + size) of a file.
@@ -103,10 +98,10 @@ struct seed_storage {
   }
 };
 
-class seed_disk_io final : public lt::disk_interface, public lt::buffer_allocator_interface {
+class seed_disk_io final : public disk_io_base {
  public:
   seed_disk_io(lt::io_context& ioc, std::shared_ptr<seed_sources> sources, int threads)
-      : ioc_(ioc), sources_(std::move(sources)), pool_(static_cast<std::size_t>(threads)) {}
+      : disk_io_base(ioc), sources_(std::move(sources)), pool_(static_cast<std::size_t>(threads)) {}
   ~seed_disk_io() override { pool_.join(); }
 
   lt::storage_holder new_torrent(lt::storage_params const& p,
@@ -116,22 +111,10 @@ class seed_disk_io final : public lt::disk_interface, public lt::buffer_allocato
     s->info_hash = p.info_hash;
     s->size = p.files.total_size();
     s->piece_length = p.files.piece_length();
-    lt::storage_index_t idx;
-    if (!free_.empty()) {
-      idx = free_.back();
-      free_.pop_back();
-      storages_[idx] = std::move(s);
-    } else {
-      idx = storages_.end_index();
-      storages_.push_back(std::move(s));
-    }
-    return lt::storage_holder(idx, *this);
+    return lt::storage_holder(storages_.add(std::move(s)), *this);
   }
 
-  void remove_torrent(lt::storage_index_t idx) override {
-    storages_[idx].reset();
-    free_.push_back(idx);
-  }
+  void remove_torrent(lt::storage_index_t idx) override { storages_.remove(idx); }
 
   void async_read(lt::storage_index_t idx, lt::peer_request const& r,
                   std::function<void(lt::disk_buffer_holder, lt::storage_error const&)> handler,
@@ -147,10 +130,9 @@ class seed_disk_io final : public lt::disk_interface, public lt::buffer_allocato
         buf = nullptr;
         e = read_error(err);
       }
-      boost::asio::post(
-          ioc_, [this, buf, len = err ? 0 : r.length, e, handler = std::move(handler)]() mutable {
-            handler(lt::disk_buffer_holder(*this, buf, len), e);
-          });
+      complete([this, buf, len = err ? 0 : r.length, e, handler = std::move(handler)]() mutable {
+        handler(hand_over(buf, len), e);
+      });
     });
   }
 
@@ -160,7 +142,8 @@ class seed_disk_io final : public lt::disk_interface, public lt::buffer_allocato
                    lt::disk_job_flags_t) override {
     // A seeder never downloads; a torrent that leaves seed mode (a piece
     // failed verification) must not get data from peers either.
-    boost::asio::post(ioc_, [handler = std::move(handler)] { handler(unsupported()); });
+    complete(
+        [handler = std::move(handler)] { handler(disk_unsupported(lt::operation_t::file_write)); });
     return false;
   }
 
@@ -171,24 +154,14 @@ class seed_disk_io final : public lt::disk_interface, public lt::buffer_allocato
           handler) override {
     auto s = storages_[idx];
     boost::asio::post(pool_, [this, s, piece, handler = std::move(handler)]() mutable {
-      constexpr int chunk = 1 << 20;
-      std::vector<char> buf(static_cast<std::size_t>(std::min(chunk, s->piece_length)));
-      lt::hasher h;
+      std::vector<char> scratch;
       auto start = static_cast<std::int64_t>(static_cast<int>(piece)) * s->piece_length;
-      int left = s->piece_size(piece);
-      int err = 0;
-      while (left > 0 && !err) {
-        int n = std::min<int>(left, static_cast<int>(buf.size()));
-        err = s->read(buf.data(), start, n);
-        if (!err) h.update(buf.data(), n);
-        start += n;
-        left -= n;
-      }
-      lt::sha1_hash hash = h.final();
+      lt::sha1_hash hash;
+      int err = sha1_piece([&](char* into, int at, int n) { return s->read(into, start + at, n); },
+                           s->piece_size(piece), hash, scratch);
       lt::storage_error e;
       if (err) e = read_error(err);
-      boost::asio::post(
-          ioc_, [piece, hash, e, handler = std::move(handler)] { handler(piece, hash, e); });
+      complete([piece, hash, e, handler = std::move(handler)] { handler(piece, hash, e); });
     });
   }
 
@@ -197,22 +170,13 @@ class seed_disk_io final : public lt::disk_interface, public lt::buffer_allocato
       std::function<void(lt::piece_index_t, lt::sha256_hash const&, lt::storage_error const&)>
           handler) override {
     // Blob torrents are v1 only.
-    boost::asio::post(ioc_, [piece, handler = std::move(handler)] {
-      handler(piece, lt::sha256_hash(), unsupported());
-    });
-  }
-
-  void async_move_storage(
-      lt::storage_index_t, std::string p, lt::move_flags_t,
-      std::function<void(lt::status_t, std::string const&, lt::storage_error const&)> handler)
-      override {
-    boost::asio::post(ioc_, [p = std::move(p), handler = std::move(handler)] {
-      handler(lt::status_t::fatal_disk_error, p, unsupported());
+    complete([piece, handler = std::move(handler)] {
+      handler(piece, lt::sha256_hash(), disk_unsupported(lt::operation_t::file_read));
     });
   }
 
   void async_release_files(lt::storage_index_t, std::function<void()> handler) override {
-    if (handler) boost::asio::post(ioc_, std::move(handler));
+    if (handler) complete(std::move(handler));
   }
 
   void async_check_files(
@@ -220,61 +184,28 @@ class seed_disk_io final : public lt::disk_interface, public lt::buffer_allocato
       lt::aux::vector<std::string, lt::file_index_t>,
       std::function<void(lt::status_t, lt::storage_error const&)> handler) override {
     // Torrents are added in seed mode: the store verified every blob.
-    boost::asio::post(ioc_, [handler = std::move(handler)] {
-      handler(lt::status_t::no_error, lt::storage_error());
-    });
+    complete(
+        [handler = std::move(handler)] { handler(lt::status_t::no_error, lt::storage_error()); });
   }
 
   void async_stop_torrent(lt::storage_index_t, std::function<void()> handler) override {
-    if (handler) boost::asio::post(ioc_, std::move(handler));
-  }
-
-  void async_rename_file(
-      lt::storage_index_t, lt::file_index_t index, std::string name,
-      std::function<void(std::string const&, lt::file_index_t, lt::storage_error const&)> handler)
-      override {
-    boost::asio::post(ioc_, [index, name = std::move(name), handler = std::move(handler)] {
-      handler(name, index, unsupported());
-    });
+    if (handler) complete(std::move(handler));
   }
 
   void async_delete_files(lt::storage_index_t, lt::remove_flags_t,
                           std::function<void(lt::storage_error const&)> handler) override {
     // The store owns the files; removing a torrent never deletes data.
-    boost::asio::post(ioc_, [handler = std::move(handler)] { handler(lt::storage_error()); });
+    complete([handler = std::move(handler)] { handler(lt::storage_error()); });
   }
 
-  void async_set_file_priority(
-      lt::storage_index_t, lt::aux::vector<lt::download_priority_t, lt::file_index_t> prio,
-      std::function<void(lt::storage_error const&,
-                         lt::aux::vector<lt::download_priority_t, lt::file_index_t>)>
-          handler) override {
-    boost::asio::post(ioc_, [prio = std::move(prio), handler = std::move(handler)]() mutable {
-      handler(lt::storage_error(), std::move(prio));
-    });
-  }
-
-  void async_clear_piece(lt::storage_index_t, lt::piece_index_t index,
-                         std::function<void(lt::piece_index_t)> handler) override {
-    boost::asio::post(ioc_, [index, handler = std::move(handler)] { handler(index); });
-  }
-
-  void update_stats_counters(lt::counters&) const override {}
-  std::vector<lt::open_file_state> get_status(lt::storage_index_t) const override { return {}; }
   void abort(bool wait) override {
     if (wait) pool_.join();
   }
-  void submit_jobs() override {}
-  void settings_updated() override {}
-
-  void free_disk_buffer(char* b) override { delete[] b; }
 
  private:
-  lt::io_context& ioc_;
   std::shared_ptr<seed_sources> sources_;
   boost::asio::thread_pool pool_;
-  lt::aux::vector<std::shared_ptr<seed_storage>, lt::storage_index_t> storages_;
-  std::vector<lt::storage_index_t> free_;
+  storage_slots<seed_storage> storages_;
 };
 
 }  // namespace
