@@ -243,6 +243,11 @@ result<std::shared_ptr<const lt::torrent_info>> blob_download::parse_torrent(
   if (ti->num_files() != 1 || ti->name() != expected_name) {
     return fail(errc::corrupt, "torrent '{}' does not describe {}", ti->name(), expected_name);
   }
+  if (ti->info_hashes().has_v2()) {
+    // Blob torrents are v1 (seeder/blob_torrents); node_disk_io hashes v1 only.
+    return fail(errc::corrupt, "torrent for {} is a BitTorrent v2 torrent; blob torrents are v1",
+                expected_name);
+  }
   auto size = static_cast<std::uint64_t>(ti->total_size());
   if (size == 0 || (expected_size && size != expected_size)) {
     return fail(errc::corrupt, "torrent for {} has {} bytes, expected {}", expected_name, size,

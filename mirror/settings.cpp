@@ -19,6 +19,9 @@ result<void> settings::validate() const {
         "cache watermarks must satisfy 0 < cache_low_watermark < cache_high_watermark <= 1");
   }
   if (cache_size.bytes == 0) return fail(errc::invalid_argument, "cache_size must be positive");
+  if (disk_io != "inline" && disk_io != "threads") {
+    return fail(errc::invalid_argument, "disk_io must be 'inline' or 'threads', got '{}'", disk_io);
+  }
   if (disk_threads < 1 || disk_threads > 64) {
     return fail(errc::invalid_argument, "disk_threads must be 1-64");
   }

@@ -38,6 +38,7 @@ struct settings {
   // an 8-node bench/swarm run crashed in libtorrent's network thread with
   // 8, and 8 measured no faster than 0 (docs/mirror.md).
   std::uint32_t deadline_window = 0;
+  std::string disk_io = "inline";
   int disk_threads = 2;
   duration segment_linger = std::chrono::minutes(5);
   byte_size swarm_min_size{256 * 1024};
@@ -77,7 +78,11 @@ struct settings {
     v("stall_timeout", stall_timeout, "fetch over HTTP when the swarm makes no progress this long");
     v("deadline_window", deadline_window,
       "pieces past what clients have been sent that are fetched first, in order (0: none)");
-    v("disk_threads", disk_threads, "libtorrent disk I/O threads");
+    v("disk_io", disk_io,
+      "'inline': BitTorrent reads, writes and piece hashes run on libtorrent's network thread "
+      "(least CPU); 'threads': libtorrent's own back-end with disk_threads threads (for storage "
+      "slower than the node's link)");
+    v("disk_threads", disk_threads, "libtorrent disk I/O threads (disk_io 'threads')");
     v("swarm_min_size", swarm_min_size,
       "blobs smaller than this come over HTTP from the seeder instead of a swarm");
     v("segment_linger", segment_linger,

@@ -12,6 +12,7 @@
 
 #include "common/logging.hpp"
 #include "common/peer_fingerprint.hpp"
+#include "mirror/node_disk_io.hpp"
 
 namespace blobswarm::mirror {
 
@@ -62,7 +63,9 @@ swarm::swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> lo
   pack.set_int(lt::settings_pack::min_reconnect_time, 2);
   pack.set_bool(lt::settings_pack::announce_to_all_trackers, true);
   pack.set_bool(lt::settings_pack::announce_to_all_tiers, true);
-  session_ = std::make_unique<lt::session>(lt::session_params(std::move(pack)));
+  lt::session_params params(std::move(pack));
+  if (o.inline_disk_io) params.disk_io_constructor = node_disk_io_constructor();
+  session_ = std::make_unique<lt::session>(std::move(params));
   // libtorrent exempts local peers from rate limits unless every address
   // is in the global peer class.
   lt::ip_filter classes;

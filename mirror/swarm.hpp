@@ -45,10 +45,12 @@ class swarm {
     std::uint64_t upload_rate = 0;    // bytes/s; 0: unlimited
     std::uint64_t download_rate = 0;  // bytes/s; 0: unlimited
     int connections_limit = 400;
-    // libtorrent's disk threads. Each 16 KiB block crosses from the network
-    // thread to a disk thread and back; libtorrent's default of 10 threads
-    // per node mostly added lock contention and context switches
-    // (bench/swarm, 8 nodes on 2 cores).
+    // Disk I/O inline on the network thread (node_disk_io.hpp); otherwise
+    // libtorrent's memory-mapped back-end with disk_threads threads. There
+    // each 16 KiB block crosses from the network thread to a disk thread and
+    // back; libtorrent's default of 10 threads per node mostly added lock
+    // contention and context switches (bench/swarm, 8 nodes on 2 cores).
+    bool inline_disk_io = true;
     int disk_threads = 2;
   };
 

@@ -102,10 +102,12 @@ struct node {
   std::unique_ptr<download_context> ctx;
   std::thread thread;
 
-  explicit node(std::vector<std::string> announce, duration stall = 5s) {
+  explicit node(std::vector<std::string> announce, duration stall = 5s,
+                bool inline_disk_io = true) {
     store = *cache::open({.dir = dir.path()}, logging::get("test-cache"));
-    peers = std::make_unique<swarm>(io, swarm::options{.listen = "127.0.0.1:0"},
-                                    logging::get("test-swarm"));
+    peers = std::make_unique<swarm>(
+        io, swarm::options{.listen = "127.0.0.1:0", .inline_disk_io = inline_disk_io},
+        logging::get("test-swarm"));
     download_settings s;
     s.stall_timeout = stall;
     s.swarm_min_size = 0;  // the blobs here are small; exercise the swarm anyway
@@ -264,11 +266,13 @@ TEST(blob_download, a_stalled_swarm_is_completed_over_http_pieces) {
   EXPECT_FALSE((*cached)->torrent.empty());
 }
 
-TEST(blob_download, downloads_from_a_peer_found_through_the_tracker) {
+// A node downloads a 2 MiB blob from another node it learns of from the
+// tracker, with the given disk back-end (the seed uses the inline one).
+void download_from_a_tracker_peer(bool inline_disk_io) {
   seed_node seed;
   test::http_fixture tracker(tracker_routes(seed.port));
   auto announce = tracker.url("/announce/key");
-  node n({announce}, 30s);
+  node n({announce}, 30s, inline_disk_io);
   n.sources.data = test::random_bytes(2 << 20, 5);
   auto id = digest_of(n.sources.data);
   auto torrent = torrent_for(n.sources.data, std::string(id.hex()));
@@ -282,6 +286,15 @@ TEST(blob_download, downloads_from_a_peer_found_through_the_tracker) {
   // The seed is another node (a mirror's peer id), so every byte counts as from peers.
   EXPECT_EQ(got.stats.from_peers, n.sources.data.size());
   EXPECT_EQ(got.stats.from_seeder, 0u);
+}
+
+TEST(blob_download, downloads_from_a_peer_found_through_the_tracker) {
+  download_from_a_tracker_peer(true);
+}
+
+// disk_io "threads": libtorrent's own memory-mapped back-end.
+TEST(blob_download, downloads_with_libtorrents_threaded_disk_back_end_too) {
+  download_from_a_tracker_peer(false);
 }
 
 TEST(blob_download, follows_segment_torrents_while_the_seeder_ingests) {
