@@ -48,6 +48,11 @@ swarm::swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> lo
   pack.set_int(lt::settings_pack::active_seeds, -1);
   pack.set_int(lt::settings_pack::active_limit, -1);
   pack.set_int(lt::settings_pack::connections_limit, o.connections_limit);
+  // Nodes of one deployment cooperate: no tit-for-tat. With libtorrent's
+  // default of 8 upload slots per session a node that holds pieces others
+  // lack (one fed by the origin, tracker origin_fanout) kept most of its
+  // peers choked for an unchoke interval (15 s) at a time, and they stalled.
+  pack.set_int(lt::settings_pack::unchoke_slots_limit, -1);
   pack.set_int(lt::settings_pack::aio_threads, o.disk_threads);
   pack.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(o.upload_rate));
   pack.set_int(lt::settings_pack::download_rate_limit, static_cast<int>(o.download_rate));
