@@ -134,6 +134,8 @@ announce_outcome announcer::announce(std::string_view passkey, std::string_view 
       sel.origin_standby = policy_.origin_standby;
       sel.fresh = policy_.interval + policy_.interval / 2;
       sel.want_origins = req->origins;
+      sel.origin_fanout = policy_.origin_fanout;
+      s.assign_origins(sel);
       s.select(sel, scratch.rng, scratch.selection);
     }
 

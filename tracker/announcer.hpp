@@ -29,6 +29,7 @@ struct announce_policy {
   std::uint32_t default_numwant = 50;
   std::uint32_t max_numwant = 200;
   std::uint32_t origin_standby = 1;  // see selection_request::origin_standby
+  std::uint32_t origin_fanout = 2;   // see selection_request::origin_fanout
   std::vector<cidr> trusted;         // callers whose ip=, ipv4=, ipv6= are believed
 };
 

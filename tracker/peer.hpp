@@ -45,6 +45,7 @@ struct peer {
   zone_id zone = 0;
   bool seeder = false;
   bool completed = false;  // sent event=completed (counted once)
+  bool fed = false;        // a leecher handed the origins (selection_request::origin_fanout)
 
   peer_identity identity() const noexcept { return {id, user, key}; }
   bool has_v4() const noexcept { return port4 != 0; }

@@ -61,7 +61,8 @@ result<snapshot_report> save_peer_snapshot(swarm_table& swarms, const std::files
       put<std::uint16_t>(out, p.port4);
       put<std::uint16_t>(out, p.port6);
       put<std::uint32_t>(out, p.zone);
-      put<std::uint8_t>(out, static_cast<std::uint8_t>((p.seeder ? 1 : 0) | (p.completed ? 2 : 0)));
+      put<std::uint8_t>(out, static_cast<std::uint8_t>((p.seeder ? 1 : 0) | (p.completed ? 2 : 0) |
+                                                       (p.fed ? 4 : 0)));
       ++count;
     }
   });
@@ -110,6 +111,7 @@ result<snapshot_report> load_peer_snapshot(swarm_table& swarms, const user_table
     auto flags = get<std::uint8_t>(p);
     r.seeder = flags & 1;
     r.completed = flags & 2;
+    r.fed = flags & 4;
     if (r.seeder) r.left_kib = 0;  // a leecher's progress is unknown until it announces
     bool fresh = r.last_seen + ttl >= now && r.last_seen <= now + 60;
     bool restored =

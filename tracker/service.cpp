@@ -334,6 +334,7 @@ result<std::unique_ptr<service>> service::create(const settings& s,
   policy.default_numwant = s.numwant;
   policy.max_numwant = s.max_numwant;
   policy.origin_standby = s.origin_standby_seeders;
+  policy.origin_fanout = s.origin_fanout;
   for (const auto& t : s.trusted_addresses) {
     auto c = cidr::parse(t);
     if (!c) return fail(c.error().with_context("trusted_addresses"));

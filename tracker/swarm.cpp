@@ -108,9 +108,29 @@ announce_effect swarm::announce(const peer_identity& who, const announce_request
   return effect;
 }
 
+void swarm::assign_origins(const selection_request& req) {
+  if (req.self >= peers_.size() || req.origin_fanout == 0) return;
+  peer& me = peers_[req.self];
+  if (me.seeder) {
+    me.fed = false;  // a seeder's place goes to the next leecher
+    return;
+  }
+  if (me.fed) return;
+  if (req.want_origins) {
+    me.fed = true;
+    return;
+  }
+  std::uint32_t fed = 0;
+  for (const peer& p : peers_) {
+    if (p.fed && !p.seeder && p.last_seen + req.fresh >= req.now) ++fed;
+  }
+  me.fed = fed < req.origin_fanout;
+}
+
 void swarm::select(const selection_request& req, fast_rng& rng, selection_scratch& s) const {
   s.chosen.clear();
   if (req.want == 0) return;
+  bool fanout = req.origin_fanout != 0;
   // Classes: 0 same-zone seeders, 1 same-zone leechers, 2 other-zone
   // seeders, 3 other-zone leechers, 4 origins.
   for (auto& c : s.classes) c.clear();
@@ -123,6 +143,7 @@ void swarm::select(const selection_request& req, fast_rng& rng, selection_scratc
     bool origin = p.seeder && peer_fingerprint::is_seeder(p.id.view());
     if (p.seeder && !origin && p.last_seen + req.fresh >= req.now) ++other_seeders;
     if (req.seeder && p.seeder) continue;
+    if (fanout && req.origin && req.seeder && !p.fed) continue;  // not this origin's to serve
     unsigned cls = origin ? 4u : (p.zone == req.zone ? 0u : 2u) + (p.seeder ? 0u : 1u);
     s.classes[cls].push_back(static_cast<std::uint32_t>(i));
   }
@@ -133,8 +154,9 @@ void swarm::select(const selection_request& req, fast_rng& rng, selection_scratc
   }
   std::array<unsigned, 5> order{4, 0, 1, 2, 3};
   if (!req.seeder && s.classes[0].empty()) order = {4, 0, 2, 1, 3};
+  bool fed = req.self < peers_.size() && peers_[req.self].fed;
   for (auto cls : order) {
-    if (cls == 4 && standby) continue;
+    if (cls == 4 && (standby || (fanout && !req.want_origins && !fed))) continue;
     std::size_t room = req.want - s.chosen.size();
     if (room == 0) break;
     take_random(s.classes[cls], room, rng, s.chosen);

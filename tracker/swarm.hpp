@@ -59,6 +59,16 @@ struct selection_request {
   std::uint32_t origin_standby = 0;
   std::uint32_t fresh = 0;
   bool want_origins = false;  // the requester asks for origins anyway (origins=1)
+  // Origin fan-out: at most this many leechers (heard from within `fresh`)
+  // are handed the origins at a time, and an origin is handed only those
+  // leechers; the others get the blob from them and from each other. An
+  // origin uploading to every node at once sends most pieces several times
+  // (each node asks it for what others already hold), so its link, the
+  // swarm's only source of new pieces, carries copies instead of new
+  // pieces. A leecher keeps its place until it seeds or goes quiet; one
+  // that asks for origins (origins=1, its download stalled) is handed them
+  // regardless. 0: every leecher gets the origins.
+  std::uint32_t origin_fanout = 0;
 };
 
 class swarm {
@@ -83,6 +93,10 @@ class swarm {
   // each class. Origins come first while they are wanted, and not at all
   // while they stand by (see selection_request::origin_standby).
   void select(const selection_request& req, fast_rng& rng, selection_scratch& scratch) const;
+  // Decides whether the requesting leecher (req.self) is one of the
+  // origin_fanout leechers handed the origins, and remembers it in its
+  // record. Called before select().
+  void assign_origins(const selection_request& req);
 
   // Drops peers not heard from for `ttl` seconds; returns how many.
   std::size_t expire(std::uint32_t now, std::uint32_t ttl);

@@ -46,6 +46,7 @@ struct swarm_fixture {
   std::uint32_t now = 1000;
   std::uint32_t origin_standby = 1;
   bool want_origins = false;
+  std::uint32_t origin_fanout = 0;
 
   // Peer n joins as a seeder or leecher in a zone; returns its index.
   std::size_t join(int n, bool seeder, zone_id zone = 0) {
@@ -68,6 +69,8 @@ struct swarm_fixture {
     sel.origin_standby = origin_standby;
     sel.fresh = 180;
     sel.want_origins = want_origins;
+    sel.origin_fanout = origin_fanout;
+    s.assign_origins(sel);
     s.select(sel, rng, scratch);
     std::vector<int> out;
     for (auto i : scratch.chosen) {
@@ -179,6 +182,53 @@ TEST(swarm_handout, origins_stand_by_while_other_nodes_seed) {
   f.origin_standby = 0;
   EXPECT_EQ(f.handout(99, false, 50).size(), 6u);
   EXPECT_EQ(f.handout(first_origin, true, 50).size(), 4u);
+}
+
+TEST(swarm_handout, hands_the_origins_to_origin_fanout_leechers_at_a_time) {
+  swarm_fixture f;
+  f.origin_fanout = 2;
+  f.join(first_origin, true);
+  // The first two leechers to announce get the origin; later ones only peers.
+  EXPECT_EQ(f.handout(10, false, 50).front(), first_origin);
+  EXPECT_EQ(f.handout(11, false, 50).front(), first_origin);
+  for (int n = 12; n < 16; ++n) {
+    auto got = f.handout(n, false, 50);
+    EXPECT_FALSE(std::set<int>(got.begin(), got.end()).contains(first_origin)) << n;
+    EXPECT_EQ(got.size(), static_cast<std::size_t>(n - 10)) << "every other leecher";
+  }
+  // A fed leecher keeps its place on later announces.
+  EXPECT_EQ(f.handout(10, false, 50).front(), first_origin);
+  // The origin is handed only the leechers it feeds.
+  auto origin_gets = f.handout(first_origin, true, 50);
+  EXPECT_EQ(std::set<int>(origin_gets.begin(), origin_gets.end()), (std::set<int>{10, 11}));
+  // A leecher whose download stalled (origins=1) gets the origin anyway, and
+  // the origin serves it from then on.
+  f.want_origins = true;
+  EXPECT_EQ(f.handout(14, false, 50).front(), first_origin);
+  f.want_origins = false;
+  EXPECT_EQ(f.handout(14, false, 50).front(), first_origin);
+  origin_gets = f.handout(first_origin, true, 50);
+  EXPECT_EQ(std::set<int>(origin_gets.begin(), origin_gets.end()), (std::set<int>{10, 11, 14}));
+}
+
+TEST(swarm_handout, a_fed_leecher_that_seeds_or_goes_quiet_frees_its_place) {
+  swarm_fixture f;
+  f.origin_fanout = 1;
+  f.origin_standby = 0;  // keep the origin in play after a node seeds
+  f.join(first_origin, true);
+  EXPECT_EQ(f.handout(10, false, 50).front(), first_origin);
+  auto got = f.handout(11, false, 50);
+  EXPECT_FALSE(std::set<int>(got.begin(), got.end()).contains(first_origin));
+  // Leecher 10 completes: its place goes to the next leecher that announces.
+  f.handout(10, true, 50);
+  EXPECT_EQ(f.handout(11, false, 50).front(), first_origin);
+  // Leecher 11 goes quiet (past `fresh`, still within peer_ttl): 12 takes over.
+  f.now += 200;
+  f.join(first_origin, true);
+  EXPECT_EQ(f.handout(12, false, 50).front(), first_origin);
+  // With fan-out 0 every leecher gets the origin.
+  f.origin_fanout = 0;
+  EXPECT_EQ(f.handout(13, false, 50).front(), first_origin);
 }
 
 TEST(swarm_handout, a_seeder_not_heard_from_lately_does_not_put_origins_on_standby) {
