@@ -9,6 +9,7 @@
 #include <libtorrent/file_storage.hpp>
 #include <libtorrent/peer_request.hpp>
 #include <libtorrent/storage_defs.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
