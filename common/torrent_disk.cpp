@@ -38,6 +38,15 @@ void disk_io_base::async_set_file_priority(
   });
 }
 
+void disk_io_base::async_hash2(
+    lt::storage_index_t, lt::piece_index_t piece, int, lt::disk_job_flags_t,
+    std::function<void(lt::piece_index_t, lt::sha256_hash const&, lt::storage_error const&)>
+        handler) {
+  complete([piece, handler = std::move(handler)] {
+    handler(piece, lt::sha256_hash(), disk_unsupported(lt::operation_t::file_read));
+  });
+}
+
 void disk_io_base::async_clear_piece(lt::storage_index_t, lt::piece_index_t index,
                                      std::function<void(lt::piece_index_t)> handler) {
   complete([index, handler = std::move(handler)] { handler(index); });

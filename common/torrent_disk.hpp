@@ -102,6 +102,11 @@ class disk_io_base : public lt::disk_interface, public lt::buffer_allocator_inte
       std::function<void(lt::storage_error const&,
                          lt::aux::vector<lt::download_priority_t, lt::file_index_t>)>
           handler) override;
+  // Blob torrents are v1: v2 block hashes are refused, not made up.
+  void async_hash2(
+      lt::storage_index_t, lt::piece_index_t piece, int, lt::disk_job_flags_t,
+      std::function<void(lt::piece_index_t, lt::sha256_hash const&, lt::storage_error const&)>
+          handler) override;
   // No cache holds partial pieces.
   void async_clear_piece(lt::storage_index_t, lt::piece_index_t index,
                          std::function<void(lt::piece_index_t)> handler) override;

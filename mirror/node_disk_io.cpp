@@ -174,15 +174,6 @@ class node_disk_io final : public disk_io_base {
     complete([piece, hash, e, handler = std::move(handler)] { handler(piece, hash, e); });
   }
 
-  void async_hash2(
-      lt::storage_index_t, lt::piece_index_t piece, int, lt::disk_job_flags_t,
-      std::function<void(lt::piece_index_t, lt::sha256_hash const&, lt::storage_error const&)>
-          handler) override {
-    complete([piece, handler = std::move(handler)] {
-      handler(piece, lt::sha256_hash(), disk_unsupported(lt::operation_t::file_read));
-    });
-  }
-
   void async_release_files(lt::storage_index_t idx, std::function<void()> handler) override {
     storages_[idx]->close();
     if (handler) complete(std::move(handler));
