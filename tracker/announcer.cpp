@@ -135,7 +135,6 @@ announce_outcome announcer::announce(std::string_view passkey, std::string_view 
       sel.fresh = policy_.interval + policy_.interval / 2;
       sel.want_origins = req->origins;
       sel.origin_fanout = policy_.origin_fanout;
-      s.assign_origins(sel);
       s.select(sel, scratch.rng, scratch.selection);
     }
 

@@ -108,26 +108,7 @@ announce_effect swarm::announce(const peer_identity& who, const announce_request
   return effect;
 }
 
-void swarm::assign_origins(const selection_request& req) {
-  if (req.self >= peers_.size() || req.origin_fanout == 0) return;
-  peer& me = peers_[req.self];
-  if (me.seeder) {
-    me.fed = false;  // a seeder's place goes to the next leecher
-    return;
-  }
-  if (me.fed) return;
-  if (req.want_origins) {
-    me.fed = true;
-    return;
-  }
-  std::uint32_t fed = 0;
-  for (const peer& p : peers_) {
-    if (p.fed && !p.seeder && p.last_seen + req.fresh >= req.now) ++fed;
-  }
-  me.fed = fed < req.origin_fanout;
-}
-
-void swarm::select(const selection_request& req, fast_rng& rng, selection_scratch& s) const {
+void swarm::select(const selection_request& req, fast_rng& rng, selection_scratch& s) {
   s.chosen.clear();
   if (req.want == 0) return;
   bool fanout = req.origin_fanout != 0;
@@ -135,10 +116,12 @@ void swarm::select(const selection_request& req, fast_rng& rng, selection_scratc
   // seeders, 3 other-zone leechers, 4 origins.
   for (auto& c : s.classes) c.clear();
   std::uint32_t other_seeders = 0;  // fresh seeders that are not origins
+  std::uint32_t fed_leechers = 0;   // fresh leechers holding a place (origin_fanout)
   for (std::size_t i = 0; i < peers_.size(); ++i) {
     const peer& p = peers_[i];
     if (i == req.self) continue;
     if (p.last_seen + req.ttl < req.now) continue;
+    if (p.fed && !p.seeder && p.last_seen + req.fresh >= req.now) ++fed_leechers;
     if (same_endpoint(p, req.address, req.port)) continue;  // the requester under another id
     bool origin = p.seeder && peer_fingerprint::is_seeder(p.id.view());
     if (p.seeder && !origin && p.last_seen + req.fresh >= req.now) ++other_seeders;
@@ -147,6 +130,16 @@ void swarm::select(const selection_request& req, fast_rng& rng, selection_scratc
     unsigned cls = origin ? 4u : (p.zone == req.zone ? 0u : 2u) + (p.seeder ? 0u : 1u);
     s.classes[cls].push_back(static_cast<std::uint32_t>(i));
   }
+  bool fed = false;
+  if (req.self < peers_.size()) {
+    peer& me = peers_[req.self];
+    if (fanout && me.seeder) {
+      me.fed = false;  // a seeder's place goes to the next leecher
+    } else if (fanout && !me.fed) {
+      me.fed = req.want_origins || fed_leechers < req.origin_fanout;
+    }
+    fed = me.fed;
+  }
   bool standby =
       !req.want_origins && req.origin_standby != 0 && other_seeders >= req.origin_standby;
   if (standby && req.origin && req.seeder) {
@@ -154,7 +147,6 @@ void swarm::select(const selection_request& req, fast_rng& rng, selection_scratc
   }
   std::array<unsigned, 5> order{4, 0, 1, 2, 3};
   if (!req.seeder && s.classes[0].empty()) order = {4, 0, 2, 1, 3};
-  bool fed = req.self < peers_.size() && peers_[req.self].fed;
   for (auto cls : order) {
     if (cls == 4 && (standby || (fanout && !req.want_origins && !fed))) continue;
     std::size_t room = req.want - s.chosen.size();

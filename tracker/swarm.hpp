@@ -91,12 +91,11 @@ class swarm {
   // a leecher whose zone has no seeder gets other zones' seeders before
   // its zone's leechers (so a zone never waits on itself). Random within
   // each class. Origins come first while they are wanted, and not at all
-  // while they stand by (see selection_request::origin_standby).
-  void select(const selection_request& req, fast_rng& rng, selection_scratch& scratch) const;
-  // Decides whether the requesting leecher (req.self) is one of the
-  // origin_fanout leechers handed the origins, and remembers it in its
-  // record. Called before select().
-  void assign_origins(const selection_request& req);
+  // while they stand by (see selection_request::origin_standby). With an
+  // origin_fanout it also decides, in the same pass, whether the requesting
+  // leecher (req.self) takes one of the places, and remembers it in its
+  // record.
+  void select(const selection_request& req, fast_rng& rng, selection_scratch& scratch);
 
   // Drops peers not heard from for `ttl` seconds; returns how many.
   std::size_t expire(std::uint32_t now, std::uint32_t ttl);

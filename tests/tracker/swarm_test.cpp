@@ -70,7 +70,6 @@ struct swarm_fixture {
     sel.fresh = 180;
     sel.want_origins = want_origins;
     sel.origin_fanout = origin_fanout;
-    s.assign_origins(sel);
     s.select(sel, rng, scratch);
     std::vector<int> out;
     for (auto i : scratch.chosen) {
