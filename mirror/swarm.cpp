@@ -12,6 +12,7 @@
 
 #include "common/logging.hpp"
 #include "common/peer_fingerprint.hpp"
+#include "mirror/keep_origins.hpp"
 #include "mirror/node_disk_io.hpp"
 
 namespace blobswarm::mirror {
@@ -71,6 +72,7 @@ swarm::swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> lo
   lt::session_params params(std::move(pack));
   if (o.inline_disk_io) params.disk_io_constructor = node_disk_io_constructor();
   session_ = std::make_unique<lt::session>(std::move(params));
+  session_->add_extension(make_keep_origins());
   // libtorrent exempts local peers from rate limits unless every address
   // is in the global peer class.
   lt::ip_filter classes;

@@ -100,7 +100,8 @@ result<void> service::start() {
       io_,
       session_options{.listen = st.peer_listen,
                       .upload_rate_limit = st.upload_rate_limit.bytes,
-                      .unchoke_slots = st.unchoke_slots},
+                      .unchoke_slots = st.unchoke_slots,
+                      .resend_after = st.resend_after},
       logging::get("torrent"));
   tracker_ = std::make_unique<tracker_link>(
       io_, *pool_,
@@ -136,6 +137,14 @@ result<void> service::start() {
   metrics_.add_gauge_callback(
       "blobswarm_seeder_uploaded_bytes", "Payload bytes uploaded to peers since start",
       [session] { return static_cast<double>(session->stats().uploaded_payload); });
+  metrics_.add_gauge_callback(
+      "blobswarm_seeder_pieces_held",
+      "Pieces refused to a peer since start because another peer was sent them (resend_after)",
+      [session] { return static_cast<double>(session->stats().pieces_held); });
+  metrics_.add_gauge_callback(
+      "blobswarm_seeder_pieces_resent",
+      "Of those, pieces sent to that peer after all since start (it still lacked them)",
+      [session] { return static_cast<double>(session->stats().pieces_resent); });
   metrics_.add_gauge_callback("blobswarm_seeder_store_bytes", "Bytes of stored blobs",
                               [store] { return static_cast<double>(store->used_bytes()); });
   metrics_.add_gauge_callback("blobswarm_seeder_store_blobs", "Stored blobs",

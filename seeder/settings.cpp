@@ -1,6 +1,7 @@
 #include "seeder/settings.hpp"
 
 #include "common/net.hpp"
+#include "common/units.hpp"
 
 namespace blobswarm::seeder {
 
@@ -42,6 +43,10 @@ result<void> settings::validate() const {
   }
   if (unchoke_slots < 1 || unchoke_slots > 10000) {
     return fail(errc::invalid_argument, "unchoke_slots must be 1..10000, got {}", unchoke_slots);
+  }
+  if (resend_after < duration::zero() || resend_after > std::chrono::minutes(10)) {
+    return fail(errc::invalid_argument, "resend_after must be 0..10m, got {}",
+                format_duration(resend_after));
   }
   if (tracker_user.empty() || tracker_user.size() > 64) {
     return fail(errc::invalid_argument, "tracker_user must be 1..64 characters");

@@ -35,6 +35,7 @@ struct settings {
   byte_size upstream_rate_limit{0};
   byte_size upload_rate_limit{0};
   int unchoke_slots = 32;
+  duration resend_after = std::chrono::seconds(5);
   std::string api_token_file;
   std::string notification_token_file;
   std::string tls_cert_file;
@@ -75,6 +76,9 @@ struct settings {
     v("upload_rate_limit", upload_rate_limit,
       "BitTorrent upload limit in bytes/s, loopback included (0: unlimited)");
     v("unchoke_slots", unchoke_slots, "peers uploaded to at the same time");
+    v("resend_after", resend_after,
+      "a piece already sent to one mirror is sent to another mirror that asks for it only if "
+      "that one still lacks it this long later (0: send every peer what it asks for)");
     v("api_token_file", api_token_file,
       "file with a token /api/v1/blobs and /api/v1/preheat requests must send as "
       "'Authorization: Bearer <token>' (16-128 characters; the mirrors' seeder_token_file; not "

@@ -14,6 +14,7 @@
 #include <libtorrent/torrent_info.hpp>
 
 #include "common/peer_fingerprint.hpp"
+#include "seeder/piece_gate.hpp"
 #include "seeder/seed_disk_io.hpp"
 
 namespace blobswarm::seeder {
@@ -44,6 +45,7 @@ torrent_session::torrent_session(asio::io_context& io, session_options options,
       options_(std::move(options)),
       log_(std::move(log)),
       sources_(std::make_shared<seed_sources>()),
+      gate_(std::make_shared<piece_gate_counters>()),
       impl_(std::make_unique<impl>()),
       alive_(std::make_shared<bool>(true)) {
   lt::settings_pack pack = lt::high_performance_seed();
@@ -78,11 +80,15 @@ torrent_session::torrent_session(asio::io_context& io, session_options options,
   pack.set_int(lt::settings_pack::tick_interval, 100);
   pack.set_int(lt::settings_pack::stop_tracker_timeout, 2);
   // No default plugins: ut_pex and ut_metadata have no place in a private
-  // swarm whose members already hold the torrent. smart_ban is added below.
+  // swarm whose members already hold the torrent. smart_ban and piece_gate
+  // are added below.
   lt::session_params params(std::move(pack), std::vector<std::shared_ptr<lt::plugin>>{});
   params.disk_io_constructor = seed_disk_io_constructor(sources_, options_.disk_threads);
   impl_->session = std::make_unique<lt::session>(std::move(params));
   impl_->session->add_extension(&lt::create_smart_ban_plugin);
+  if (options_.resend_after.count() > 0) {
+    impl_->session->add_extension(make_piece_gate(options_.resend_after, gate_));
+  }
   if (options_.upload_rate_limit > 0) {
     // libtorrent exempts local peers (loopback, private ranges) from rate
     // limits; put every address in the global class so the limit holds.
@@ -112,6 +118,10 @@ torrent_session::~torrent_session() {
 
 void torrent_session::shutdown() {
   if (!impl_->session) return;
+  log_->info(
+      "uploaded {} payload bytes to peers; {} pieces held back from a peer another had "
+      "been sent, {} of them sent after all",
+      uploaded_, gate_->held.load(), gate_->resent.load());
   alive_.reset();
   impl_->ticker->cancel();
   impl_->session->set_alert_notify([] {});
@@ -207,7 +217,11 @@ void torrent_session::set_announce_url(std::string url) {
 }
 
 session_stats torrent_session::stats() const {
-  return session_stats{torrents_.size(), uploaded_, peers_};
+  return session_stats{.torrents = torrents_.size(),
+                       .uploaded_payload = uploaded_,
+                       .peers = peers_,
+                       .pieces_held = gate_->held.load(std::memory_order_relaxed),
+                       .pieces_resent = gate_->resent.load(std::memory_order_relaxed)};
 }
 
 void torrent_session::on_alerts() {

@@ -40,18 +40,25 @@ namespace lt = libtorrent;
 namespace blobswarm::seeder {
 
 class seed_sources;
+struct piece_gate_counters;
 
 struct session_options {
   std::string listen = "127.0.0.1:6881";  // peer connections
   std::uint64_t upload_rate_limit = 0;    // bytes/s, 0: unlimited (applies to loopback too)
   int unchoke_slots = 32;                 // peers uploaded to at once, per torrent pool
   int disk_threads = 2;
+  // A piece already sent to one peer is sent to another only if that peer
+  // still lacks it this long after asking (see piece_gate); 0: send to
+  // every peer that asks.
+  std::chrono::milliseconds resend_after{5000};
 };
 
 struct session_stats {
   std::size_t torrents = 0;
   std::uint64_t uploaded_payload = 0;  // bytes uploaded to peers since start
   std::uint64_t peers = 0;             // connected peers
+  std::uint64_t pieces_held = 0;       // piece_gate: refused because another peer has them
+  std::uint64_t pieces_resent = 0;     // of those, sent after all
 };
 
 class torrent_session {
@@ -101,6 +108,7 @@ class torrent_session {
   session_options options_;
   std::shared_ptr<spdlog::logger> log_;
   std::shared_ptr<seed_sources> sources_;
+  std::shared_ptr<piece_gate_counters> gate_;
   std::unique_ptr<impl> impl_;
   std::map<info_hash, int> torrents_;  // info-hash -> 1 (handles live in impl)
   std::set<info_hash> announced_;      // the tracker answered an announce

@@ -331,5 +331,22 @@ TEST(seeder_settings, web_seeds_and_an_api_token_do_not_go_together) {
   EXPECT_TRUE(s.validate());
 }
 
+TEST(seeder_settings, resend_after_is_zero_to_ten_minutes) {
+  settings s;
+  s.upstream = "http://127.0.0.1:5000";
+  for (auto ok :
+       {duration::zero(), duration(std::chrono::seconds(5)), duration(std::chrono::minutes(10))}) {
+    s.resend_after = ok;
+    EXPECT_TRUE(s.validate()) << format_duration(ok);
+  }
+  for (auto bad : {duration(-1), duration(std::chrono::minutes(10)) + duration(1)}) {
+    s.resend_after = bad;
+    auto r = s.validate();
+    ASSERT_FALSE(r) << format_duration(bad);
+    EXPECT_NE(r.error().message.find("resend_after must be 0..10m"), std::string::npos)
+        << r.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace blobswarm::seeder

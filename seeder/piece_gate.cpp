@@ -1,0 +1,181 @@
+#include "seeder/piece_gate.hpp"
+
+#include <libtorrent/bdecode.hpp>
+#include <libtorrent/bt_peer_connection.hpp>
+#include <libtorrent/extensions.hpp>
+#include <libtorrent/peer_connection_handle.hpp>
+#include <libtorrent/peer_request.hpp>
+#include <libtorrent/torrent_handle.hpp>
+#include <libtorrent/torrent_info.hpp>
+
+#include "common/peer_fingerprint.hpp"
+
+namespace blobswarm::seeder {
+
+piece_owners::verdict piece_owners::request(peer_key who, int piece, clock::time_point now) {
+  auto& p = peers_[who];
+  auto [it, first] = owner_.try_emplace(piece, owner{who});
+  if (first || it->second.who == who || p.released.contains(piece)) return verdict::serve;
+  auto [h, inserted] = p.held.try_emplace(piece, hold{now, it->second.who});
+  return inserted ? verdict::hold_new : verdict::hold_again;
+}
+
+std::vector<int> piece_owners::due(peer_key who, clock::time_point now) {
+  std::vector<int> out;
+  auto p = peers_.find(who);
+  if (p == peers_.end()) return out;
+  auto& held = p->second.held;
+  for (auto it = held.begin(); it != held.end();) {
+    auto o = owner_.find(it->first);
+    bool owner_gone = o == owner_.end() || o->second.who != it->second.owner;
+    if (!owner_gone && now - it->second.since < resend_after_) {
+      ++it;
+      continue;
+    }
+    out.push_back(it->first);
+    p->second.released.insert(it->first);
+    // The first to be served it after its owner left owns it now.
+    if (owner_gone) owner_.try_emplace(it->first, owner{who});
+    it = held.erase(it);
+  }
+  return out;
+}
+
+void piece_owners::has(peer_key who, int piece) {
+  if (auto p = peers_.find(who); p != peers_.end()) p->second.held.erase(piece);
+  if (auto o = owner_.find(piece); o != owner_.end() && o->second.who == who) o->second.got = true;
+}
+
+void piece_owners::left(peer_key who) {
+  peers_.erase(who);
+  std::erase_if(owner_, [who](const auto& o) { return o.second.who == who && !o.second.got; });
+}
+
+namespace {
+
+using steady = piece_owners::clock;
+
+struct gate_torrent_state {
+  gate_torrent_state(int pieces, std::chrono::milliseconds resend_after,
+                     std::shared_ptr<piece_gate_counters> c)
+      : num_pieces(pieces), owners(resend_after), counters(std::move(c)) {}
+  int num_pieces;
+  piece_owners owners;
+  std::shared_ptr<piece_gate_counters> counters;
+  piece_owners::peer_key next_key = 1;
+};
+
+class gate_peer final : public lt::peer_plugin {
+ public:
+  gate_peer(std::shared_ptr<gate_torrent_state> state, const lt::peer_connection_handle& pc)
+      : state_(std::move(state)), pc_(pc), key_(state_->next_key++) {}
+  ~gate_peer() override { state_->owners.left(key_); }
+
+  lt::string_view type() const override { return "blobswarm_piece_gate"; }
+
+  bool on_handshake(lt::span<const char> reserved) override {
+    // BEP 6 (fast extension): reserved byte 7, bit 0x04. The peer id is
+    // known by now.
+    fast_ = reserved.size() >= 8 && (reserved[7] & 0x04) != 0;
+    const auto& id = pc_.pid();
+    mirror_ = peer_fingerprint::is_mirror(std::string_view(id.data(), id.size()));
+    return true;
+  }
+
+  bool on_extension_handshake(const lt::bdecode_node& h) override {
+    auto m = h.dict_find_dict("m");
+    dont_have_ = m && m.dict_find_int_value("lt_donthave", 0) > 0;
+    return true;
+  }
+
+  void on_disconnect(const lt::error_code&) override { state_->owners.left(key_); }
+
+  bool on_have(lt::piece_index_t piece) override {
+    state_->owners.has(key_, static_cast<int>(piece));
+    return false;
+  }
+
+  bool on_request(const lt::peer_request& r) override {
+    int piece = static_cast<int>(r.piece);
+    // Out-of-range requests are libtorrent's to refuse.
+    if (!mirror_ || !fast_ || !dont_have_ || piece < 0 || piece >= state_->num_pieces) return false;
+    auto v = state_->owners.request(key_, piece, steady::now());
+    if (v == piece_owners::verdict::serve) return false;
+    auto conn = connection();
+    if (!conn) return false;
+    conn->write_reject_request(r);
+    if (v == piece_owners::verdict::hold_new) {
+      conn->write_dont_have(r.piece);
+      state_->counters->held.fetch_add(1, std::memory_order_relaxed);
+    }
+    return true;
+  }
+
+  // About once a second.
+  void tick() override {
+    auto due = state_->owners.due(key_, steady::now());
+    if (due.empty()) return;
+    auto conn = connection();
+    if (!conn) return;
+    for (int piece : due) {
+      auto index = lt::piece_index_t(piece);
+      if (pc_.has_piece(index)) continue;
+      conn->write_have(index);
+      state_->counters->resent.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+ private:
+  std::shared_ptr<lt::bt_peer_connection> connection() const {
+    return lt::bt_peer_connection_handle(pc_).native_handle();
+  }
+
+  std::shared_ptr<gate_torrent_state> state_;
+  lt::peer_connection_handle pc_;
+  piece_owners::peer_key key_;
+  bool mirror_ = false;
+  bool fast_ = false;
+  bool dont_have_ = false;
+};
+
+class gate_torrent final : public lt::torrent_plugin {
+ public:
+  explicit gate_torrent(std::shared_ptr<gate_torrent_state> state) : state_(std::move(state)) {}
+
+  std::shared_ptr<lt::peer_plugin> new_connection(const lt::peer_connection_handle& pc) override {
+    if (pc.type() != lt::connection_type::bittorrent) return nullptr;
+    return std::make_shared<gate_peer>(state_, pc);
+  }
+
+ private:
+  std::shared_ptr<gate_torrent_state> state_;
+};
+
+class gate_plugin final : public lt::plugin {
+ public:
+  gate_plugin(std::chrono::milliseconds resend_after, std::shared_ptr<piece_gate_counters> c)
+      : resend_after_(resend_after), counters_(std::move(c)) {}
+
+  std::shared_ptr<lt::torrent_plugin> new_torrent(const lt::torrent_handle& h,
+                                                  lt::client_data_t) override {
+    // On the network thread, where the handle's calls run inline. The
+    // seeder adds every torrent with its metadata.
+    auto ti = h.torrent_file();
+    if (!ti || ti->num_pieces() < 2) return nullptr;
+    return std::make_shared<gate_torrent>(
+        std::make_shared<gate_torrent_state>(ti->num_pieces(), resend_after_, counters_));
+  }
+
+ private:
+  std::chrono::milliseconds resend_after_;
+  std::shared_ptr<piece_gate_counters> counters_;
+};
+
+}  // namespace
+
+std::shared_ptr<lt::plugin> make_piece_gate(std::chrono::milliseconds resend_after,
+                                            std::shared_ptr<piece_gate_counters> counters) {
+  return std::make_shared<gate_plugin>(resend_after, std::move(counters));
+}
+
+}  // namespace blobswarm::seeder

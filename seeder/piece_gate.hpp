@@ -1,0 +1,90 @@
+// piece_gate: a libtorrent plugin that makes the seeder send each piece of a
+// torrent out once, not once per node that asks.
+//
+// Nodes pick pieces rarest-first from what they know, and none of them knows
+// what the others have in flight from the seeder: two nodes fed by the
+// seeder asked it for the same pieces, and every extra copy cost the
+// seeder's link (the swarm's bottleneck) a piece's worth of time. So the
+// first peer to ask for a piece owns it; another peer that asks is refused
+// (BEP 6 reject) and told the seeder does not have it (lt_donthave), which
+// makes its picker fetch the piece from the owner or whoever got it since.
+// If the peer still lacks the piece `resend_after` later, or the owner
+// disconnects, the seeder announces the piece to it again (HAVE) and serves
+// it.
+//
+// Only blobswarm mirrors (by peer id) are held back: a node that wants
+// nothing the seeder has left would close the connection by libtorrent's
+// rule for upload-only peers, and mirrors keep it open for the pieces to
+// come (mirror/keep_origins). Every other client is served as usual.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace libtorrent {
+struct plugin;
+}
+namespace lt = libtorrent;
+
+namespace blobswarm::seeder {
+
+// Who owns which piece of one torrent and which pieces each peer is held
+// back from. Pure: the plugin feeds it requests, ticks and departures.
+class piece_owners {
+ public:
+  using clock = std::chrono::steady_clock;
+  using peer_key = std::uint64_t;
+  enum class verdict {
+    serve,
+    hold_new,   // refuse, and tell the peer the seeder lacks the piece
+    hold_again  // refuse (a request sent before the peer heard)
+  };
+
+  explicit piece_owners(clock::duration resend_after) : resend_after_(resend_after) {}
+
+  verdict request(peer_key who, int piece, clock::time_point now);
+  // Pieces `who` has been held back from for resend_after, or whose owner
+  // left; from now on they are served to `who`. The caller announces them.
+  std::vector<int> due(peer_key who, clock::time_point now);
+  // `who` got the piece (from anyone): no longer held back from it.
+  void has(peer_key who, int piece);
+  // `who` disconnected. Pieces it owned but never reported are free again
+  // (those held back are released at the next `due`); pieces it got stay
+  // owned: it left because it completed the torrent (a seed's connection to
+  // the seeder is redundant), and the others fetch them from it.
+  void left(peer_key who);
+
+ private:
+  struct hold {
+    clock::time_point since;
+    peer_key owner;
+  };
+  struct peer_state {
+    std::map<int, hold> held;
+    std::unordered_set<int> released;
+  };
+  struct owner {
+    peer_key who;
+    bool got = false;  // who reported the piece (HAVE)
+  };
+  clock::duration resend_after_;
+  std::unordered_map<int, owner> owner_;
+  std::unordered_map<peer_key, peer_state> peers_;
+};
+
+struct piece_gate_counters {
+  std::atomic<std::uint64_t> held{0};    // pieces refused to a peer that asked
+  std::atomic<std::uint64_t> resent{0};  // of those, sent after all (resend_after, owner left)
+};
+
+// The session plugin (add with lt::session::add_extension).
+std::shared_ptr<lt::plugin> make_piece_gate(std::chrono::milliseconds resend_after,
+                                            std::shared_ptr<piece_gate_counters> counters);
+
+}  // namespace blobswarm::seeder
