@@ -37,7 +37,7 @@ namespace blobswarm::seeder {
 struct ingest_options {
   std::uint64_t segment_size = 16ULL << 20;  // 0: no segment torrents
   duration segment_linger = std::chrono::minutes(10);
-  int max_ingests = 8;
+  int max_ingests = 2;
   // A failed ingest is reported as failed for this long before the next
   // request tries again (a 404 is not re-fetched per request).
   duration failure_ttl = std::chrono::seconds(5);

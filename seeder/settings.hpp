@@ -27,7 +27,7 @@ struct settings {
   byte_size min_free{64ULL << 20};
   byte_size segment_size{16ULL << 20};
   duration segment_linger = std::chrono::minutes(10);
-  int max_ingests = 8;
+  int max_ingests = 2;
   duration wait_timeout = std::chrono::minutes(10);
   duration upstream_timeout = std::chrono::seconds(60);
   duration upstream_stall_timeout = std::chrono::seconds(30);
@@ -65,7 +65,9 @@ struct settings {
     v("segment_size", segment_size,
       "segment size for cold pulls (0: no segments); must be equal on all seeders");
     v("segment_linger", segment_linger, "how long segment torrents stay after an ingest");
-    v("max_ingests", max_ingests, "upstream fetches running at once");
+    v("max_ingests", max_ingests,
+      "upstream fetches running at once (more wait their turn; raise it for upstreams whose "
+      "single connections are slow)");
     v("wait_timeout", wait_timeout, "longest a request waits for an ingest or a segment");
     v("upstream_timeout", upstream_timeout, "timeout for manifest, token and HEAD requests");
     v("upstream_stall_timeout", upstream_stall_timeout,

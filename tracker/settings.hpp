@@ -36,7 +36,7 @@ struct settings {
   unsigned numwant = 50;
   unsigned max_numwant = 200;
   unsigned origin_standby_seeders = 1;
-  unsigned origin_fanout = 2;
+  unsigned origin_fanout = 0;
   std::vector<std::string> trusted_addresses;  // CIDRs whose ip=/ipv4=/ipv6= are honoured
   std::vector<zone_rule> zones;                // JSON only
   std::vector<configured_user> users;          // JSON only
@@ -72,8 +72,8 @@ struct settings {
       "other seeders, so nodes serve each other first (0: always)");
     v("origin_fanout", origin_fanout,
       "leechers of a swarm handed the origins at a time; the rest get the blob from them and "
-      "each other, so the origin sends new pieces instead of copies (about 2x the origin's "
-      "bandwidth over a node's; 0: every leecher)");
+      "each other (0: every leecher; the seeder sends each piece once anyway, see its "
+      "resend_after; 2 for origins that do not)");
     v("trusted_addresses", trusted_addresses,
       "CIDRs (e.g. 10.0.0.0/8) whose announces may set the peer address with ip=/ipv4=/ipv6=");
     v("zones", zones,
