@@ -1,12 +1,13 @@
 #include "seeder/piece_gate.hpp"
 
 #include <libtorrent/bdecode.hpp>
-#include <libtorrent/bt_peer_connection.hpp>
 #include <libtorrent/extensions.hpp>
 #include <libtorrent/peer_connection_handle.hpp>
+#include <libtorrent/peer_info.hpp>
 #include <libtorrent/peer_request.hpp>
 #include <libtorrent/torrent_handle.hpp>
 #include <libtorrent/torrent_info.hpp>
+#include <optional>
 
 #include "common/peer_fingerprint.hpp"
 
@@ -55,6 +56,42 @@ namespace {
 
 using steady = piece_owners::clock;
 
+// BitTorrent messages, written with the plugin API's send_buffer: libtorrent
+// exports no message writers to plugins, and the bytes go out unencrypted.
+void put_u32(char* out, std::uint32_t v) {
+  out[0] = static_cast<char>(v >> 24);
+  out[1] = static_cast<char>(v >> 16);
+  out[2] = static_cast<char>(v >> 8);
+  out[3] = static_cast<char>(v);
+}
+
+void send_have(lt::peer_connection_handle& pc, int piece) {
+  char msg[9];
+  put_u32(msg, 5);
+  msg[4] = 4;  // have
+  put_u32(msg + 5, static_cast<std::uint32_t>(piece));
+  pc.send_buffer(msg, sizeof msg);
+}
+
+void send_reject(lt::peer_connection_handle& pc, const lt::peer_request& r) {
+  char msg[17];
+  put_u32(msg, 13);
+  msg[4] = 16;  // reject request (BEP 6)
+  put_u32(msg + 5, static_cast<std::uint32_t>(static_cast<int>(r.piece)));
+  put_u32(msg + 9, static_cast<std::uint32_t>(r.start));
+  put_u32(msg + 13, static_cast<std::uint32_t>(r.length));
+  pc.send_buffer(msg, sizeof msg);
+}
+
+void send_dont_have(lt::peer_connection_handle& pc, std::uint8_t ext_id, int piece) {
+  char msg[10];
+  put_u32(msg, 6);
+  msg[4] = 20;  // extended (BEP 10)
+  msg[5] = static_cast<char>(ext_id);
+  put_u32(msg + 6, static_cast<std::uint32_t>(piece));
+  pc.send_buffer(msg, sizeof msg);
+}
+
 struct gate_torrent_state {
   gate_torrent_state(int pieces, std::chrono::milliseconds resend_after,
                      std::shared_ptr<piece_gate_counters> c)
@@ -83,8 +120,10 @@ class gate_peer final : public lt::peer_plugin {
   }
 
   bool on_extension_handshake(const lt::bdecode_node& h) override {
+    // The message id the peer wants lt_donthave messages under.
     auto m = h.dict_find_dict("m");
-    dont_have_ = m && m.dict_find_int_value("lt_donthave", 0) > 0;
+    auto id = m ? m.dict_find_int_value("lt_donthave", 0) : 0;
+    dont_have_id_ = id > 0 && id < 256 ? static_cast<std::uint8_t>(id) : 0;
     return true;
   }
 
@@ -98,14 +137,24 @@ class gate_peer final : public lt::peer_plugin {
   bool on_request(const lt::peer_request& r) override {
     int piece = static_cast<int>(r.piece);
     // Out-of-range requests are libtorrent's to refuse.
-    if (!mirror_ || !fast_ || !dont_have_ || piece < 0 || piece >= state_->num_pieces) return false;
+    if (!mirror_ || !fast_ || dont_have_id_ == 0 || piece < 0 || piece >= state_->num_pieces) {
+      return false;
+    }
+    if (!rc4_) {
+      // Known once the handshake is done. The messages below go into the
+      // send buffer as they are: on an RC4-encrypted connection (a peer
+      // that insists on it; libtorrent's default is plaintext after an
+      // obfuscated handshake) they would break the stream.
+      lt::peer_info pi;
+      pc_.get_peer_info(pi);
+      rc4_ = static_cast<bool>(pi.flags & lt::peer_info::rc4_encrypted);
+    }
+    if (*rc4_) return false;
     auto v = state_->owners.request(key_, piece, steady::now());
     if (v == piece_owners::verdict::serve) return false;
-    auto conn = connection();
-    if (!conn) return false;
-    conn->write_reject_request(r);
+    send_reject(pc_, r);
     if (v == piece_owners::verdict::hold_new) {
-      conn->write_dont_have(r.piece);
+      send_dont_have(pc_, dont_have_id_, piece);
       state_->counters->held.fetch_add(1, std::memory_order_relaxed);
     }
     return true;
@@ -113,29 +162,21 @@ class gate_peer final : public lt::peer_plugin {
 
   // About once a second.
   void tick() override {
-    auto due = state_->owners.due(key_, steady::now());
-    if (due.empty()) return;
-    auto conn = connection();
-    if (!conn) return;
-    for (int piece : due) {
-      auto index = lt::piece_index_t(piece);
-      if (pc_.has_piece(index)) continue;
-      conn->write_have(index);
+    for (int piece : state_->owners.due(key_, steady::now())) {
+      if (pc_.has_piece(lt::piece_index_t(piece))) continue;
+      send_have(pc_, piece);
       state_->counters->resent.fetch_add(1, std::memory_order_relaxed);
     }
   }
 
  private:
-  std::shared_ptr<lt::bt_peer_connection> connection() const {
-    return lt::bt_peer_connection_handle(pc_).native_handle();
-  }
-
   std::shared_ptr<gate_torrent_state> state_;
   lt::peer_connection_handle pc_;
   piece_owners::peer_key key_;
   bool mirror_ = false;
   bool fast_ = false;
-  bool dont_have_ = false;
+  std::uint8_t dont_have_id_ = 0;
+  std::optional<bool> rc4_;
 };
 
 class gate_torrent final : public lt::torrent_plugin {
