@@ -15,7 +15,9 @@
 // Only blobswarm mirrors (by peer id) are held back: a node that wants
 // nothing the seeder has left would close the connection by libtorrent's
 // rule for upload-only peers, and mirrors keep it open for the pieces to
-// come (mirror/keep_origins). Every other client is served as usual.
+// come (mirror/keep_origins). The messages are written unencrypted, so an
+// RC4-encrypted connection is not held back either. Every other client is
+// served as usual.
 #pragma once
 
 #include <atomic>
