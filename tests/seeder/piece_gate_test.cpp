@@ -191,8 +191,8 @@ class piece_gate_swarm : public ::testing::Test {
                                                           .resend_after = resend_after},
                                           logging::get("torrent"));
     blob_ = make_blob(dir_, 3 << 20);
-    ASSERT_TRUE(session_->add_seed(blob_.torrent, blob_.path));
-    thread_ = std::jthread([this] { io_.run(); });
+    ASSERT_TRUE(
+        on_io([this] { return session_->add_seed(blob_.torrent, blob_.path).has_value(); }));
     ASSERT_TRUE(test::wait_for(
         [this] { return on_io([this] { return session_->listen_port().has_value(); }); }));
   }
@@ -219,7 +219,10 @@ class piece_gate_swarm : public ::testing::Test {
   asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
   std::unique_ptr<torrent_session> session_;
   seeded_blob blob_;
-  std::jthread thread_;
+  // Runs from the start, so a failed assertion never leaves on_io waiting.
+  std::jthread thread_{[this] {
+    io_.run();
+  }};
 };
 
 TEST_F(piece_gate_swarm, two_leechers_that_know_each_other_get_each_piece_from_the_seeder_once) {
