@@ -2,6 +2,7 @@
 
 #include <libtorrent/bdecode.hpp>
 #include <libtorrent/extensions.hpp>
+#include <libtorrent/io.hpp>
 #include <libtorrent/peer_connection_handle.hpp>
 #include <libtorrent/peer_info.hpp>
 #include <libtorrent/peer_request.hpp>
@@ -58,37 +59,34 @@ using steady = piece_owners::clock;
 
 // BitTorrent messages, written with the plugin API's send_buffer: libtorrent
 // exports no message writers to plugins, and the bytes go out unencrypted.
-void put_u32(char* out, std::uint32_t v) {
-  out[0] = static_cast<char>(v >> 24);
-  out[1] = static_cast<char>(v >> 16);
-  out[2] = static_cast<char>(v >> 8);
-  out[3] = static_cast<char>(v);
-}
-
+// Each is <length><id><payload>, big-endian (libtorrent's io.hpp writers).
 void send_have(lt::peer_connection_handle& pc, int piece) {
   char msg[9];
-  put_u32(msg, 5);
-  msg[4] = 4;  // have
-  put_u32(msg + 5, static_cast<std::uint32_t>(piece));
+  char* p = msg;
+  lt::aux::write_uint32(5, p);
+  lt::aux::write_uint8(4, p);  // have
+  lt::aux::write_int32(piece, p);
   pc.send_buffer(msg, sizeof msg);
 }
 
 void send_reject(lt::peer_connection_handle& pc, const lt::peer_request& r) {
   char msg[17];
-  put_u32(msg, 13);
-  msg[4] = 16;  // reject request (BEP 6)
-  put_u32(msg + 5, static_cast<std::uint32_t>(static_cast<int>(r.piece)));
-  put_u32(msg + 9, static_cast<std::uint32_t>(r.start));
-  put_u32(msg + 13, static_cast<std::uint32_t>(r.length));
+  char* p = msg;
+  lt::aux::write_uint32(13, p);
+  lt::aux::write_uint8(16, p);  // reject request (BEP 6)
+  lt::aux::write_int32(static_cast<int>(r.piece), p);
+  lt::aux::write_int32(r.start, p);
+  lt::aux::write_int32(r.length, p);
   pc.send_buffer(msg, sizeof msg);
 }
 
 void send_dont_have(lt::peer_connection_handle& pc, std::uint8_t ext_id, int piece) {
   char msg[10];
-  put_u32(msg, 6);
-  msg[4] = 20;  // extended (BEP 10)
-  msg[5] = static_cast<char>(ext_id);
-  put_u32(msg + 6, static_cast<std::uint32_t>(piece));
+  char* p = msg;
+  lt::aux::write_uint32(6, p);
+  lt::aux::write_uint8(20, p);  // extended (BEP 10)
+  lt::aux::write_uint8(ext_id, p);
+  lt::aux::write_int32(piece, p);
   pc.send_buffer(msg, sizeof msg);
 }
 
