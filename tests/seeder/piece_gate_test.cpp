@@ -23,6 +23,7 @@
 #include "seeder/blob_torrents.hpp"
 #include "seeder/piece_layout.hpp"
 #include "seeder/torrent_session.hpp"
+#include "tests/support/lt_loopback.hpp"
 #include "tests/support/support.hpp"
 #include "torrentgen/piece_hasher.hpp"
 
@@ -125,32 +126,25 @@ struct leecher_kind {
 };
 
 // A libtorrent client on loopback: a mirror's peer id and its
-// keep_origins plugin, or (as_mirror false) any other client.
+// keep_origins plugin, or (mirror false) any other client.
 class leecher {
  public:
   leecher(const seeded_blob& blob, const std::filesystem::path& save, std::uint16_t seeder_port,
           leecher_kind k = {}) {
-    bool as_mirror = k.mirror;
-    lt::settings_pack pack;
-    pack.set_str(lt::settings_pack::listen_interfaces, "127.0.0.1:0");
-    pack.set_bool(lt::settings_pack::enable_dht, false);
-    pack.set_bool(lt::settings_pack::enable_lsd, false);
-    pack.set_bool(lt::settings_pack::enable_upnp, false);
-    pack.set_bool(lt::settings_pack::enable_natpmp, false);
+    auto pack = test::loopback_session_settings();
     pack.set_bool(lt::settings_pack::enable_incoming_utp, false);
     pack.set_bool(lt::settings_pack::enable_outgoing_utp, false);
-    pack.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
     pack.set_int(lt::settings_pack::alert_mask, 0);
     if (k.encrypted) {
       pack.set_int(lt::settings_pack::out_enc_policy, lt::settings_pack::pe_forced);
       pack.set_int(lt::settings_pack::in_enc_policy, lt::settings_pack::pe_forced);
       pack.set_int(lt::settings_pack::allowed_enc_level, lt::settings_pack::pe_rc4);
     }
-    if (as_mirror) {
+    if (k.mirror) {
       pack.set_str(lt::settings_pack::peer_fingerprint, std::string(peer_fingerprint::mirror));
     }
     session_ = std::make_unique<lt::session>(lt::session_params(std::move(pack)));
-    if (as_mirror) session_->add_extension(mirror::make_keep_origins());
+    if (k.mirror) session_->add_extension(mirror::make_keep_origins());
     lt::add_torrent_params p;
     p.ti = std::make_shared<lt::torrent_info>(
         lt::span<const char>(blob.torrent.data(), static_cast<std::ptrdiff_t>(blob.torrent.size())),

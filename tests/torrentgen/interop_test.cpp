@@ -20,6 +20,7 @@
 #include <libtorrent/torrent_status.hpp>
 
 #include "common/hex.hpp"
+#include "tests/support/lt_loopback.hpp"
 #include "tests/torrentgen/tg_support.hpp"
 
 namespace blobswarm::torrentgen {
@@ -158,13 +159,7 @@ class tracker {
 class libtorrent_seed {
  public:
   libtorrent_seed(const fs::path& torrent, const fs::path& save_path) {
-    lt::settings_pack sp;
-    sp.set_str(lt::settings_pack::listen_interfaces, "127.0.0.1:0");
-    sp.set_bool(lt::settings_pack::enable_dht, false);
-    sp.set_bool(lt::settings_pack::enable_lsd, false);
-    sp.set_bool(lt::settings_pack::enable_upnp, false);
-    sp.set_bool(lt::settings_pack::enable_natpmp, false);
-    sp.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
+    auto sp = test::loopback_session_settings();
     sp.set_int(lt::settings_pack::alert_mask, lt::alert_category::error);
     session_ = std::make_unique<lt::session>(sp);
     lt::add_torrent_params atp;

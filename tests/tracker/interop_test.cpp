@@ -15,6 +15,7 @@
 
 #include "common/hex.hpp"
 #include "common/http/url.hpp"
+#include "tests/support/lt_loopback.hpp"
 #include "tests/tracker/torrent_maker.hpp"
 #include "tests/tracker/tracker_fixture.hpp"
 
@@ -64,13 +65,7 @@ class lt_peer {
 
  private:
   static lt::settings_pack settings() {
-    lt::settings_pack s;
-    s.set_str(lt::settings_pack::listen_interfaces, "127.0.0.1:0");
-    s.set_bool(lt::settings_pack::enable_dht, false);
-    s.set_bool(lt::settings_pack::enable_lsd, false);
-    s.set_bool(lt::settings_pack::enable_upnp, false);
-    s.set_bool(lt::settings_pack::enable_natpmp, false);
-    s.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
+    auto s = test::loopback_session_settings();
     // Follow the tracker's 1 s interval (libtorrent waits at least 5 min by
     // default), so the seeder reports its upload while the test watches.
     s.set_int(lt::settings_pack::min_announce_interval, 1);
