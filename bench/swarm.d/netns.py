@@ -191,3 +191,63 @@ class topology:
                 break
             time.sleep(0.2)
         self.created = []
+
+
+def read_net_dev(pid):
+    """{interface: (rx_bytes, tx_bytes)} of pid's network namespace."""
+    out = {}
+    with open("/proc/%d/net/dev" % pid) as f:
+        for line in f.readlines()[2:]:
+            name, _, rest = line.partition(":")
+            fields = rest.split()
+            if len(fields) >= 9:
+                out[name.strip()] = (int(fields[0]), int(fields[8]))
+    return out
+
+
+class link_sampler:
+    """Samples every switch port's byte counters every `interval` seconds
+    while a run's pulls go on. A port's tx is what its endpoint received
+    (a node's download), its rx what the endpoint sent. The counters are
+    read through /proc/<pid>/net/dev of a `sleep` placed in the switch
+    namespace, so nothing is spawned per sample; the sleep is bounded by
+    `limit` seconds in case this process dies without stopping it."""
+
+    def __init__(self, topo, interval=0.5, limit=3600):
+        import threading
+        self.interval = interval
+        self.samples = []  # (monotonic seconds, {port: (rx, tx)})
+        self._stop = threading.Event()
+        self._proc = subprocess.Popen(["ip", "netns", "exec", topo.switch, "sleep", str(limit)],
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+        self._ports = {p for _, p, _ in topo.endpoints()}
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        # `ip netns exec` execs sleep: wait (bounded) until the pid has moved.
+        own = os.readlink("/proc/self/ns/net")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                if os.readlink("/proc/%d/ns/net" % self._proc.pid) != own:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.01)
+        self._thread.start()
+
+    def _loop(self):
+        while not self._stop.is_set():
+            try:
+                dev = read_net_dev(self._proc.pid)
+            except OSError:
+                return
+            self.samples.append((time.monotonic(),
+                                 {k: v for k, v in dev.items() if k in self._ports}))
+            self._stop.wait(self.interval)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._proc.kill()
+        self._proc.wait(timeout=5)
+        return self.samples
