@@ -27,6 +27,16 @@ result<void> read_value(const nlohmann::json& j, std::string& out, const std::st
   return {};
 }
 
+result<void> read_value(const nlohmann::json& j, nlohmann::json& out, const std::string& path) {
+  if (!j.is_string() && !j.is_boolean() && !j.is_number_integer()) {
+    return fail(errc::invalid_argument,
+                "config key '{}' must be a string, true or false, or an integer, not {}", path,
+                type_name(j));
+  }
+  out = j;
+  return {};
+}
+
 result<void> read_value(const nlohmann::json& j, bool& out, const std::string& path) {
   if (!j.is_boolean()) {
     return fail(errc::invalid_argument, "config key '{}' must be true or false, not {}", path,

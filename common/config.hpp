@@ -94,6 +94,9 @@ result<void> read_value(const nlohmann::json& j, byte_size& out, const std::stri
 result<void> read_value(const nlohmann::json& j, duration& out, const std::string& path);
 result<void> read_value(const nlohmann::json& j, std::vector<std::string>& out,
                         const std::string& path);
+// A string, boolean or integer kept as JSON (for maps of settings whose
+// types the consumer knows, such as lt_settings).
+result<void> read_value(const nlohmann::json& j, nlohmann::json& out, const std::string& path);
 result<void> read_integer(const nlohmann::json& j, long double min, long double max,
                           long double& out, const std::string& path);
 

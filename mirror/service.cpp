@@ -164,6 +164,7 @@ result<void> service::init() {
   so.download_rate = settings_.download_rate.bytes;
   so.inline_disk_io = settings_.disk_io == "inline";
   so.disk_threads = settings_.disk_threads;
+  so.libtorrent = settings_.libtorrent;
   swarm_ = std::make_unique<swarm>(io_, so, logging::get("swarm"));
   metrics_->add_gauge_callback("blobswarm_mirror_torrents", "Torrents in the BitTorrent session",
                                [this] { return static_cast<double>(swarm_->torrents()); });

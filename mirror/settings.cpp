@@ -33,6 +33,7 @@ result<void> settings::validate() const {
   if (tls_cert_file.empty() != tls_key_file.empty()) {
     return fail(errc::invalid_argument, "tls_cert_file and tls_key_file go together");
   }
+  if (auto r = lt_settings::validate(libtorrent); !r) return r;
   return log.validate();
 }
 

@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "common/logging.hpp"
+#include "common/lt_settings.hpp"
 #include "common/registry/upstream_table.hpp"
 #include "common/units.hpp"
 
@@ -41,6 +42,7 @@ struct settings {
   std::string disk_io = "inline";
   int disk_threads = 2;
   duration segment_linger = std::chrono::minutes(5);
+  lt_settings::overrides libtorrent;
   byte_size swarm_min_size{256 * 1024};
   duration shutdown_grace = std::chrono::seconds(10);
   std::string tls_cert_file;
@@ -88,6 +90,9 @@ struct settings {
     v("segment_linger", segment_linger,
       "keep seeding a cold blob's segment torrents this long after it completed");
     v("shutdown_grace", shutdown_grace, "how long requests in flight may finish on shutdown");
+    v("libtorrent", libtorrent,
+      "libtorrent settings_pack entries by name, applied after blobswarm's (expert tuning), "
+      "e.g. {\"request_queue_time\": 1}");
     v("tls_cert_file", tls_cert_file,
       "PEM certificate (chain) for HTTPS on --listen (with --tls-key-file; default: plain HTTP)");
     v("tls_key_file", tls_key_file, "PEM private key of --tls-cert-file");

@@ -69,6 +69,9 @@ swarm::swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> lo
   pack.set_int(lt::settings_pack::min_reconnect_time, 2);
   pack.set_bool(lt::settings_pack::announce_to_all_trackers, true);
   pack.set_bool(lt::settings_pack::announce_to_all_tiers, true);
+  if (auto r = lt_settings::apply(o.libtorrent, pack); !r) {
+    log_->error("libtorrent settings not applied: {}", r.error().message);  // validated at start
+  }
   lt::session_params params(std::move(pack));
   if (o.inline_disk_io) params.disk_io_constructor = node_disk_io_constructor();
   session_ = std::make_unique<lt::session>(std::move(params));

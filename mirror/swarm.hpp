@@ -18,6 +18,7 @@
 
 #include "common/error.hpp"
 #include "common/http/asio.hpp"
+#include "common/lt_settings.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -52,6 +53,7 @@ class swarm {
     // contention and context switches (bench/swarm, 8 nodes on 2 cores).
     bool inline_disk_io = true;
     int disk_threads = 2;
+    lt_settings::overrides libtorrent;  // applied last; validated beforehand
   };
 
   swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> log);

@@ -101,7 +101,8 @@ result<void> service::start() {
       session_options{.listen = st.peer_listen,
                       .upload_rate_limit = st.upload_rate_limit.bytes,
                       .unchoke_slots = st.unchoke_slots,
-                      .resend_after = st.resend_after},
+                      .resend_after = st.resend_after,
+                      .libtorrent = st.libtorrent},
       logging::get("torrent"));
   tracker_ = std::make_unique<tracker_link>(
       io_, *pool_,

@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "common/logging.hpp"
+#include "common/lt_settings.hpp"
 #include "common/registry/upstream_table.hpp"
 #include "common/units.hpp"
 
@@ -40,6 +41,7 @@ struct settings {
   std::string notification_token_file;
   std::string tls_cert_file;
   std::string tls_key_file;
+  lt_settings::overrides libtorrent;
   logging::settings log;
 
   template <class V>
@@ -90,6 +92,9 @@ struct settings {
     v("tls_cert_file", tls_cert_file,
       "PEM certificate (chain) for HTTPS on --listen (with --tls-key-file; default: plain HTTP)");
     v("tls_key_file", tls_key_file, "PEM private key of --tls-cert-file");
+    v("libtorrent", libtorrent,
+      "libtorrent settings_pack entries by name, applied after blobswarm's (expert tuning), "
+      "e.g. {\"send_buffer_watermark\": 1024}");
     log.visit(v);
   }
   result<void> validate() const;

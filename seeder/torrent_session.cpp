@@ -79,6 +79,9 @@ torrent_session::torrent_session(asio::io_context& io, session_options options,
   // 500 ms tick costs up to half a second per new segment torrent.
   pack.set_int(lt::settings_pack::tick_interval, 100);
   pack.set_int(lt::settings_pack::stop_tracker_timeout, 2);
+  if (auto r = lt_settings::apply(options_.libtorrent, pack); !r) {
+    log_->error("libtorrent settings not applied: {}", r.error().message);  // validated at start
+  }
   // No default plugins: ut_pex and ut_metadata have no place in a private
   // swarm whose members already hold the torrent. smart_ban and piece_gate
   // are added below.

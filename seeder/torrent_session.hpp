@@ -27,6 +27,7 @@
 #include "common/file.hpp"
 #include "common/http/asio.hpp"
 #include "common/info_hash.hpp"
+#include "common/lt_settings.hpp"
 #include "common/net.hpp"
 
 namespace boost::asio {
@@ -51,6 +52,7 @@ struct session_options {
   // still lacks it this long after asking (see piece_gate); 0: send to
   // every peer that asks.
   std::chrono::milliseconds resend_after{5000};
+  lt_settings::overrides libtorrent;  // applied last; validated beforehand
 };
 
 struct session_stats {

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/config.hpp"
+
 namespace blobswarm::mirror {
 namespace {
 
@@ -17,6 +19,30 @@ TEST(mirror_settings, disk_io_is_inline_or_threads) {
   auto r = s.validate();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message, "disk_io must be 'inline' or 'threads', got 'mmap'");
+}
+
+TEST(mirror_settings, libtorrent_entries_are_read_from_the_config_file_and_checked) {
+  settings s;
+  s.passkey_file = "/run/secrets/passkey";
+  auto j =
+      nlohmann::json::parse(R"({"libtorrent": {"request_queue_time": 1, "tick_interval": 50}})");
+  ASSERT_TRUE(config::read_json(j, s));
+  EXPECT_EQ(s.libtorrent.at("request_queue_time"), 1);
+  EXPECT_TRUE(s.validate());
+
+  s.libtorrent = {{"enable_dht", true}};
+  auto r = s.validate();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message,
+            "libtorrent setting 'enable_dht' is decided by blobswarm and cannot be set");
+
+  settings t;
+  auto bad =
+      config::read_json(nlohmann::json::parse(R"({"libtorrent": {"tick_interval": 0.5}})"), t);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message,
+            "config key 'libtorrent.tick_interval' must be a string, true or false, or an integer, "
+            "not number");
 }
 
 }  // namespace

@@ -1,0 +1,90 @@
+#include "common/lt_settings.hpp"
+
+#include <array>
+#include <libtorrent/settings_pack.hpp>
+#include <limits>
+#include <string_view>
+
+namespace blobswarm::lt_settings {
+
+namespace {
+
+// What blobswarm decides itself: private swarms only, and what the service
+// needs to see and be recognized by.
+constexpr std::array<std::string_view, 9> reserved{
+    "enable_dht",    "enable_lsd",          "enable_upnp",
+    "enable_natpmp", "listen_interfaces",   "peer_fingerprint",
+    "alert_mask",    "dht_bootstrap_nodes", "outgoing_interfaces"};
+
+result<void> check(const std::string& name, const nlohmann::json& value, int& index) {
+  for (auto r : reserved) {
+    if (name == r) {
+      return fail(errc::invalid_argument,
+                  "libtorrent setting '{}' is decided by blobswarm and cannot be set", name);
+    }
+  }
+  index = lt::setting_by_name(name);
+  if (index < 0) {
+    return fail(errc::invalid_argument,
+                "libtorrent has no setting '{}' (names as in libtorrent's settings_pack)", name);
+  }
+  switch (index & lt::settings_pack::type_mask) {
+    case lt::settings_pack::string_type_base:
+      if (!value.is_string()) {
+        return fail(errc::invalid_argument, "libtorrent setting '{}' must be a string", name);
+      }
+      break;
+    case lt::settings_pack::bool_type_base:
+      if (!value.is_boolean()) {
+        return fail(errc::invalid_argument, "libtorrent setting '{}' must be true or false", name);
+      }
+      break;
+    case lt::settings_pack::int_type_base: {
+      bool fits = value.is_number_integer() &&
+                  (value.is_number_unsigned()
+                       ? value.get<std::uint64_t>() <=
+                             static_cast<std::uint64_t>(std::numeric_limits<int>::max())
+                       : value.get<std::int64_t>() >= std::numeric_limits<int>::min() &&
+                             value.get<std::int64_t>() <= std::numeric_limits<int>::max());
+      if (!fits) {
+        return fail(errc::invalid_argument, "libtorrent setting '{}' must be a 32-bit integer",
+                    name);
+      }
+      break;
+    }
+    default:
+      return fail(errc::invalid_argument, "libtorrent setting '{}' has an unknown type", name);
+  }
+  return {};
+}
+
+}  // namespace
+
+result<void> validate(const overrides& entries) {
+  for (const auto& [name, value] : entries) {
+    int index = -1;
+    if (auto r = check(name, value, index); !r) return r;
+  }
+  return {};
+}
+
+result<void> apply(const overrides& entries, lt::settings_pack& pack) {
+  if (auto r = validate(entries); !r) return r;  // all or nothing
+  for (const auto& [name, value] : entries) {
+    int index = lt::setting_by_name(name);
+    switch (index & lt::settings_pack::type_mask) {
+      case lt::settings_pack::string_type_base:
+        pack.set_str(index, value.get<std::string>());
+        break;
+      case lt::settings_pack::bool_type_base:
+        pack.set_bool(index, value.get<bool>());
+        break;
+      default:
+        pack.set_int(index, static_cast<int>(value.get<std::int64_t>()));
+        break;
+    }
+  }
+  return {};
+}
+
+}  // namespace blobswarm::lt_settings

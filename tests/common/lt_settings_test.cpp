@@ -1,0 +1,67 @@
+// libtorrent settings named in a config file (common/lt_settings).
+#include "common/lt_settings.hpp"
+
+#include <gtest/gtest.h>
+
+#include <libtorrent/settings_pack.hpp>
+
+namespace blobswarm::lt_settings {
+namespace {
+
+TEST(lt_settings, applies_entries_of_every_type_by_libtorrents_names) {
+  overrides o{{"request_queue_time", 1},
+              {"enable_outgoing_utp", true},
+              {"user_agent", "tuned/1"},
+              {"send_buffer_watermark", 2048}};
+  lt::settings_pack pack;
+  ASSERT_TRUE(lt_settings::apply(o, pack)) << lt_settings::apply(o, pack).error().message;
+  EXPECT_EQ(pack.get_int(lt::settings_pack::request_queue_time), 1);
+  EXPECT_TRUE(pack.get_bool(lt::settings_pack::enable_outgoing_utp));
+  EXPECT_EQ(pack.get_str(lt::settings_pack::user_agent), "tuned/1");
+  EXPECT_EQ(pack.get_int(lt::settings_pack::send_buffer_watermark), 2048);
+}
+
+TEST(lt_settings, rejects_unknown_names_and_values_of_the_wrong_type) {
+  struct bad {
+    overrides o;
+    std::string message;
+  };
+  const bad cases[] = {
+      {{{"request_queue_tme", 1}},
+       "libtorrent has no setting 'request_queue_tme' (names as in libtorrent's settings_pack)"},
+      {{{"request_queue_time", "1"}},
+       "libtorrent setting 'request_queue_time' must be a 32-bit integer"},
+      {{{"request_queue_time", 1LL << 40}},
+       "libtorrent setting 'request_queue_time' must be a 32-bit integer"},
+      {{{"enable_outgoing_utp", 1}},
+       "libtorrent setting 'enable_outgoing_utp' must be true or false"},
+      {{{"user_agent", false}}, "libtorrent setting 'user_agent' must be a string"},
+  };
+  for (const auto& c : cases) {
+    auto r = validate(c.o);
+    ASSERT_FALSE(r) << c.message;
+    EXPECT_EQ(r.error().message, c.message);
+    lt::settings_pack pack;
+    EXPECT_FALSE(lt_settings::apply(c.o, pack));
+  }
+}
+
+TEST(lt_settings, the_entries_that_keep_swarms_private_cannot_be_set) {
+  for (const char* name : {"enable_dht", "enable_lsd", "enable_upnp", "enable_natpmp"}) {
+    auto r = validate({{name, true}});
+    ASSERT_FALSE(r) << name;
+    EXPECT_EQ(
+        r.error().message,
+        fmt::format("libtorrent setting '{}' is decided by blobswarm and cannot be set", name));
+  }
+  EXPECT_FALSE(validate({{"listen_interfaces", "0.0.0.0:1"}}));
+  EXPECT_FALSE(validate({{"peer_fingerprint", "-XX0000-"}}));
+  EXPECT_FALSE(validate({{"alert_mask", 0}}));
+  lt::settings_pack pack;
+  pack.set_bool(lt::settings_pack::enable_dht, false);
+  EXPECT_FALSE(lt_settings::apply({{"enable_dht", true}}, pack));
+  EXPECT_FALSE(pack.get_bool(lt::settings_pack::enable_dht));
+}
+
+}  // namespace
+}  // namespace blobswarm::lt_settings
