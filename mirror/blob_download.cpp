@@ -262,7 +262,7 @@ void blob_download::set_size(std::uint64_t size, std::uint32_t piece_length) {
   done_.assign(piece_length ? (size + piece_length - 1) / piece_length : 0, false);
   fed_.assign(done_.size(), false);
   next_piece_ = 0;
-  deadlines_until_ = 0;
+  window_until_ = 0;
   notify();
 }
 
@@ -283,13 +283,14 @@ awaitable<result<void>> blob_download::run_whole(std::string torrent, std::strin
   p->length = *size_;
   p->ti = *ti;
   p->listener = std::make_shared<part_listener>(weak_from_this(), parts_.size());
-  auto h = ctx_.peers.add(p->ti, ctx_.store.blobs_dir(), announce_urls(), false, p->listener);
+  auto h = ctx_.peers.add(p->ti, ctx_.store.blobs_dir(), announce_urls(), false, p->listener,
+                          initial_priorities(*p));
   if (!h) co_return fail(h.error());
   p->handle = *h;
   parts_.push_back(std::move(p));
   ctx_.log->debug("blob {}: downloading {} from the swarm (torrent from the {})", ref_.id.str(),
                   human_bytes(*size_), from);
-  update_deadlines();
+  update_window();
   auto r = co_await drive_swarm();
   if (!r) co_return r;
   if (auto c = ctx_.store.commit_blob(ref_.id, whole_torrent_); !c) co_return c;
@@ -350,14 +351,15 @@ awaitable<void> blob_download::add_segments(std::uint32_t count) {
       co_return;
     }
     p.ti = *ti;
-    auto h = ctx_.peers.add(p.ti, ctx_.segments_dir, announce_urls(), false, p.listener);
+    auto h = ctx_.peers.add(p.ti, ctx_.segments_dir, announce_urls(), false, p.listener,
+                            initial_priorities(p));
     if (!h) {
       method_error_ = h.error();
       notify();
       co_return;
     }
     p.handle = *h;
-    update_deadlines();
+    update_window();
     notify();
   }
   co_return;
@@ -592,25 +594,51 @@ void blob_download::advance() {
   if (next_piece_ == before) return;
   contiguous_ = std::min<std::uint64_t>(next_piece_ * piece_length_, *size_);
   last_progress_ = steady::now();
-  update_deadlines();
+  update_window();
   notify();
 }
 
-void blob_download::update_deadlines() {
-  if (done_.empty() || mode_ == "direct") return;
-  auto until = std::min<std::uint64_t>(next_piece_ + ctx_.settings.deadline_window, done_.size());
-  for (auto piece = std::max(next_piece_, deadlines_until_); piece < until; ++piece) {
-    if (done_[piece]) continue;
+// Why a window: clients read a blob front to back, and verify() can only
+// hash the contiguous prefix. Plain rarest-first spreads a node's pieces
+// over the whole blob, so the prefix stayed short until the last pieces
+// arrived; every node then hashed and streamed most of its image at the
+// end, all at once (bench/swarm: links idle for the last 3-4 s of a 30 s
+// pull). Top priority for the window ignores availability between window
+// and rest, so the window comes first; inside it libtorrent still picks
+// rarest-first, which keeps the nodes fetching different pieces.
+// libtorrent's time-critical pieces (set_piece_deadline) would do the same,
+// but crashed mirrors in its network thread (arvidn/libtorrent#5891).
+std::vector<lt::download_priority_t> blob_download::initial_priorities(const part& p) const {
+  if (ctx_.settings.stream_window == 0 || !p.ti) return {};
+  return std::vector<lt::download_priority_t>(static_cast<std::size_t>(p.ti->num_pieces()),
+                                              lt::low_priority);
+}
+
+void blob_download::update_window() {
+  if (done_.empty() || mode_ == "direct" || ctx_.settings.stream_window == 0) return;
+  auto window_pieces = std::max<std::uint64_t>(1, ctx_.settings.stream_window / piece_length_);
+  auto until = std::min<std::uint64_t>(next_piece_ + window_pieces, done_.size());
+  auto piece = std::max(next_piece_, window_until_);
+  std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> raise;
+  part* current = nullptr;
+  auto flush = [&] {
+    if (current && !raise.empty()) current->handle.prioritize_pieces(raise);
+    raise.clear();
+  };
+  for (; piece < until; ++piece) {
     auto& p = *parts_[pieces_per_part_ ? piece / pieces_per_part_ : 0];
-    if (!p.handle.is_valid()) {
-      until = piece;  // not published yet; set it when it is
-      break;
+    if (!p.handle.is_valid()) break;  // not published yet: raised once it is added
+    if (&p != current) {
+      flush();
+      current = &p;
     }
-    // Nearer pieces get earlier deadlines, so they arrive in order.
-    p.handle.set_piece_deadline(lt::piece_index_t(static_cast<int>(piece - p.first_piece)),
-                                static_cast<int>(50 * (piece - next_piece_ + 1)));
+    if (!done_[piece]) {
+      raise.emplace_back(lt::piece_index_t(static_cast<int>(piece - p.first_piece)),
+                         lt::top_priority);
+    }
   }
-  deadlines_until_ = std::max(deadlines_until_, until);
+  flush();
+  window_until_ = std::max(window_until_, piece);
 }
 
 void blob_download::hash_failed(std::size_t part_index, int local_piece) {

@@ -3,9 +3,9 @@
 //
 // It finds a torrent (the tracker's whole-blob torrent; else the seeder's,
 // whole or — while the seeder is still ingesting a large blob — as segment
-// torrents), lets libtorrent download it with deadlines on the pieces just
-// past what clients have been sent, and hashes the contiguous prefix once
-// for all readers. Readers may take everything but the last `holdback`
+// torrents), lets libtorrent download it with the pieces just past the
+// downloaded prefix first (stream_window), and hashes the contiguous prefix
+// once for all readers. Readers may take everything but the last `holdback`
 // bytes before the SHA-256 of the whole blob is known; the rest only once
 // it matches. If the swarm makes no progress for `stall_timeout`, missing
 // pieces are fetched over HTTP (seeder, then upstream) and handed to
@@ -45,7 +45,10 @@ namespace blobswarm::mirror {
 
 struct download_settings {
   duration stall_timeout = std::chrono::seconds(5);
-  std::uint32_t deadline_window = 0;          // time-critical pieces past the prefix
+  // Bytes past the contiguous prefix whose pieces libtorrent fetches first
+  // (top piece priority, rarest-first among them); the rest get the lowest
+  // priority that is still downloaded. 0: plain rarest-first over the blob.
+  std::uint64_t stream_window = 16ULL << 20;
   std::uint64_t fallback_chunk = 8ULL << 20;  // bytes per HTTP fallback request
   std::uint64_t holdback = 64 * 1024;         // withheld until the digest checks out
   duration segment_linger = std::chrono::minutes(5);
@@ -143,7 +146,10 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
                                                                 std::uint64_t expected_size) const;
   void set_size(std::uint64_t size, std::uint32_t piece_length);
   void advance();
-  void update_deadlines();
+  // Raises the pieces that entered the stream window to top priority.
+  void update_window();
+  // Priorities a part's torrent starts with (update_window raises the window).
+  std::vector<lt::download_priority_t> initial_priorities(const part& p) const;
   void fail_with(error e);
   void abandon_swarm();
   void notify();
@@ -168,7 +174,7 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
   // handed to readers (libtorrent may report a piece before it is on disk).
   std::uint64_t contiguous_ = 0;
   std::uint64_t checked_ = 0;
-  std::uint64_t deadlines_until_ = 0;
+  std::uint64_t window_until_ = 0;  // pieces before this have had top priority
   std::chrono::steady_clock::time_point last_progress_;
   // The last piece the swarm itself delivered (not one fed from HTTP): the
   // stall detector's clock, so a stalled swarm keeps being bypassed.

@@ -182,7 +182,7 @@ result<void> service::init() {
   if (!settings_.zone.empty()) announce += "?zone=" + http::percent_encode(settings_.zone);
   download_settings ds;
   ds.stall_timeout = settings_.stall_timeout;
-  ds.deadline_window = settings_.deadline_window;
+  ds.stream_window = settings_.stream_window.bytes;
   ds.segment_linger = settings_.segment_linger;
   ds.swarm_min_size = settings_.swarm_min_size.bytes;
   download_ctx_ = std::make_unique<download_context>(

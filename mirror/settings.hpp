@@ -34,19 +34,15 @@ struct settings {
   duration auth_cache_ttl = std::chrono::seconds(60);
   bool authorize_clients = true;
   duration stall_timeout = std::chrono::seconds(5);
-  // 0 by default: libtorrent 2.0's time-critical pieces have crash reports
-  // (arvidn/libtorrent#5891, in remove_time_critical_piece), two mirrors of
-  // an 8-node bench/swarm run crashed in libtorrent's network thread with
-  // 8, and 8 measured no faster than 0 (docs/mirror.md).
-  std::uint32_t deadline_window = 0;
+  byte_size stream_window{16ULL << 20};
   std::string disk_io = "inline";
   int disk_threads = 2;
   duration segment_linger = std::chrono::minutes(5);
-  lt_settings::overrides libtorrent;
   byte_size swarm_min_size{256 * 1024};
   duration shutdown_grace = std::chrono::seconds(10);
   std::string tls_cert_file;
   std::string tls_key_file;
+  lt_settings::overrides libtorrent;
   logging::settings log;
 
   template <class V>
@@ -78,8 +74,9 @@ struct settings {
     v("authorize_clients", authorize_clients,
       "serve cached or swarm blobs only to clients upstream authorizes for the repository");
     v("stall_timeout", stall_timeout, "fetch over HTTP when the swarm makes no progress this long");
-    v("deadline_window", deadline_window,
-      "pieces past what clients have been sent that are fetched first, in order (0: none)");
+    v("stream_window", stream_window,
+      "bytes past the downloaded prefix of a blob whose pieces are fetched first, so clients "
+      "are sent bytes while it downloads (0: rarest-first over the whole blob)");
     v("disk_io", disk_io,
       "'inline': BitTorrent reads, writes and piece hashes run on libtorrent's network thread "
       "(least CPU); 'threads': libtorrent's own back-end with disk_threads threads (for storage "
@@ -90,12 +87,12 @@ struct settings {
     v("segment_linger", segment_linger,
       "keep seeding a cold blob's segment torrents this long after it completed");
     v("shutdown_grace", shutdown_grace, "how long requests in flight may finish on shutdown");
-    v("libtorrent", libtorrent,
-      "libtorrent settings_pack entries by name, applied after blobswarm's (expert tuning), "
-      "e.g. {\"request_queue_time\": 1}");
     v("tls_cert_file", tls_cert_file,
       "PEM certificate (chain) for HTTPS on --listen (with --tls-key-file; default: plain HTTP)");
     v("tls_key_file", tls_key_file, "PEM private key of --tls-cert-file");
+    v("libtorrent", libtorrent,
+      "libtorrent settings_pack entries by name, applied after blobswarm's (expert tuning), "
+      "e.g. {\"request_queue_time\": 1}");
     log.visit(v);
   }
   result<void> validate() const;

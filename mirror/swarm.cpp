@@ -103,8 +103,10 @@ swarm::~swarm() {
 result<lt::torrent_handle> swarm::add(const std::shared_ptr<const lt::torrent_info>& ti,
                                       const std::filesystem::path& save_path,
                                       const std::vector<std::string>& trackers, bool seed_mode,
-                                      std::weak_ptr<swarm_listener> listener) {
+                                      std::weak_ptr<swarm_listener> listener,
+                                      std::vector<lt::download_priority_t> piece_priorities) {
   lt::add_torrent_params p;
+  p.piece_priorities = std::move(piece_priorities);
   auto copy = std::make_shared<lt::torrent_info>(*ti);
   copy->clear_trackers();
   p.ti = std::move(copy);
@@ -119,6 +121,10 @@ result<lt::torrent_handle> swarm::add(const std::shared_ptr<const lt::torrent_in
   if (ec) return fail(errc::internal, "libtorrent refused the torrent: {}", ec.message());
   listeners_[h] = std::move(listener);
   return h;
+}
+
+lt::torrent_handle swarm::find(const lt::sha1_hash& v1) const {
+  return session_->find_torrent(v1);
 }
 
 void swarm::remove(const lt::torrent_handle& h) {

@@ -63,16 +63,21 @@ class swarm {
 
   // Adds a torrent saving into save_path (the file is save_path/<name>).
   // `seed_mode`: the data is already complete and verified; pieces are
-  // checked lazily as peers ask for them.
+  // checked lazily as peers ask for them. `piece_priorities`: the torrent's
+  // starting priorities (empty: libtorrent's default for every piece).
   result<lt::torrent_handle> add(const std::shared_ptr<const lt::torrent_info>& ti,
                                  const std::filesystem::path& save_path,
                                  const std::vector<std::string>& trackers, bool seed_mode,
-                                 std::weak_ptr<swarm_listener> listener);
+                                 std::weak_ptr<swarm_listener> listener,
+                                 std::vector<lt::download_priority_t> piece_priorities = {});
   void remove(const lt::torrent_handle& h);
   // Listeners are held weakly: one that is gone simply stops hearing.
   void set_listener(const lt::torrent_handle& h, std::weak_ptr<swarm_listener> listener);
 
   std::size_t torrents() const noexcept { return listeners_.size(); }
+  // The session's torrent with this v1 info-hash (an invalid handle if none).
+  // Like the handles add() returns, safe to use from any thread.
+  lt::torrent_handle find(const lt::sha1_hash& v1) const;
 
  private:
   void drain_alerts();

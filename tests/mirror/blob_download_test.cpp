@@ -8,7 +8,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_future.hpp>
+#include <future>
 #include <libtorrent/torrent_info.hpp>
 #include <thread>
 
@@ -53,6 +56,7 @@ class memory_sources final : public blob_sources {
   std::vector<std::string> segments;
   bool seeder_http = true;
   bool upstream_http = true;
+  duration http_delay{0};  // before each range answers
   std::atomic<int> range_requests{0};
 
   awaitable<result<std::string>> tracker_torrent(const blob_ref&) override {
@@ -75,6 +79,10 @@ class memory_sources final : public blob_sources {
       byte_source from, const blob_ref&, std::uint64_t offset, std::uint64_t length,
       std::function<result<void>(std::span<const std::byte>)> sink) override {
     ++range_requests;
+    if (http_delay > duration::zero()) {
+      asio::steady_timer t(co_await asio::this_coro::executor, http_delay);
+      co_await t.async_wait(asio::use_awaitable);
+    }
     if (from == byte_source::seeder && !seeder_http)
       co_return fail(errc::unavailable, "seeder down");
     if (from == byte_source::upstream && !upstream_http)
@@ -328,6 +336,77 @@ TEST(blob_download, follows_segment_torrents_while_the_seeder_ingests) {
   // The segment files are retired after the linger time.
   EXPECT_TRUE(test::wait_for(
       [&] { return !std::filesystem::exists(n.dir / "segments" / (hex + ".0")); }, 10s));
+}
+
+// The stream window: the pieces right after the downloaded prefix have top
+// priority, the rest the lowest, and the window moves with the prefix. No
+// peers here: the pieces arrive over HTTP four at a time, each chunk
+// 300 ms apart, so every state lasts long enough to be looked at.
+TEST(blob_download, the_pieces_after_the_prefix_come_first) {
+  node n({}, 100ms);
+  const std::uint32_t piece = 16384;
+  n.ctx->settings.stream_window = 4 * piece;
+  n.ctx->settings.fallback_chunk = 4 * piece;
+  n.sources.http_delay = 300ms;
+  n.sources.data = test::random_bytes(25 * piece, 11);
+  auto id = digest_of(n.sources.data);
+  auto torrent = torrent_for(n.sources.data, std::string(id.hex()), piece);
+  n.sources.tracker = torrent;
+  lt::error_code ec;
+  lt::torrent_info ti(torrent.data(), static_cast<int>(torrent.size()), ec);
+  ASSERT_FALSE(ec);
+  auto pulled = std::async(std::launch::async, [&] { return n.pull(id); });
+
+  std::vector<lt::download_priority_t> seen;
+  auto window_is = [&](std::size_t from, std::size_t to) {
+    auto h = n.peers->find(ti.info_hashes().v1);
+    if (!h.is_valid()) return false;
+    seen = h.get_piece_priorities();
+    if (seen.size() != 25) return false;
+    for (std::size_t i = from; i < to; ++i) {
+      if (seen[i] != lt::top_priority) return false;
+    }
+    return true;
+  };
+  auto lowest_from = [&](std::size_t from) {
+    for (std::size_t i = from; i < seen.size(); ++i) {
+      if (seen[i] != lt::low_priority) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(test::wait_for([&] { return window_is(0, 4); }, 10s));
+  EXPECT_TRUE(lowest_from(4)) << "pieces outside the first window were raised too";
+  // Once the first four are in, the next four are raised; the far end is not.
+  ASSERT_TRUE(test::wait_for([&] { return window_is(4, 8); }, 10s));
+  EXPECT_TRUE(lowest_from(12));
+
+  auto got = pulled.get();
+  ASSERT_TRUE(got.body) << got.body.error().message;
+  EXPECT_TRUE(*got.body == n.sources.data);
+}
+
+TEST(blob_download, without_a_stream_window_libtorrent_picks_as_it_likes) {
+  node n({}, 100ms);
+  n.ctx->settings.stream_window = 0;
+  n.sources.http_delay = 300ms;
+  n.sources.data = test::random_bytes(8 * 16384, 12);
+  auto id = digest_of(n.sources.data);
+  auto torrent = torrent_for(n.sources.data, std::string(id.hex()));
+  n.sources.tracker = torrent;
+  lt::error_code ec;
+  lt::torrent_info ti(torrent.data(), static_cast<int>(torrent.size()), ec);
+  ASSERT_FALSE(ec);
+  auto pulled = std::async(std::launch::async, [&] { return n.pull(id); });
+  std::vector<lt::download_priority_t> seen;
+  ASSERT_TRUE(test::wait_for(
+      [&] {
+        auto h = n.peers->find(ti.info_hashes().v1);
+        if (h.is_valid()) seen = h.get_piece_priorities();
+        return seen.size() == 8;
+      },
+      10s));
+  for (auto p : seen) EXPECT_EQ(p, lt::default_priority);
+  ASSERT_TRUE(pulled.get().body);
 }
 
 TEST(blob_download, a_torrent_that_lies_about_the_digest_is_caught) {
