@@ -36,7 +36,7 @@ struct settings {
   byte_size upstream_rate_limit{0};
   byte_size upload_rate_limit{0};
   int unchoke_slots = 32;
-  duration resend_after = std::chrono::seconds(5);
+  duration resend_after = std::chrono::seconds(10);
   std::string api_token_file;
   std::string notification_token_file;
   std::string tls_cert_file;

@@ -49,6 +49,15 @@ torrent_session::torrent_session(asio::io_context& io, session_options options,
       impl_(std::make_unique<impl>()),
       alive_(std::make_shared<bool>(true)) {
   lt::settings_pack pack = lt::high_performance_seed();
+  // Block requests a peer may have waiting here; peers learn it from the
+  // extension handshake (reqq) and send no more. high_performance_seed's
+  // 2000 (31 MiB per mirror) let every mirror queue seconds of the link:
+  // the piece gate gives a piece to the first mirror that asks, so pieces
+  // were owned long before they left, others were held back meanwhile and
+  // then sent them after all (resend_after), and mirrors with deep queues
+  // took most of the link. 64 (1 MiB per mirror) still covers a 10 ms
+  // round trip at 100 MB/s per mirror (bench/swarm, bench/RESULTS.md).
+  pack.set_int(lt::settings_pack::max_allowed_in_request_queue, 64);
   pack.set_str(lt::settings_pack::listen_interfaces, options_.listen);
   pack.set_bool(lt::settings_pack::enable_dht, false);
   pack.set_bool(lt::settings_pack::enable_lsd, false);

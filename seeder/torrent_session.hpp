@@ -51,7 +51,7 @@ struct session_options {
   // A piece already sent to one peer is sent to another only if that peer
   // still lacks it this long after asking (see piece_gate); 0: send to
   // every peer that asks.
-  std::chrono::milliseconds resend_after{5000};
+  std::chrono::milliseconds resend_after{10000};
   lt_settings::overrides libtorrent;  // applied last; validated beforehand
 };
 
