@@ -1,5 +1,6 @@
 #include "seeder/piece_gate.hpp"
 
+#include <algorithm>
 #include <libtorrent/bdecode.hpp>
 #include <libtorrent/extensions.hpp>
 #include <libtorrent/io.hpp>
@@ -14,30 +15,79 @@
 
 namespace blobswarm::seeder {
 
+void piece_owners::compute_share_limit(clock::time_point now) {
+  std::vector<std::size_t> owned;
+  for (const auto& [key, s] : peers_) {
+    if (now - s.last_request <= active_within) owned.push_back(s.owned);
+  }
+  // The peer asking is active, so there is a median, and the peer owning
+  // the least is never over: some peer can always take a fresh piece.
+  auto mid = owned.begin() + static_cast<std::ptrdiff_t>(owned.size() / 2);
+  std::nth_element(owned.begin(), mid, owned.end());
+  share_limit_ = (owned.empty() ? 0 : fair_factor * *mid) + fair_slack;
+  share_limit_at_ = now;
+}
+
+bool piece_owners::over_share(const peer_state& p, clock::time_point now) {
+  // Most requests come from peers well under the limit: a limit up to
+  // 100 ms old decides those. A refusal is always decided on a fresh one.
+  if (share_limit_at_ == clock::time_point{} ||
+      now - share_limit_at_ >= std::chrono::milliseconds(100)) {
+    compute_share_limit(now);
+  }
+  if (p.owned <= share_limit_) return false;
+  if (share_limit_at_ != now) compute_share_limit(now);
+  return p.owned > share_limit_;
+}
+
 piece_owners::verdict piece_owners::request(peer_key who, int piece, clock::time_point now) {
   auto& p = peers_[who];
-  auto [it, first] = owner_.try_emplace(piece, owner{who});
-  if (first || it->second.who == who || p.released.contains(piece)) return verdict::serve;
+  p.last_request = now;
+  auto it = owner_.find(piece);
+  if (it == owner_.end()) {
+    if (!p.held.contains(piece) && !over_share(p, now)) {
+      owner_.emplace(piece, owner{who});
+      ++p.owned;
+      return verdict::serve;
+    }
+    auto [h, inserted] = p.held.try_emplace(piece, hold{now, no_owner});
+    return inserted ? verdict::hold_new : verdict::hold_again;
+  }
+  if (it->second.who == who || p.released.contains(piece)) return verdict::serve;
   auto [h, inserted] = p.held.try_emplace(piece, hold{now, it->second.who});
   return inserted ? verdict::hold_new : verdict::hold_again;
 }
 
-std::vector<int> piece_owners::due(peer_key who, clock::time_point now) {
-  std::vector<int> out;
+piece_owners::due_pieces piece_owners::due(peer_key who, clock::time_point now) {
+  due_pieces out;
   auto p = peers_.find(who);
   if (p == peers_.end()) return out;
   auto& held = p->second.held;
   for (auto it = held.begin(); it != held.end();) {
     auto o = owner_.find(it->first);
-    bool owner_gone = o == owner_.end() || o->second.who != it->second.owner;
-    if (!owner_gone && now - it->second.since < resend_after_) {
+    auto& h = it->second;
+    if (h.owner == no_owner) {
+      if (o != owner_.end()) {
+        // Another peer took it meanwhile: held back from that one now.
+        h = hold{now, o->second.who};
+        ++it;
+      } else if (now - h.since >= retry_unowned) {
+        out.retry.push_back(it->first);
+        it = held.erase(it);
+      } else {
+        ++it;
+      }
+      continue;
+    }
+    bool owner_gone = o == owner_.end() || o->second.who != h.owner;
+    if (!owner_gone && now - h.since < resend_after_) {
       ++it;
       continue;
     }
-    out.push_back(it->first);
+    out.resend.push_back(it->first);
     p->second.released.insert(it->first);
     // The first to be served it after its owner left owns it now.
-    if (owner_gone) owner_.try_emplace(it->first, owner{who});
+    if (owner_gone && owner_.try_emplace(it->first, owner{who}).second) ++p->second.owned;
     it = held.erase(it);
   }
   return out;
@@ -154,16 +204,23 @@ class gate_peer final : public lt::peer_plugin {
     if (v == piece_owners::verdict::hold_new) {
       send_dont_have(pc_, dont_have_id_, piece);
       state_->counters->held.fetch_add(1, std::memory_order_relaxed);
+      if (!state_->owners.owned(piece)) {
+        state_->counters->deferred.fetch_add(1, std::memory_order_relaxed);
+      }
     }
     return true;
   }
 
   // About once a second.
   void tick() override {
-    for (int piece : state_->owners.due(key_, steady::now())) {
+    auto due = state_->owners.due(key_, steady::now());
+    for (int piece : due.resend) {
       if (pc_.has_piece(lt::piece_index_t(piece))) continue;
       send_have(pc_, piece);
       state_->counters->resent.fetch_add(1, std::memory_order_relaxed);
+    }
+    for (int piece : due.retry) {
+      if (!pc_.has_piece(lt::piece_index_t(piece))) send_have(pc_, piece);
     }
   }
 

@@ -146,6 +146,11 @@ result<void> service::start() {
       "blobswarm_seeder_pieces_resent",
       "Of those, pieces sent to that peer after all since start (it still lacked them)",
       [session] { return static_cast<double>(session->stats().pieces_resent); });
+  metrics_.add_gauge_callback(
+      "blobswarm_seeder_pieces_deferred",
+      "Pieces nobody owned refused to a mirror since start because it had been sent more than "
+      "twice the median mirror's pieces (announced to it again a moment later)",
+      [session] { return static_cast<double>(session->stats().pieces_deferred); });
   metrics_.add_gauge_callback("blobswarm_seeder_store_bytes", "Bytes of stored blobs",
                               [store] { return static_cast<double>(store->used_bytes()); });
   metrics_.add_gauge_callback("blobswarm_seeder_store_blobs", "Stored blobs",

@@ -132,8 +132,8 @@ void torrent_session::shutdown() {
   if (!impl_->session) return;
   log_->info(
       "uploaded {} payload bytes to peers; {} pieces held back from a peer another had "
-      "been sent, {} of them sent after all",
-      uploaded_, gate_->held.load(), gate_->resent.load());
+      "been sent, {} of them sent after all; {} fresh pieces refused to a peer over its share",
+      uploaded_, gate_->held.load(), gate_->resent.load(), gate_->deferred.load());
   alive_.reset();
   impl_->ticker->cancel();
   impl_->session->set_alert_notify([] {});
@@ -233,7 +233,8 @@ session_stats torrent_session::stats() const {
                        .uploaded_payload = uploaded_,
                        .peers = peers_,
                        .pieces_held = gate_->held.load(std::memory_order_relaxed),
-                       .pieces_resent = gate_->resent.load(std::memory_order_relaxed)};
+                       .pieces_resent = gate_->resent.load(std::memory_order_relaxed),
+                       .pieces_deferred = gate_->deferred.load(std::memory_order_relaxed)};
 }
 
 void torrent_session::on_alerts() {

@@ -61,6 +61,7 @@ struct session_stats {
   std::uint64_t peers = 0;             // connected peers
   std::uint64_t pieces_held = 0;       // piece_gate: refused because another peer has them
   std::uint64_t pieces_resent = 0;     // of those, sent after all
+  std::uint64_t pieces_deferred = 0;   // fresh pieces refused to a peer over its share
 };
 
 class torrent_session {

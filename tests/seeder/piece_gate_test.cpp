@@ -43,7 +43,7 @@ TEST(piece_owners, the_first_to_ask_owns_a_piece_and_the_others_are_held_back) {
   EXPECT_EQ(o.request(2, 7, t), verdict::hold_again);  // sent before it heard
   EXPECT_EQ(o.request(2, 8, t), verdict::serve);       // unowned: 2 owns it
   EXPECT_EQ(o.request(1, 8, t), verdict::hold_new);
-  EXPECT_TRUE(o.due(2, t + 4s).empty());
+  EXPECT_TRUE(o.due(2, t + 4s).resend.empty());
 }
 
 TEST(piece_owners, a_peer_that_still_lacks_a_piece_after_resend_after_is_served) {
@@ -52,11 +52,11 @@ TEST(piece_owners, a_peer_that_still_lacks_a_piece_after_resend_after_is_served)
   o.request(1, 3, t);
   o.request(2, 3, t);
   o.request(3, 3, t + 2s);
-  EXPECT_EQ(o.due(2, t + 5s), std::vector<int>{3});
-  EXPECT_TRUE(o.due(2, t + 6s).empty());  // announced once
+  EXPECT_EQ(o.due(2, t + 5s).resend, std::vector<int>{3});
+  EXPECT_TRUE(o.due(2, t + 6s).resend.empty());  // announced once
   EXPECT_EQ(o.request(2, 3, t + 6s), verdict::serve);
-  EXPECT_TRUE(o.due(3, t + 6s).empty());  // its own clock
-  EXPECT_EQ(o.due(3, t + 7s), std::vector<int>{3});
+  EXPECT_TRUE(o.due(3, t + 6s).resend.empty());  // its own clock
+  EXPECT_EQ(o.due(3, t + 7s).resend, std::vector<int>{3});
 }
 
 TEST(piece_owners, a_peer_that_got_the_piece_elsewhere_is_not_sent_it) {
@@ -65,7 +65,7 @@ TEST(piece_owners, a_peer_that_got_the_piece_elsewhere_is_not_sent_it) {
   o.request(1, 3, t);
   o.request(2, 3, t);
   o.has(2, 3);
-  EXPECT_TRUE(o.due(2, t + 10s).empty());
+  EXPECT_TRUE(o.due(2, t + 10s).resend.empty());
 }
 
 TEST(piece_owners, an_owner_that_leaves_without_the_piece_frees_it_at_once) {
@@ -79,11 +79,11 @@ TEST(piece_owners, an_owner_that_leaves_without_the_piece_frees_it_at_once) {
   o.left(1);
   // Piece 3 is nowhere: served now. Piece 4 is at 1, which left because it
   // seeds (and another node will have it from there): still held.
-  EXPECT_EQ(o.due(2, t + 1s), std::vector<int>{3});
+  EXPECT_EQ(o.due(2, t + 1s).resend, std::vector<int>{3});
   EXPECT_EQ(o.request(2, 3, t + 1s), verdict::serve);
   EXPECT_EQ(o.request(3, 3, t + 1s), verdict::hold_new);  // 2 owns piece 3 now
   EXPECT_EQ(o.request(3, 4, t + 1s), verdict::hold_new);
-  EXPECT_EQ(o.due(2, t + 5s), std::vector<int>{4});
+  EXPECT_EQ(o.due(2, t + 5s).resend, std::vector<int>{4});
 }
 
 TEST(piece_owners, a_peer_that_leaves_forgets_its_holds) {
@@ -92,8 +92,45 @@ TEST(piece_owners, a_peer_that_leaves_forgets_its_holds) {
   o.request(1, 3, t);
   o.request(2, 3, t);
   o.left(2);
-  EXPECT_TRUE(o.due(2, t + 10s).empty());
+  EXPECT_TRUE(o.due(2, t + 10s).resend.empty());
   EXPECT_EQ(o.request(2, 3, t + 10s), verdict::hold_new);  // a new connection
+}
+
+TEST(piece_owners, a_peer_owning_more_than_twice_the_median_is_refused_fresh_pieces) {
+  piece_owners o(10s);
+  auto t = clock::time_point{} + 1h;
+  for (piece_owners::peer_key p : {2, 3, 4}) EXPECT_EQ(o.request(p, 100 + p, t), verdict::serve);
+  // Owned: 1, 1, 1 and peer 1's. Median (upper) 1: peer 1 may own 2 + 16.
+  auto t1 = t + 200ms;
+  for (int piece = 0; piece < 19; ++piece) {
+    EXPECT_EQ(o.request(1, piece, t1), verdict::serve) << piece;
+  }
+  EXPECT_EQ(o.request(1, 19, t1), verdict::hold_new);
+  EXPECT_EQ(o.request(1, 19, t1), verdict::hold_again);
+  EXPECT_EQ(o.request(1, 20, t1), verdict::hold_new);
+  // Peers under their share take fresh pieces as before.
+  EXPECT_EQ(o.request(2, 20, t1), verdict::serve);
+  // A moment later peer 1 hears of piece 19 again (nobody took it) and is
+  // judged afresh; piece 20 is held back from peer 2 now, like any other.
+  EXPECT_TRUE(o.due(1, t1 + 100ms).retry.empty());
+  auto d = o.due(1, t1 + 600ms);
+  EXPECT_EQ(d.retry, std::vector<int>{19});
+  EXPECT_TRUE(d.resend.empty());
+  EXPECT_EQ(o.request(1, 20, t1 + 700ms), verdict::hold_again);
+  EXPECT_EQ(o.due(1, t1 + 600ms + 10s).resend, std::vector<int>{20});
+}
+
+TEST(piece_owners, fairness_counts_only_peers_asking_now_and_never_holds_back_one_of_two) {
+  piece_owners o(10s);
+  auto t = clock::time_point{} + 1h;
+  // Two peers: one fast, one that asked once. The fast one is never held back.
+  EXPECT_EQ(o.request(2, 1000, t), verdict::serve);
+  for (int piece = 0; piece < 200; ++piece) {
+    EXPECT_EQ(o.request(1, piece, t + std::chrono::milliseconds(piece)), verdict::serve) << piece;
+  }
+  // Three more that asked long ago (gone quiet) do not lower the median.
+  for (piece_owners::peer_key p : {3, 4, 5}) o.request(p, 2000 + static_cast<int>(p), t - 10s);
+  EXPECT_EQ(o.request(1, 200, t + 1s), verdict::serve);
 }
 
 // A blob seeded by the seeder's torrent_session, with its .torrent.
