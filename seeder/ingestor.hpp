@@ -35,7 +35,7 @@ class io_context;
 namespace blobswarm::seeder {
 
 struct ingest_options {
-  std::uint64_t segment_size = 16ULL << 20;  // 0: no segment torrents
+  std::uint64_t segment_size = 8ULL << 20;  // 0: no segment torrents
   duration segment_linger = std::chrono::minutes(10);
   int max_ingests = 2;
   // A failed ingest is reported as failed for this long before the next

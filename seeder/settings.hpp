@@ -26,7 +26,7 @@ struct settings {
   bool web_seed = false;
   byte_size max_size{0};
   byte_size min_free{64ULL << 20};
-  byte_size segment_size{16ULL << 20};
+  byte_size segment_size{8ULL << 20};
   duration segment_linger = std::chrono::minutes(10);
   int max_ingests = 2;
   duration wait_timeout = std::chrono::minutes(10);
