@@ -338,6 +338,30 @@ TEST(blob_download, follows_segment_torrents_while_the_seeder_ingests) {
       [&] { return !std::filesystem::exists(n.dir / "segments" / (hex + ".0")); }, 10s));
 }
 
+// A blob of `size` random bytes whose torrent (16 KiB pieces) the tracker
+// has but no peer seeds: every piece comes over HTTP, each range 300 ms
+// after it was asked for.
+digest serve_slowly_over_http(node& n, std::size_t size, int seed) {
+  n.sources.http_delay = 300ms;
+  n.sources.data = test::random_bytes(size, seed);
+  auto id = digest_of(n.sources.data);
+  n.sources.tracker = torrent_for(n.sources.data, std::string(id.hex()));
+  return id;
+}
+
+lt::sha1_hash info_hash_of(const std::string& torrent) {
+  lt::error_code ec;
+  lt::torrent_info ti(torrent.data(), static_cast<int>(torrent.size()), ec);
+  EXPECT_FALSE(ec) << ec.message();
+  return ti.info_hashes().v1;
+}
+
+// The torrent's piece priorities in the node's session (empty until it is added).
+std::vector<lt::download_priority_t> priorities_in(node& n, const lt::sha1_hash& ih) {
+  auto h = n.peers->find(ih);
+  return h.is_valid() ? h.get_piece_priorities() : std::vector<lt::download_priority_t>{};
+}
+
 // The stream window: the pieces right after the downloaded prefix have top
 // priority, the rest the lowest, and the window moves with the prefix. No
 // peers here: the pieces arrive over HTTP four at a time, each chunk
@@ -347,21 +371,13 @@ TEST(blob_download, the_pieces_after_the_prefix_come_first) {
   const std::uint32_t piece = 16384;
   n.ctx->settings.stream_window = 4 * piece;
   n.ctx->settings.fallback_chunk = 4 * piece;
-  n.sources.http_delay = 300ms;
-  n.sources.data = test::random_bytes(25 * piece, 11);
-  auto id = digest_of(n.sources.data);
-  auto torrent = torrent_for(n.sources.data, std::string(id.hex()), piece);
-  n.sources.tracker = torrent;
-  lt::error_code ec;
-  lt::torrent_info ti(torrent.data(), static_cast<int>(torrent.size()), ec);
-  ASSERT_FALSE(ec);
+  auto id = serve_slowly_over_http(n, 25 * piece, 11);
+  auto ih = info_hash_of(*n.sources.tracker);
   auto pulled = std::async(std::launch::async, [&] { return n.pull(id); });
 
   std::vector<lt::download_priority_t> seen;
   auto window_is = [&](std::size_t from, std::size_t to) {
-    auto h = n.peers->find(ti.info_hashes().v1);
-    if (!h.is_valid()) return false;
-    seen = h.get_piece_priorities();
+    seen = priorities_in(n, ih);
     if (seen.size() != 25) return false;
     for (std::size_t i = from; i < to; ++i) {
       if (seen[i] != lt::top_priority) return false;
@@ -388,20 +404,13 @@ TEST(blob_download, the_pieces_after_the_prefix_come_first) {
 TEST(blob_download, without_a_stream_window_libtorrent_picks_as_it_likes) {
   node n({}, 100ms);
   n.ctx->settings.stream_window = 0;
-  n.sources.http_delay = 300ms;
-  n.sources.data = test::random_bytes(8 * 16384, 12);
-  auto id = digest_of(n.sources.data);
-  auto torrent = torrent_for(n.sources.data, std::string(id.hex()));
-  n.sources.tracker = torrent;
-  lt::error_code ec;
-  lt::torrent_info ti(torrent.data(), static_cast<int>(torrent.size()), ec);
-  ASSERT_FALSE(ec);
+  auto id = serve_slowly_over_http(n, 8 * 16384, 12);
+  auto ih = info_hash_of(*n.sources.tracker);
   auto pulled = std::async(std::launch::async, [&] { return n.pull(id); });
   std::vector<lt::download_priority_t> seen;
   ASSERT_TRUE(test::wait_for(
       [&] {
-        auto h = n.peers->find(ti.info_hashes().v1);
-        if (h.is_valid()) seen = h.get_piece_priorities();
+        seen = priorities_in(n, ih);
         return seen.size() == 8;
       },
       10s));
