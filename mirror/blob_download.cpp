@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <libtorrent/announce_entry.hpp>
 #include <libtorrent/torrent_info.hpp>
+#include <libtorrent/torrent_status.hpp>
 
 #include "common/hasher.hpp"
 #include "common/units.hpp"
@@ -51,6 +52,9 @@ class blob_download::part_listener final : public swarm_listener {
   }
   void on_block(bool from_seeder) override {
     if (auto d = d_.lock()) d->block_received(from_seeder);
+  }
+  void on_alerts_dropped() override {
+    if (auto d = d_.lock()) d->resync();
   }
 
  private:
@@ -479,6 +483,13 @@ awaitable<result<void>> blob_download::drive_swarm() {
       continue;
     }
     auto quiet = steady::now() - last_swarm_progress_;
+    if (quiet >= ctx_.settings.stall_timeout / 2) {
+      // A piece_finished alert libtorrent dropped looks like a stall; and
+      // feeding it a piece it already has over HTTP would never finish.
+      resync();
+      if (verified_ || next_piece_ >= done_.size()) continue;
+      quiet = steady::now() - last_swarm_progress_;
+    }
     if (!origins_asked_ && quiet >= ctx_.settings.stall_timeout / 2) ask_for_origins();
     if (quiet < ctx_.settings.stall_timeout) continue;
     // At most two chunks handed to libtorrent and not yet confirmed.
@@ -639,6 +650,18 @@ void blob_download::update_window() {
   }
   flush();
   window_until_ = std::max(window_until_, piece);
+}
+
+void blob_download::resync() {
+  if (mode_ == "direct") return;
+  for (std::size_t i = 0; i < parts_.size(); ++i) {
+    auto handle = parts_[i]->handle;  // piece_finished may change parts_
+    if (!handle.is_valid()) continue;
+    auto st = handle.status(lt::torrent_handle::query_pieces);
+    for (int local = 0; local < st.pieces.size(); ++local) {
+      if (st.pieces.get_bit(lt::piece_index_t(local))) piece_finished(i, local);
+    }
+  }
 }
 
 void blob_download::hash_failed(std::size_t part_index, int local_piece) {

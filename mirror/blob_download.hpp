@@ -120,6 +120,10 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
   void hash_failed(std::size_t part, int local_piece);
   void torrent_error(std::size_t part, const std::string& message);
   void block_received(bool from_seeder);
+  // Marks the pieces libtorrent has as done, whether or not their
+  // piece_finished alerts arrived (libtorrent drops alerts when its queue
+  // overflows).
+  void resync();
 
  private:
   class part_listener;

@@ -38,6 +38,11 @@ swarm::swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> lo
   pack.set_str(lt::settings_pack::user_agent, "blobswarm-mirror/" BLOBSWARM_VERSION);
   // `peer` brings peer_ban_alert: without it a peer banned for sending
   // corrupt pieces would go unreported.
+  // A block alert per 16 KiB: on a fast link a burst of blocks fills
+  // libtorrent's default queue of 2000 while this node's io thread is busy,
+  // and the alerts that do not fit are dropped (downloads resync then; see
+  // on_alerts_dropped). Alerts are small; room for seconds of them.
+  pack.set_int(lt::settings_pack::alert_queue_size, 50000);
   pack.set_int(lt::settings_pack::alert_mask,
                lt::alert_category::error | lt::alert_category::status |
                    lt::alert_category::piece_progress | lt::alert_category::block_progress |
@@ -163,6 +168,14 @@ void swarm::drain_alerts() {
       if (l) l->on_torrent_error(fe->error.message());
     } else if (auto* pb = lt::alert_cast<lt::peer_ban_alert>(a)) {
       log_->warn("{}", pb->message());
+    } else if (lt::alert_cast<lt::alerts_dropped_alert>(a)) {
+      log_->warn("libtorrent dropped alerts (its queue was full); downloads ask their torrents");
+      // Copies: a listener may add or remove torrents.
+      std::vector<std::shared_ptr<swarm_listener>> all;
+      for (auto& [h, weak] : listeners_) {
+        if (auto l = weak.lock()) all.push_back(std::move(l));
+      }
+      for (auto& l : all) l->on_alerts_dropped();
     } else if (a->category() & lt::alert_category::error) {
       // Tracker alerts quote the announce URL, which holds this node's passkey.
       log_->debug("libtorrent: {}", logging::redact_passkeys(a->message()));

@@ -37,6 +37,9 @@ class swarm_listener {
   // a blobswarm seeder (common/peer_fingerprint.hpp), so nodes can report
   // where their bytes came from.
   virtual void on_block(bool from_seeder) = 0;
+  // libtorrent's alert queue overflowed: some of this torrent's events may
+  // never arrive. Ask the torrent for its state instead.
+  virtual void on_alerts_dropped() = 0;
 };
 
 class swarm {
