@@ -67,7 +67,7 @@ class piece_owners {
   // A peer may own fair_factor times the median of the active peers' pieces, plus fair_slack.
   static constexpr std::size_t fair_slack = 16;
   static constexpr std::size_t fair_factor = 2;
-  // Peers that asked for anything this recently count towards the average.
+  // Peers that asked for anything this recently count towards the median.
   static constexpr clock::duration active_within = std::chrono::seconds(3);
   // An unowned piece refused to a peer over its share is announced again this long after.
   static constexpr clock::duration retry_unowned = std::chrono::milliseconds(500);
