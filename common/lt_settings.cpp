@@ -16,14 +16,15 @@ constexpr std::array<std::string_view, 9> reserved{
     "enable_natpmp", "listen_interfaces",   "peer_fingerprint",
     "alert_mask",    "dht_bootstrap_nodes", "outgoing_interfaces"};
 
-result<void> check(const std::string& name, const nlohmann::json& value, int& index) {
+// The entry's settings_pack index, once its name and value check out.
+result<int> check(const std::string& name, const nlohmann::json& value) {
   for (auto r : reserved) {
     if (name == r) {
       return fail(errc::invalid_argument,
                   "libtorrent setting '{}' is decided by blobswarm and cannot be set", name);
     }
   }
-  index = lt::setting_by_name(name);
+  int index = lt::setting_by_name(name);
   if (index < 0) {
     return fail(errc::invalid_argument,
                 "libtorrent has no setting '{}' (names as in libtorrent's settings_pack)", name);
@@ -55,15 +56,14 @@ result<void> check(const std::string& name, const nlohmann::json& value, int& in
     default:
       return fail(errc::invalid_argument, "libtorrent setting '{}' has an unknown type", name);
   }
-  return {};
+  return index;
 }
 
 }  // namespace
 
 result<void> validate(const overrides& entries) {
   for (const auto& [name, value] : entries) {
-    int index = -1;
-    if (auto r = check(name, value, index); !r) return r;
+    if (auto r = check(name, value); !r) return fail(r.error());
   }
   return {};
 }
@@ -71,7 +71,7 @@ result<void> validate(const overrides& entries) {
 result<void> apply(const overrides& entries, lt::settings_pack& pack) {
   if (auto r = validate(entries); !r) return r;  // all or nothing
   for (const auto& [name, value] : entries) {
-    int index = lt::setting_by_name(name);
+    int index = *check(name, value);
     switch (index & lt::settings_pack::type_mask) {
       case lt::settings_pack::string_type_base:
         pack.set_str(index, value.get<std::string>());
