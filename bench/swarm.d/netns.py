@@ -14,6 +14,7 @@ a crashed run's leftovers (pid gone) from a run still in progress.
 import os
 import re
 import subprocess
+import threading
 import time
 
 SUBNET = "10.99.0"
@@ -214,7 +215,6 @@ class link_sampler:
     `limit` seconds in case this process dies without stopping it."""
 
     def __init__(self, topo, interval=0.5, limit=3600):
-        import threading
         self.interval = interval
         self.samples = []  # (monotonic seconds, {port: (rx, tx)})
         self._stop = threading.Event()
