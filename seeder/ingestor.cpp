@@ -127,8 +127,23 @@ awaitable<void> ingestor::wait_done(std::shared_ptr<blob_job> job, duration time
 
 awaitable<void> ingestor::run(std::shared_ptr<blob_job> job,
                               std::shared_ptr<registry::client> client) {
+  const auto max = static_cast<std::size_t>(options_.max_ingests);
+  // A small blob (an image config, a tiny layer) does not wait behind big
+  // ones: when every slot is taken, the upstream is asked the blob's size
+  // and one of at most small_ingest bytes starts at once.
+  bool small = false;
+  if (running_ >= max && !stopping_) {
+    auto ask = [job, client] {
+      registry::request_options opts{.cancel = &job->cancel};
+      return client->head_blob(job->name, job->digest, opts);
+    };
+    auto head = co_await pool_.run(std::move(ask));
+    small = head && head->size_known && head->size <= small_ingest;
+    if (small)
+      log_->debug("{} is {} bytes: ingested without waiting for a slot", job->digest, head->size);
+  }
   // Bounded: every wake-up is a freed slot or a minute; stopping ends it.
-  while (running_ >= static_cast<std::size_t>(options_.max_ingests) && !stopping_) {
+  while (!small && running_ >= max && !stopping_) {
     co_await slot_freed_.wait(std::chrono::minutes(1));
   }
   if (stopping_) {

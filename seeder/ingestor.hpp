@@ -47,6 +47,9 @@ struct ingest_options {
 
 class ingestor {
  public:
+  // Blobs up to this size are not held back by max_ingests.
+  static constexpr std::uint64_t small_ingest = 4ULL << 20;
+
   ingestor(asio::io_context& io, blocking_pool& pool, blob_store& store, torrent_session& session,
            tracker_link& tracker, registry::client_pool& clients, ingest_options options,
            metrics::registry& metrics, std::shared_ptr<spdlog::logger> log);

@@ -68,8 +68,8 @@ struct settings {
       "segment size for cold pulls (0: no segments); must be equal on all seeders");
     v("segment_linger", segment_linger, "how long segment torrents stay after an ingest");
     v("max_ingests", max_ingests,
-      "upstream fetches running at once (more wait their turn; raise it for upstreams whose "
-      "single connections are slow)");
+      "upstream fetches running at once (more wait their turn, blobs up to 4 MiB excepted; raise "
+      "it for upstreams whose single connections are slow)");
     v("wait_timeout", wait_timeout, "longest a request waits for an ingest or a segment");
     v("upstream_timeout", upstream_timeout, "timeout for manifest, token and HEAD requests");
     v("upstream_stall_timeout", upstream_stall_timeout,

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/hex.hpp"
+#include "seeder/ingestor.hpp"
 #include "seeder/piece_layout.hpp"
 #include "tests/seeder/harness.hpp"
 #include "tests/support/registry_fixture.hpp"
@@ -176,6 +177,43 @@ TEST_F(seeder_e2e, concurrent_requests_cause_one_upstream_fetch) {
   EXPECT_EQ(streamed, content);
   EXPECT_EQ(registry_->count_requests("GET", "/v2/e2e/concurrent/blobs/" + blob.digest.str()), 1u)
       << registry_->log();
+}
+
+TEST_F(seeder_e2e, a_small_blob_does_not_wait_behind_big_ingests) {
+  // One ingest at a time, each at 4 MiB/s: the big blob takes 3 s.
+  seeder_process one(
+      test::seeder_config{.upstream = registry_->url(),
+                          .tracker = tracker_->url(),
+                          .tracker_token_file = tracker_->token_file(),
+                          .tracker_user = "seeder-queue",
+                          .args = {"--max-ingests", "1", "--upstream-rate-limit", "4MiB"}});
+  auto big = registry_->push_blob("e2e/queue", test::random_bytes(12 * MiB, 31));
+  auto next_content = test::random_bytes(ingestor::small_ingest + 1, 32);
+  auto next = registry_->push_blob("e2e/queue", next_content);
+  auto small_content = test::random_bytes(512 * 1024, 33);
+  auto small = registry_->push_blob("e2e/queue", small_content);
+  // The size is known once the upstream answered the blob's GET.
+  auto started = [&](const test::pushed_blob& b) {
+    return !one.descriptor("e2e/queue", b.digest)["size"].is_null();
+  };
+
+  ASSERT_EQ(one.descriptor("e2e/queue", big.digest)["state"], "ingesting");
+  ASSERT_TRUE(test::wait_for([&] { return started(big); }, 10s));
+  // Just over the limit: waits for the slot.
+  ASSERT_EQ(one.descriptor("e2e/queue", next.digest)["state"], "ingesting");
+  auto r = one.get(one.blob_path("e2e/queue", small.digest));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, small_content);
+  EXPECT_EQ(one.descriptor("e2e/queue", big.digest)["state"], "ingesting")
+      << "the small blob waited for the big one";
+  EXPECT_FALSE(started(next)) << "a blob over the limit did not wait for its turn";
+  EXPECT_EQ(registry_->count_requests("HEAD", "/v2/e2e/queue/blobs/" + small.digest.str()), 1u)
+      << registry_->log();
+  // The queue still drains in order.
+  auto rest = one.get(one.blob_path("e2e/queue", next.digest));
+  ASSERT_EQ(rest.status, 200) << rest.body;
+  EXPECT_EQ(rest.body, next_content);
+  EXPECT_EQ(one.descriptor("e2e/queue", big.digest)["state"], "complete");
 }
 
 TEST_F(seeder_e2e, serves_ranges_while_ingesting_and_holds_back_the_end) {
