@@ -4,6 +4,8 @@
 #include <libtorrent/settings_pack.hpp>
 #include <limits>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace blobswarm::lt_settings {
 
@@ -69,18 +71,23 @@ result<void> validate(const overrides& entries) {
 }
 
 result<void> apply(const overrides& entries, lt::settings_pack& pack) {
-  if (auto r = validate(entries); !r) return r;  // all or nothing
+  // All or nothing: every entry is checked before any is set.
+  std::vector<std::pair<int, const nlohmann::json*>> checked;
   for (const auto& [name, value] : entries) {
-    int index = *check(name, value);
+    auto index = check(name, value);
+    if (!index) return fail(index.error());
+    checked.emplace_back(*index, &value);
+  }
+  for (const auto& [index, value] : checked) {
     switch (index & lt::settings_pack::type_mask) {
       case lt::settings_pack::string_type_base:
-        pack.set_str(index, value.get<std::string>());
+        pack.set_str(index, value->get<std::string>());
         break;
       case lt::settings_pack::bool_type_base:
-        pack.set_bool(index, value.get<bool>());
+        pack.set_bool(index, value->get<bool>());
         break;
       default:
-        pack.set_int(index, static_cast<int>(value.get<std::int64_t>()));
+        pack.set_int(index, static_cast<int>(value->get<std::int64_t>()));
         break;
     }
   }
