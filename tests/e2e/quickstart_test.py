@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,12 +53,6 @@ def quickstart_module():
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
     return module
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(argv, tmp):
@@ -118,7 +111,7 @@ def case_interrupt(base, tmp):
 def case_upstream(base, tmp):
     qs = quickstart_module()
     work = tempfile.mkdtemp(prefix="upstream-", dir=os.path.dirname(tmp))
-    host = f"127.0.0.1:{free_port()}"
+    host = f"127.0.0.1:{qs.free_port()}"
     with open(os.path.join(work, "registry.yml"), "w") as f:
         f.write(f"version: 0.1\nlog: {{level: warn}}\n"
                 f"storage: {{filesystem: {{rootdirectory: {work}/registry}}}}\n"
