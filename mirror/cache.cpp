@@ -107,6 +107,17 @@ std::filesystem::path cache::blob_path(const digest& d) const {
   return blobs_dir() / std::string(d.hex());
 }
 
+namespace {
+// The inverse of blob_path's naming: a file is named after its digest's
+// hex, whose length says the algorithm (64: sha256, 128: sha512).
+result<digest> digest_of_file(std::string_view name) {
+  for (std::string_view algorithm : {"sha256:", "sha512:"}) {
+    if (auto d = digest::parse(std::string(algorithm) + std::string(name))) return d;
+  }
+  return fail(errc::invalid_argument, "'{}' is not a blob file name", name);
+}
+}  // namespace
+
 result<void> cache::recover() {
   // Downloads that were in progress when the process stopped: their data
   // was never verified, so it goes.
@@ -131,7 +142,7 @@ result<void> cache::recover() {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(blobs_dir(), ec)) {
     auto name = entry.path().filename().string();
-    auto d = digest::parse("sha256:" + name);
+    auto d = digest_of_file(name);
     bool known = false;
     if (d) {
       auto s = db_.prepare("SELECT 1 FROM blobs WHERE digest = ?");

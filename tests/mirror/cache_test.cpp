@@ -101,6 +101,27 @@ TEST(cache, recovery_discards_partial_downloads_and_stray_files) {
   EXPECT_TRUE(c->begin_blob(partial, 100)) << "the partial entry was not cleared";
 }
 
+TEST(cache, a_sha512_blob_survives_a_restart) {
+  test::temp_dir dir;
+  auto data = test::random_bytes(700, 5);
+  auto d = *digest::from_raw(hash_algorithm::sha512,
+                             hasher(hash_algorithm::sha512).update(data).finish());
+  {
+    auto c = open_cache(dir.path());
+    ASSERT_TRUE(c->begin_blob(d, data.size()));
+    test::write_text(c->blob_path(d), data);
+    ASSERT_TRUE(c->commit_blob(d, ""));
+    // A stray file with a sha512-length name still goes.
+    test::write_text(c->blobs_dir() / std::string(128, 'e'), "stray");
+  }
+  auto c = open_cache(dir.path());
+  auto found = c->find_blob(d);
+  ASSERT_TRUE(found && *found) << "a sha512 blob was dropped as a stray on restart";
+  EXPECT_TRUE(std::filesystem::exists(c->blob_path(d)));
+  EXPECT_FALSE(std::filesystem::exists(c->blobs_dir() / std::string(128, 'e')));
+  EXPECT_EQ(c->bytes_used(), 700u);
+}
+
 TEST(cache, notices_a_file_modified_after_verification) {
   test::temp_dir dir;
   auto c = open_cache(dir.path());
