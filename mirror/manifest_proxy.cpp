@@ -58,15 +58,23 @@ bool accepts(const std::vector<std::string>& accept_lines, std::string_view medi
 }
 
 awaitable<std::optional<manifest_refusal>> manifest_proxy::authorize(const manifest_request& req,
-                                                                     const digest& id) {
+                                                                     const digest& id,
+                                                                     const cached_manifest* known) {
   if (!authorize_clients_) co_return std::nullopt;
-  authorizer::probe manifest{false, id.str()};
+  // Named: GCC 12 destroys a braced temporary inside co_await twice.
+  const authorizer::probe manifest{false, id};
   auto v = co_await access_.check(req.host, req.name, req.authorization, manifest);
   if (!v) co_return manifest_refusal{v.error(), 503, {}};
   if (!v->allowed) {
-    co_return manifest_refusal{
-        error{v->status == 403 ? errc::forbidden : errc::unauthorized, v->message}, v->status,
-        v->challenge};
+    auto code = v->status == 404   ? errc::not_found
+                : v->status == 403 ? errc::forbidden
+                                   : errc::unauthorized;
+    co_return manifest_refusal{error{code, v->message}, v->status, v->challenge};
+  }
+  // The manifest is in this repository, so is everything it references.
+  if (known) {
+    access_.grant_referenced(req.host, req.name, req.authorization, known->bytes, known->media_type,
+                             v->as_of);
   }
   co_return std::nullopt;
 }
@@ -90,12 +98,16 @@ awaitable<expected<manifest_answer, manifest_refusal>> manifest_proxy::get(
   if (known && (by_digest || fresh)) {
     auto m = store_.find_manifest(*known);
     if (m && *m && accepts(req.accept, (*m)->media_type)) {
-      if (auto no = co_await authorize(req, *known)) co_return unexpected<manifest_refusal>(*no);
+      if (auto no = co_await authorize(req, *known, &**m)) {
+        co_return unexpected<manifest_refusal>(*no);
+      }
       co_return manifest_answer{(*m)->media_type, (*m)->id, (*m)->bytes.size(),
                                 req.head ? std::string() : std::move((*m)->bytes), false};
     }
     if (req.head && tag && fresh && accepts(req.accept, tag->media_type)) {
-      if (auto no = co_await authorize(req, *known)) co_return unexpected<manifest_refusal>(*no);
+      if (auto no = co_await authorize(req, *known, nullptr)) {
+        co_return unexpected<manifest_refusal>(*no);
+      }
       co_return manifest_answer{tag->media_type, tag->id, tag->size, {}, false};
     }
   }
@@ -106,7 +118,7 @@ awaitable<expected<manifest_answer, manifest_refusal>> manifest_proxy::get(
   if (tag && transient(answer.error().reason.code)) {
     auto m = store_.find_manifest(tag->id);
     if (m && *m) {
-      if (auto no = co_await authorize(req, tag->id)) co_return answer;
+      if (auto no = co_await authorize(req, tag->id, &**m)) co_return answer;
       log_->warn("serving STALE manifest {}:{} ({}) — upstream unreachable: {}", req.name.str(),
                  req.reference, tag->id.str(), answer.error().reason.message);
       co_return manifest_answer{(*m)->media_type, (*m)->id, (*m)->bytes.size(),
@@ -133,20 +145,30 @@ awaitable<expected<manifest_answer, manifest_refusal>> manifest_proxy::from_upst
     return req.head ? c->head_manifest(req.name, req.reference, opts)
                     : c->get_manifest(req.name, req.reference, opts);
   };
+  auto asked = std::chrono::steady_clock::now();
   auto r = co_await pool_.run(std::move(fetch));
+  auto by_digest = digest::parse(req.reference);
   if (!r) {
     auto code = r.error().code;
-    if (authorize_clients_ && (code == errc::unauthorized || code == errc::forbidden)) {
-      access_.remember(req.host, req.name, req.authorization,
-                       authorization_verdict{false, code == errc::forbidden ? 403 : 401, *challenge,
-                                             r.error().message});
+    if (authorize_clients_ && by_digest &&
+        (code == errc::unauthorized || code == errc::forbidden)) {
+      authorization_verdict no{false, code == errc::forbidden ? 403 : 401, *challenge,
+                               r.error().message, asked};
+      access_.remember(req.host, req.name, req.authorization, {false, *by_digest}, no);
     }
     co_return refuse(r.error(), status_of(code), *challenge);
   }
-  if (authorize_clients_) {
-    access_.remember(req.host, req.name, req.authorization, authorization_verdict{true});
-  }
   if (!r->digest) co_return refuse(error{errc::upstream, "upstream sent no manifest digest"}, 502);
+  if (authorize_clients_) {
+    // Upstream just served this manifest from this repository to this
+    // client: an answer for it and for everything it references.
+    access_.remember(req.host, req.name, req.authorization, {false, *r->digest},
+                     authorization_verdict{true, 0, {}, {}, asked});
+    if (!req.head) {
+      access_.grant_referenced(req.host, req.name, req.authorization, r->body, r->content_type,
+                               asked);
+    }
+  }
   auto host = registries_.host_key(req.host);
   auto now = std::chrono::system_clock::now();
   if (!req.head) {
@@ -154,7 +176,7 @@ awaitable<expected<manifest_answer, manifest_refusal>> manifest_proxy::from_upst
       log_->warn("cannot cache manifest {}: {}", r->digest->str(), s.error().message);
     }
   }
-  if (!digest::parse(req.reference)) {
+  if (!by_digest) {
     (void)store_.put_tag(host, req.name.str(), req.reference,
                          cached_tag{*r->digest, r->content_type, r->size, now});
   }

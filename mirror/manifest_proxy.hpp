@@ -61,8 +61,11 @@ class manifest_proxy {
 
  private:
   awaitable<expected<manifest_answer, manifest_refusal>> from_upstream(const manifest_request& req);
+  // May the client read manifest `id` in its repository? When it may and
+  // the manifest's bytes are `known`, what it references is allowed too.
   awaitable<std::optional<manifest_refusal>> authorize(const manifest_request& req,
-                                                       const digest& id);
+                                                       const digest& id,
+                                                       const cached_manifest* known);
 
   cache& store_;
   upstreams& registries_;

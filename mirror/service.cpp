@@ -274,12 +274,9 @@ awaitable<http::response> service::handle_v2(http::request& req) {
   }
   bool read = method == http::verb::get || method == http::verb::head;
   switch (route->what) {
-    case registry_path::kind::base: {
-      if (!read) break;
-      auto r = http::response::bytes(200, "{}", "application/json");
-      r.set(api_version_header, "registry/2.0");
-      co_return r;
-    }
+    case registry_path::kind::base:
+      if (read) co_return co_await handle_base(req, *route);
+      break;
     case registry_path::kind::manifest:
       if (read) co_return co_await handle_manifest(req, *route);
       break;
@@ -292,6 +289,27 @@ awaitable<http::response> service::handle_v2(http::request& req) {
   co_return registry_error(405, "UNSUPPORTED",
                            fmt::format("{} {} is not supported by this pull-through mirror",
                                        req.method_string(), req.path()));
+}
+
+awaitable<http::response> service::handle_base(http::request& req, const registry_path& route) {
+  if (settings_.authorize_clients) {
+    // Relay upstream's challenge: podman and skopeo decide here whether and
+    // how to authenticate for the requests that follow.
+    auto host = std::string(route.host);
+    if (host.empty()) {
+      if (auto ns = http::query_string(req.query()).get_decoded("ns")) host = *ns;
+    }
+    auto v = co_await authorizer_->check_registry(host, req.header("authorization"));
+    if (v && !v->allowed && v->status == 401) {
+      co_return registry_error(401, "UNAUTHORIZED",
+                               v->message.empty() ? "authentication required" : v->message,
+                               v->challenge);
+    }
+    // Upstream unreachable: the mirror still serves what it has.
+  }
+  auto r = http::response::bytes(200, "{}", "application/json");
+  r.set(api_version_header, "registry/2.0");
+  co_return r;
 }
 
 awaitable<http::response> service::handle_manifest(http::request& req, const registry_path& route) {
@@ -328,10 +346,12 @@ awaitable<std::optional<http::response>> service::authorize_blob(http::request& 
   if (host.empty()) {
     if (auto ns = http::query_string(req.query()).get_decoded("ns")) host = *ns;
   }
-  authorizer::probe blob{true, route.content_digest->str()};
+  // Named: GCC 12 destroys a braced temporary inside co_await twice.
+  const authorizer::probe blob{true, *route.content_digest};
   auto v = co_await authorizer_->check(host, *route.name, auth, blob);
   if (!v) co_return registry_error(v.error(), registry::subject::blob);
   if (!v->allowed) {
+    if (v->status == 404) co_return registry_error(404, "BLOB_UNKNOWN", v->message);
     counters_->denied.inc();
     co_return registry_error(v->status, v->status == 403 ? "DENIED" : "UNAUTHORIZED",
                              v->message.empty() ? "authentication required" : v->message,

@@ -50,6 +50,7 @@ class service {
   http::router routes();
 
   awaitable<http::response> handle_v2(http::request& req);
+  awaitable<http::response> handle_base(http::request& req, const registry_path& route);
   awaitable<http::response> handle_manifest(http::request& req, const registry_path& route);
   awaitable<http::response> handle_blob(http::request& req, const registry_path& route);
   // nullopt: the cached copy turned out unusable (modified, missing); treat as a miss.

@@ -70,9 +70,11 @@ struct settings {
     v("seed_time", seed_time, "stop seeding a blob this long after it completed (0: while cached)");
     v("tag_ttl", tag_ttl, "how long a tag's manifest is served from cache before asking upstream");
     v("auth_cache_ttl", auth_cache_ttl,
-      "how long upstream's answer to 'may this client pull this repository' is reused");
+      "how long upstream's answer to 'may this client read this digest in this repository' is "
+      "reused");
     v("authorize_clients", authorize_clients,
-      "serve cached or swarm blobs only to clients upstream authorizes for the repository");
+      "serve a blob or manifest only to clients upstream lets read that digest in the requested "
+      "repository");
     v("stall_timeout", stall_timeout, "fetch over HTTP when the swarm makes no progress this long");
     v("stream_window", stream_window,
       "bytes past the downloaded prefix of a blob whose pieces are fetched first, so clients "

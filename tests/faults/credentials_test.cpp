@@ -10,6 +10,7 @@
 #include "common/hex.hpp"
 #include "common/http/url.hpp"
 #include "tests/faults/fault_system.hpp"
+#include "tests/support/pull_clients.hpp"
 
 namespace blobswarm::test {
 namespace {
@@ -301,6 +302,126 @@ TEST(faults_credentials, bad_or_missing_credentials_are_refused_and_never_logged
           << "the " << name << " logged the " << what;
     }
   }
+}
+
+}  // namespace
+}  // namespace blobswarm::test
+
+namespace blobswarm::test {
+namespace {
+
+// Issue 19.1: a digest is not a secret. A client that may read some
+// repository asks for another repository's private blob (or manifest)
+// through the path of the repository it may read — on the mirror that has
+// the blob cached, and on one that would fetch it from the swarm. Upstream
+// (token auth, per-repository scopes: alice reads a/*, bob reads b/*,
+// anybody reads public/base) decides per repository and digest.
+TEST(faults_credentials, a_blob_is_served_only_through_a_repository_that_holds_it_for_the_client) {
+  const registry_user admin{"admin", "admin-pw-1"}, alice{"alice", "alice-pw-2"},
+      bob{"bob", "bob-pw-3"};
+  fault_system sys(true, json::object(),
+                   {.auth = registry_options::auth_mode::token,
+                    .users = {admin, alice, bob},
+                    .grants = {{admin.name, "*", "pull,push"},
+                               {alice.name, "a/*", "pull"},
+                               {bob.name, "b/*", "pull"},
+                               {"", "public/base", "pull"}}});
+  // The node services hold credentials that read everything; clients must
+  // still prove theirs.
+  json node_creds = {
+      {"upstreams",
+       {{sys.reg.host(),
+         {{"url", sys.reg.url()}, {"username", admin.name}, {"password", admin.password}}}}}};
+  sys.start_seeder(node_creds);
+  auto& cached = sys.add_mirror(node_creds);
+  auto& swarmed = sys.add_mirror(node_creds);
+  auto secret =
+      sys.reg.push_image("b/secret", "v1", {.layer_sizes = {2 * MiB, 300 * 1024}, .seed = 41});
+  sys.reg.push_image("a/app", "v1", {.layer_sizes = {64 * 1024}, .seed = 42});
+  sys.reg.push_image("public/base", "v1", {.layer_sizes = {32 * 1024}, .seed = 43});
+
+  // Bob pulls his private image through the first mirror: it caches every
+  // blob, and the seeder has them in the swarm.
+  temp_dir out;
+  auto bob_creds = bob.name + ":" + bob.password;
+  auto pulled = skopeo_copy_to_dir(cached.listen() + "/b/secret:v1", out / "bob", false, bob_creds);
+  ASSERT_EQ(pulled.status, 0) << pulled.output;
+  for (const auto& b : secret.blobs()) {
+    ASSERT_TRUE(
+        std::filesystem::exists(cached.dir() / "data" / "blobs" / std::string(b.digest.hex())))
+        << b.digest.str() << " is not cached";
+  }
+
+  struct asker {
+    std::string who, repository;
+    http::header_list headers;
+  };
+  std::vector<asker> askers = {
+      {"alice through a/app",
+       "a/app",
+       {{"Authorization", sys.reg.token_for(alice, "repository:a/app:pull")}}},
+      {"anonymous through public/base",
+       "public/base",
+       {{"Authorization", sys.reg.token_for(std::nullopt, "repository:public/base:pull")}}},
+      {"anonymous without a token", "public/base", {}},
+      {"alice through b/secret",
+       "b/secret",
+       {{"Authorization", sys.reg.token_for(alice, "repository:a/app:pull")}}},
+  };
+  std::vector<std::string> paths;
+  for (const auto& b : secret.blobs()) paths.push_back("/blobs/" + b.digest.str());
+  paths.push_back("/manifests/" + secret.manifest_digest.str());
+  auto accept = http::header_list{{"Accept", secret.manifest_media_type}};
+  for (auto* m : {&cached, &swarmed}) {
+    for (const auto& a : askers) {
+      for (const auto& path : paths) {
+        for (std::string method : {"GET", "HEAD"}) {
+          auto what = fmt::format("{} {} {} on {}", a.who, method, path, m->listen());
+          auto headers = a.headers;
+          headers.insert(headers.end(), accept.begin(), accept.end());
+          if (method == "GET" && path.starts_with("/blobs/"))
+            headers.push_back({"Range", "bytes=0-"});
+          auto r = send(m->url("/v2/" + a.repository + path), headers, method);
+          EXPECT_TRUE(r.status == 404 || r.status == 401 || r.status == 403)
+              << what << ": " << r.status << " " << r.body.substr(0, 200);
+          EXPECT_LT(r.body.size(), 4096u) << what << " sent a body of " << r.body.size();
+          if (a.repository != "b/secret" && !a.headers.empty()) {
+            // A client that may read its own repository learns "not here".
+            EXPECT_EQ(r.status, 404) << what;
+            if (method == "GET") {
+              EXPECT_EQ(registry_error_code(r.body),
+                        path.starts_with("/blobs/") ? "BLOB_UNKNOWN" : "MANIFEST_UNKNOWN")
+                  << what;
+            }
+          }
+        }
+      }
+    }
+  }
+  // Not a byte of b's blobs reached the second mirror, from anywhere.
+  auto totals = swarmed.stats_totals();
+  EXPECT_EQ(totals.value("from_peers", 0) + totals.value("from_seeder", 0) +
+                totals.value("from_upstream", 0) + totals.value("served_from_cache", 0) +
+                totals.value("served_from_downloads", 0),
+            0)
+      << totals.dump();
+  EXPECT_TRUE(cache_files(swarmed.dir() / "data").empty());
+
+  // Each still reads what is theirs, through either mirror.
+  int n = 0;
+  for (auto* m : {&cached, &swarmed}) {
+    auto tag = std::to_string(n++);
+    auto b2 = skopeo_copy_to_dir(m->listen() + "/b/secret:v1", out / ("b" + tag), false, bob_creds);
+    EXPECT_EQ(b2.status, 0) << b2.output;
+    EXPECT_EQ(read_tree(out / ("b" + tag)), read_tree(out / "bob"));
+    auto a2 = skopeo_copy_to_dir(m->listen() + "/a/app:v1", out / ("a" + tag), false,
+                                 alice.name + ":" + alice.password);
+    EXPECT_EQ(a2.status, 0) << a2.output;
+    auto p2 = skopeo_copy_to_dir(m->listen() + "/public/base:v1", out / ("p" + tag));
+    EXPECT_EQ(p2.status, 0) << p2.output;
+  }
+  // And bob's second pull through the swarm really came through the mirror.
+  EXPECT_GT(swarmed.stats_totals().value("served_from_downloads", 0), 0) << swarmed.stats_totals();
 }
 
 }  // namespace

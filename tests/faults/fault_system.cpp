@@ -61,7 +61,9 @@ std::size_t fault_proxy::count(std::initializer_list<std::string_view> parts) co
 
 // --- fault_system ------------------------------------------------------------
 
-fault_system::fault_system(bool with_tracker, nlohmann::json tracker_extra) {
+fault_system::fault_system(bool with_tracker, nlohmann::json tracker_extra,
+                           registry_options registry)
+    : reg(std::move(registry)) {
   admin_token = "admin-" + to_hex(random_bytes(16, std::random_device{}()));
   write_text(dir / "admin-token", admin_token + "\n");
   seeder_token = "seeder-" + to_hex(random_bytes(16, std::random_device{}()));

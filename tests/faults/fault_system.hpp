@@ -48,8 +48,10 @@ class fault_proxy {
 class fault_system {
  public:
   // `tracker_extra` is merged into the tracker's JSON config.
+  // `registry` configures the registry (auth, users, grants).
   explicit fault_system(bool with_tracker = true,
-                        nlohmann::json tracker_extra = nlohmann::json::object());
+                        nlohmann::json tracker_extra = nlohmann::json::object(),
+                        registry_options registry = {});
   ~fault_system();
 
   registry_fixture reg;

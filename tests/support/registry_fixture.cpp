@@ -297,7 +297,7 @@ std::string registry_fixture::mint_token(const std::string& subject,
     while (start <= actions_text.size()) {
       auto comma = actions_text.find(',', start);
       auto a = actions_text.substr(start, comma == std::string::npos ? comma : comma - start);
-      bool allowed = authenticated || (options_.anonymous_pull && a == "pull");
+      bool allowed = granted(subject, authenticated, name, a);
       if (!a.empty() && allowed) actions.push_back(a);
       if (comma == std::string::npos) break;
       start = comma + 1;
@@ -321,6 +321,34 @@ std::string registry_fixture::mint_token(const std::string& subject,
                  {"access", access}};
   auto signing_input = base64url(header.dump()) + "." + base64url(claims.dump());
   return signing_input + "." + base64url(tokens_->sign(signing_input));
+}
+
+bool registry_fixture::granted(const std::string& subject, bool authenticated,
+                               const std::string& repository, const std::string& action) const {
+  if (options_.grants.empty()) {
+    return authenticated || (options_.anonymous_pull && action == "pull");
+  }
+  for (const auto& g : options_.grants) {
+    if (g.user != (authenticated ? subject : std::string())) continue;
+    bool names = g.repositories == "*" || g.repositories == repository ||
+                 (g.repositories.ends_with("/*") &&
+                  repository.starts_with(g.repositories.substr(0, g.repositories.size() - 1)));
+    if (names && (g.actions == action || g.actions.find(action) != std::string::npos)) return true;
+  }
+  return false;
+}
+
+std::string registry_fixture::token_for(const std::optional<registry_user>& user,
+                                        const std::string& scope) {
+  http::header_list headers;
+  if (user)
+    headers.push_back({"Authorization", "Basic " + base64(user->name + ":" + user->password)});
+  http::client c;
+  auto r = c.send({.url = token_realm() +
+                          "?service=blobswarm-test-registry&scope=" + http::percent_encode(scope),
+                   .headers = headers});
+  if (!r || r->status != 200) die("the token server refused " + scope);
+  return "Bearer " + json::parse(r->body).value("token", "");
 }
 
 std::string registry_fixture::authorization(const std::string& name, const std::string& actions) {

@@ -33,13 +33,25 @@ struct registry_user {
   std::string password;
 };
 
+// Token mode: what a user may do in the repositories a pattern names
+// ("team/app", or "team/*" for every repository under team/).
+struct registry_grant {
+  std::string user;  // "" for anonymous callers
+  std::string repositories;
+  std::string actions = "pull";  // "pull" or "pull,push"
+};
+
 struct registry_options {
   enum class auth_mode { none, htpasswd, token };
   auth_mode auth = auth_mode::none;
+  // The first user pushes the fixture's images (give it "*" when grants are set).
   std::vector<registry_user> users = {{"alice", "wonderland"}};
   // Token mode: anonymous callers get pull tokens (like Docker Hub's public
   // repositories). Otherwise they get tokens without access.
   bool anonymous_pull = false;
+  // Token mode: when not empty, tokens grant exactly these (per user and
+  // repository) instead of everything to every authenticated user.
+  std::vector<registry_grant> grants;
   std::chrono::seconds token_ttl{300};
   // Push notifications go to these URLs, with this Authorization header
   // when it is not empty.
@@ -116,6 +128,10 @@ class registry_fixture {
   // (Basic for htpasswd, a freshly minted token for token auth; empty
   // without auth). For the fixture's own checks and for test clients.
   std::string authorization(const std::string& name, const std::string& actions = "pull,push");
+  // Token mode: the Authorization a client gets from the token server for
+  // `scope` ("repository:<name>:pull") with user's credentials (nullopt:
+  // anonymously), as docker or containerd would: "Bearer <token>".
+  std::string token_for(const std::optional<registry_user>& user, const std::string& scope);
   // skopeo's --creds value for the first user ("" without auth).
   std::string skopeo_creds() const;
 
@@ -137,6 +153,8 @@ class registry_fixture {
   void write_config();
   std::string mint_token(const std::string& subject, const std::vector<std::string>& scopes,
                          bool authenticated);
+  bool granted(const std::string& subject, bool authenticated, const std::string& repository,
+               const std::string& action) const;
   pushed_image describe_image(const std::string& name, const std::string& reference,
                               const std::string& accept);
   std::filesystem::path build_image(const std::filesystem::path& layout, const std::string& tag,
