@@ -266,6 +266,13 @@ awaitable<http::response> service::handle_v2(http::request& req) {
       req.path(), [this](std::string_view h) { return upstreams_->is_configured_host(h); });
   if (!route) {
     auto code = route.error().code;
+    if (code == route_error_code::tag_invalid &&
+        (method == http::verb::get || method == http::verb::head)) {
+      // Neither a tag nor a digest names no manifest: the distribution
+      // spec's conformance suite wants 404 here, as Distribution answers.
+      co_return registry_error(404, "MANIFEST_UNKNOWN",
+                               fmt::format("manifest unknown: {}", route.error().message));
+    }
     int status = code == route_error_code::not_found ? 404 : 400;
     co_return registry_error(
         status,

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 
 #include "common/hasher.hpp"
 #include "common/http/client.hpp"
@@ -55,7 +56,8 @@ TEST(mirror, answers_the_v2_api_and_registry_style_errors) {
            {"GET", "/v2/Upper/blobs/sha256:" + d64, 400, "NAME_INVALID"},
            {"GET", "/v2/a//b/manifests/latest", 400, "NAME_INVALID"},
            {"GET", "/v2/a/blobs/sha256:xyz", 400, "DIGEST_INVALID"},
-           {"GET", "/v2/a/manifests/-bad-tag", 400, "TAG_INVALID"},
+           {"GET", "/v2/a/manifests/-bad-tag", 404, "MANIFEST_UNKNOWN"},
+           {"GET", "/v2/a/manifests/sha256:xyz", 400, "DIGEST_INVALID"},
            {"GET", "/v2/a/blobs/sha256:" + d64, 404, "BLOB_UNKNOWN"},
            {"GET", "/v2/a/manifests/nope", 404, "MANIFEST_UNKNOWN"},
            {"PUT", "/v2/a/manifests/latest", 405, "UNSUPPORTED"},
@@ -78,6 +80,95 @@ TEST(mirror, answers_the_v2_api_and_registry_style_errors) {
   auto big = get(m->url("/v2/"), {{"X-Big", std::string(40000, 'x')}});
   EXPECT_EQ(big.status, 431);
   EXPECT_EQ(get(m->url("/v2/")).status, 200);
+}
+
+// The pull workflow of the OCI distribution-spec conformance suite (v1.1.1)
+// as far as a pull-through mirror serves it: existing and unknown
+// manifests (by tag and digest) and blobs, with HEAD and GET, a reference
+// that is neither a tag nor a digest, and error bodies in the OCI format.
+// Each case is asked of the registry itself too: the mirror answers as
+// Distribution does.
+TEST(mirror, answers_the_oci_pull_workflow_as_the_registry_does) {
+  registry_fixture reg;
+  auto image = reg.push_image("conformance/pull", "v1", {.layer_sizes = {70 * 1024}, .seed = 15});
+  auto m = mirror_for(reg);
+  const std::string unknown = "sha256:" + std::string(64, '0');
+  const std::string repo = "/v2/conformance/pull";
+  struct row {
+    std::string method, path;
+    int status;
+    std::string code;                 // expected error code (GET)
+    std::optional<std::string> body;  // expected body of a 200 GET
+    std::string digest;               // expected Docker-Content-Digest of a 200
+  };
+  auto& layer = image.layers[0];
+  std::vector<row> rows = {
+      {"HEAD", repo + "/manifests/v1", 200, "", {}, image.manifest_digest.str()},
+      {"GET", repo + "/manifests/v1", 200, "", image.manifest, image.manifest_digest.str()},
+      {"HEAD",
+       repo + "/manifests/" + image.manifest_digest.str(),
+       200,
+       "",
+       {},
+       image.manifest_digest.str()},
+      {"GET", repo + "/manifests/" + image.manifest_digest.str(), 200, "", image.manifest,
+       image.manifest_digest.str()},
+      {"HEAD", repo + "/manifests/no-such-tag", 404, "", {}, ""},
+      {"GET", repo + "/manifests/no-such-tag", 404, "MANIFEST_UNKNOWN", {}, ""},
+      {"HEAD", repo + "/manifests/" + unknown, 404, "", {}, ""},
+      {"GET", repo + "/manifests/" + unknown, 404, "MANIFEST_UNKNOWN", {}, ""},
+      {"HEAD", repo + "/manifests/.INVALID_MANIFEST_NAME", 404, "", {}, ""},
+      {"GET", repo + "/manifests/.INVALID_MANIFEST_NAME", 404, "MANIFEST_UNKNOWN", {}, ""},
+      {"HEAD", repo + "/blobs/" + layer.digest.str(), 200, "", {}, layer.digest.str()},
+      {"GET", repo + "/blobs/" + layer.digest.str(), 200, "", std::nullopt, layer.digest.str()},
+      {"HEAD",
+       repo + "/blobs/" + image.config.digest.str(),
+       200,
+       "",
+       {},
+       image.config.digest.str()},
+      {"GET", repo + "/blobs/" + image.config.digest.str(), 200, "", std::nullopt,
+       image.config.digest.str()},
+      {"HEAD", repo + "/blobs/" + unknown, 404, "", {}, ""},
+      {"GET", repo + "/blobs/" + unknown, 404, "BLOB_UNKNOWN", {}, ""},
+      {"GET", "/v2/conformance/nothing-here/manifests/v1", 404, "", {}, ""},
+  };
+  const std::set<std::string> oci_codes = {
+      "BLOB_UNKNOWN",          "BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN", "DIGEST_INVALID",
+      "MANIFEST_BLOB_UNKNOWN", "MANIFEST_INVALID",    "MANIFEST_UNKNOWN",    "NAME_INVALID",
+      "NAME_UNKNOWN",          "SIZE_INVALID",        "UNAUTHORIZED",        "DENIED",
+      "UNSUPPORTED",           "TOOMANYREQUESTS"};
+  auto accept = http::header_list{{"Accept", image.manifest_media_type}};
+  for (const auto& r : rows) {
+    auto what = r.method + " " + r.path;
+    auto upstream = get(reg.url() + r.path, accept, r.method);
+    EXPECT_EQ(upstream.status, r.status) << "the registry: " << what;
+    auto mirrored = get(m->url(r.path), accept, r.method);
+    EXPECT_EQ(mirrored.status, r.status) << what << ": " << mirrored.body;
+    if (r.status == 200) {
+      EXPECT_EQ(mirrored.header("docker-content-digest").value_or(""), r.digest) << what;
+      EXPECT_EQ(mirrored.header("content-length"), upstream.header("content-length")) << what;
+      if (r.method == "GET") {
+        EXPECT_EQ(mirrored.body, upstream.body) << what;
+        if (r.body) {
+          EXPECT_EQ(mirrored.body, *r.body) << what;
+        }
+      }
+      continue;
+    }
+    if (r.method != "GET") continue;
+    // {"errors": [{"code": ..., "message": ...}, ...]}
+    auto body = nlohmann::json::parse(mirrored.body, nullptr, false);
+    ASSERT_TRUE(body.is_object() && body["errors"].is_array() && !body["errors"].empty())
+        << what << ": " << mirrored.body;
+    for (const auto& e : body["errors"]) {
+      ASSERT_TRUE(e["code"].is_string() && e["message"].is_string()) << what << ": " << e;
+      EXPECT_TRUE(oci_codes.contains(e["code"].get<std::string>())) << what << ": " << e;
+    }
+    if (!r.code.empty()) {
+      EXPECT_EQ(body["errors"][0]["code"], r.code) << what;
+    }
+  }
 }
 
 TEST(mirror, skopeo_pulls_are_byte_identical_to_direct_pulls) {
