@@ -25,6 +25,11 @@ namespace {
 
 constexpr const char* api_version_header = "Docker-Distribution-API-Version";
 
+// How long a digest whose torrent lied is fetched over HTTP only, and how
+// many such digests are remembered.
+constexpr auto lie_memory = std::chrono::hours(1);
+constexpr std::size_t max_lies = 1024;
+
 // How long a blob response waits for its download's first verified bytes
 // before committing to 200 (see handle_blob).
 constexpr auto first_byte_wait = std::chrono::seconds(10);
@@ -507,7 +512,7 @@ std::shared_ptr<blob_download> service::download_for(const blob_ref& ref) {
   if (auto it = downloads_.find(ref.id.str()); it != downloads_.end()) return it->second;
   bool lied = false;
   if (auto it = lying_torrents_.find(ref.id.str()); it != lying_torrents_.end()) {
-    lied = std::chrono::steady_clock::now() - it->second < std::chrono::hours(1);
+    lied = std::chrono::steady_clock::now() - it->second < lie_memory;
   }
   auto d = std::make_shared<blob_download>(*download_ctx_, ref, lied);
   downloads_.emplace(ref.id.str(), d);
@@ -527,7 +532,7 @@ awaitable<void> service::watch(std::shared_ptr<blob_download> d) {
     counters_->failed.inc();
     if (d->failure() && d->failure()->code == errc::digest_mismatch) {
       counters_->mismatches.inc();
-      if (s.mode != "direct") lying_torrents_[id.str()] = std::chrono::steady_clock::now();
+      if (s.mode != "direct") remember_lie(id);
     }
     co_return;
   }
@@ -538,6 +543,18 @@ awaitable<void> service::watch(std::shared_ptr<blob_download> d) {
   counters_->pull_seconds.observe(static_cast<double>(s.elapsed.count()) / 1000.0);
   recent_.push_front(recent_blob{id.str(), s, unix_now()});
   while (recent_.size() > 200) recent_.pop_back();
+}
+
+void service::remember_lie(const digest& id) {
+  auto now = std::chrono::steady_clock::now();
+  std::erase_if(lying_torrents_, [&](const auto& kv) { return now - kv.second >= lie_memory; });
+  if (lying_torrents_.size() >= max_lies) {
+    auto oldest =
+        std::min_element(lying_torrents_.begin(), lying_torrents_.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
+    lying_torrents_.erase(oldest);
+  }
+  lying_torrents_.insert_or_assign(id.str(), now);
 }
 
 void service::on_seeding(const digest& d, const lt::torrent_handle& h) {

@@ -59,6 +59,7 @@ class service {
                                                           const registry_path& route);
   std::shared_ptr<blob_download> download_for(const blob_ref& ref);
   awaitable<void> watch(std::shared_ptr<blob_download> d);
+  void remember_lie(const digest& id);
   void on_seeding(const digest& d, const lt::torrent_handle& h);
   awaitable<void> stop_seeding_later(digest d, lt::torrent_handle h);
   http::response stats_json() const;
@@ -81,6 +82,8 @@ class service {
   std::unique_ptr<counters> counters_;
   std::map<std::string, std::shared_ptr<blob_download>, std::less<>> downloads_;
   std::map<std::string, lt::torrent_handle, std::less<>> seeding_;
+  // Digests whose torrent delivered other content, and when: fetched over
+  // HTTP only for a while (bounded; see remember_lie).
   std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> lying_torrents_;
   std::deque<recent_blob> recent_;
 };
