@@ -69,8 +69,8 @@ def registry_bytes(r):
 
 
 def evaluate(r, size, t1, direct_p99):
-    """The cell's figures and verdicts. t1 or direct_p99 None: not measured
-    (that part of the time target is then not judged)."""
+    """The cell's figures and verdicts. t1 None (T1 failed): the time is not
+    judged; direct_p99 None (not run or failed): only against T1."""
     p99 = percentile(r.times, 0.99) if r.times else None
     limit = None
     if t1:
@@ -80,7 +80,9 @@ def evaluate(r, size, t1, direct_p99):
     reg = registry_bytes(r) / size
     seed = r.seeder_tx / size
     missed = []
-    if p99 is None or limit is not None and p99 > limit:
+    if limit is None:
+        missed.append("time unjudged (no T1)")
+    elif p99 is None or p99 > limit:
         missed.append("time")
     if reg > REGISTRY_LIMIT:
         missed.append("registry")
@@ -124,7 +126,7 @@ def _num(v, fmt):
     return "-" if v is None else fmt % v
 
 
-def _verdict(e):
+def verdict(e):
     if e["failed"]:
         return "FAILED"
     return "MISSED " + ",".join(e["missed"]) if e["missed"] else "met"
@@ -139,7 +141,7 @@ def cell_rows(cells):
     rows = []
     for key, r, e in cells:
         rows.append((key, r.client, r.history, _num(e["p50"], "%.1f"), _num(e["p99"], "%.1f"),
-                     _num(e["ratio"], "%.2fx"), _num(e["limit"], "<= %.1f"), _verdict(e),
+                     _num(e["ratio"], "%.2fx"), _num(e["limit"], "<= %.1f"), verdict(e),
                      "%.2fx" % e["registry"], "%.2fx" % e["seeder"], _num(e["peers"], "%.0f%%"),
                      _num(e["cpu_services"], "%.1f"), _num(e["cpu_machine"], "%.1f")))
     return rows
