@@ -10,12 +10,13 @@ the shaped links. It prints the image description as JSON.
 
 Compressed layers matter to the pulls: `skopeo copy ... oci:` fetches layers
 in parallel (as containerd and dockerd do) and stores gzip layers as they
-are, where it would recompress uncompressed ones (`dir:` keeps them but
-fetches one layer after another).
+are, where it would recompress uncompressed ones. `dir:` keeps them too but
+fetches one blob after another (its destination does not take blobs in
+parallel): bench/swarm's "serial" client.
 
-`verify_oci` checks a `skopeo copy ... oci:DIR:TAG` result against that
-description: the manifest byte for byte (so nothing was converted) and every
-blob's SHA-256.
+`verify_oci` checks a `skopeo copy ... oci:DIR:TAG` result, `verify_dir` a
+`skopeo copy ... dir:DIR` one, against that description: the manifest byte
+for byte (so nothing was converted) and every blob's SHA-256.
 
 Usage: image.py push REGISTRY_URL NAME TAG SIZE_BYTES LAYERS SEED WORKDIR
 """
@@ -171,11 +172,40 @@ def push(base, name, tag, size, layers, seed, workdir):
     }
 
 
+def _expected_blobs(image):
+    """The manifest and every blob a complete copy of image holds."""
+    manifest = {"digest": image["manifest_digest"], "size": len(image["manifest"].encode())}
+    return [manifest] + image["blobs"]
+
+
+def _check_blob(path, blob):
+    """A problem with the file that should hold blob, or None."""
+    if not os.path.exists(path):
+        return "blob %s missing" % blob["digest"][:19]
+    if os.path.getsize(path) != blob["size"]:
+        return "blob %s: %d bytes, expected %d" % (blob["digest"][:19], os.path.getsize(path),
+                                                   blob["size"])
+    if _sha256_file(path) != blob["digest"]:
+        return "blob %s: content does not match its digest" % blob["digest"][:19]
+    return None
+
+
+def _check_files(directory, blobs, allowed=()):
+    """Problems with blobs stored as directory/<hex digest>, and with files
+    there that are neither a blob nor in allowed."""
+    problems = [p for p in (_check_blob(os.path.join(directory, b["digest"].split(":", 1)[1]), b)
+                            for b in blobs) if p]
+    names = {b["digest"].split(":", 1)[1] for b in blobs} | set(allowed)
+    extra = set(os.listdir(directory)) - names if os.path.isdir(directory) else set()
+    if extra:
+        problems.append("unexpected files: %s" % ", ".join(sorted(extra)))
+    return problems
+
+
 def verify_oci(path, tag, image):
     """Problems with a skopeo `oci:PATH:TAG` copy of image (empty list:
     identical)."""
     problems = []
-    blobs_dir = os.path.join(path, "blobs", "sha256")
     try:
         with open(os.path.join(path, "index.json")) as f:
             index = json.load(f)
@@ -188,25 +218,24 @@ def verify_oci(path, tag, image):
                             (refs[0].get("digest"), image["manifest_digest"]))
     except (OSError, ValueError) as e:
         return ["no usable index.json: %s" % e]
-    expected = [{"digest": image["manifest_digest"], "size": len(image["manifest"].encode())}]
-    expected += image["blobs"]
-    for b in expected:
-        hexd = b["digest"].split(":", 1)[1]
-        p = os.path.join(blobs_dir, hexd)
-        if not os.path.exists(p):
-            problems.append("blob %s missing" % b["digest"][:19])
-            continue
-        if os.path.getsize(p) != b["size"]:
-            problems.append("blob %s: %d bytes, expected %d" % (b["digest"][:19],
-                                                                os.path.getsize(p), b["size"]))
-            continue
-        if _sha256_file(p) != b["digest"]:
-            problems.append("blob %s: content does not match its digest" % b["digest"][:19])
-    names = {b["digest"].split(":", 1)[1] for b in expected}
-    extra = set(os.listdir(blobs_dir)) - names if os.path.isdir(blobs_dir) else set()
-    if extra:
-        problems.append("unexpected blobs: %s" % ", ".join(sorted(extra)))
-    return problems
+    return problems + _check_files(os.path.join(path, "blobs", "sha256"), _expected_blobs(image))
+
+
+def verify_dir(path, image):
+    """Problems with a skopeo `dir:PATH` copy of image (empty list:
+    identical): manifest.json holds the registry's manifest bytes, every
+    blob is PATH/<hex digest>, and nothing else is there but skopeo's
+    `version` file."""
+    try:
+        with open(os.path.join(path, "manifest.json"), "rb") as f:
+            manifest = f.read()
+    except OSError as e:
+        return ["no manifest.json: %s" % e]
+    problems = []
+    if manifest != image["manifest"].encode():
+        problems.append("manifest.json is sha256:%s, the registry's manifest is %s (converted?)" %
+                        (hashlib.sha256(manifest).hexdigest(), image["manifest_digest"]))
+    return problems + _check_files(path, image["blobs"], allowed=("manifest.json", "version"))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import os
 import resource
 import signal
 import subprocess
+import threading
 import time
 
 
@@ -21,23 +22,31 @@ def clean_env():
 class process_set:
     def __init__(self):
         self.procs = []  # (name, Popen, log file)
+        self.closed = False  # after stop_all: nothing new starts
+        # Pull threads start skopeo while the main thread may be stopping
+        # everything (Ctrl-C): a start either lands in procs before stop_all
+        # looks, or is refused.
+        self._lock = threading.Lock()
 
     def start(self, name, ns, argv, log_path, env=None, cwd=None, core_dumps=False):
         """Starts argv in namespace ns (ip netns exec execs argv, so the pid
         is the program's), in its own process group, output to log_path.
         With core_dumps, a crash leaves a core file (kernel.core_pattern,
         relative to cwd when the pattern is a plain name)."""
-        log = open(log_path, "ab")
 
         def allow_cores():
             resource.setrlimit(resource.RLIMIT_CORE,
                                (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
-        p = subprocess.Popen(["ip", "netns", "exec", ns] + list(argv), stdout=log,
-                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             start_new_session=True, env=env or clean_env(), cwd=cwd,
-                             preexec_fn=allow_cores if core_dumps else None)
-        self.procs.append((name, p, log))
+        with self._lock:
+            if self.closed:
+                raise RuntimeError("%s: not started, the benchmark is stopping" % name)
+            log = open(log_path, "ab")
+            p = subprocess.Popen(["ip", "netns", "exec", ns] + list(argv), stdout=log,
+                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                 start_new_session=True, env=env or clean_env(), cwd=cwd,
+                                 preexec_fn=allow_cores if core_dumps else None)
+            self.procs.append((name, p, log))
         return p
 
     def died(self):
@@ -63,22 +72,33 @@ class process_set:
                 entry[2].close()
                 self.procs.remove(entry)
 
-    def stop_all(self, grace=10.0):
-        """Idempotent. SIGTERM to everyone first, so they stop in parallel."""
-        for _, p, _ in self.procs:
+    def stop_many(self, ps, grace=15.0):
+        """Stops the processes ps in parallel: SIGTERM to all, SIGKILL to
+        those still running after grace seconds. Returns the names of those
+        that had to be killed."""
+        for p in ps:
             if p.poll() is None:
                 try:
                     os.killpg(p.pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
         deadline = time.monotonic() + grace
-        for _, p, _ in list(self.procs):
+        for p in ps:
             try:
                 p.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
-        for _, p, _ in list(self.procs):
+        killed = [name for name, p, _ in self.procs if p in ps and p.poll() is None]
+        for p in ps:
             self.stop(p, grace=0.1)
+        return killed
+
+    def stop_all(self, grace=10.0):
+        """Idempotent. SIGTERM to everyone first, so they stop in parallel;
+        nothing starts afterwards."""
+        with self._lock:
+            self.closed = True
+        self.stop_many([p for _, p, _ in self.procs], grace)
 
 
 def ns_run(ns, argv, timeout):
