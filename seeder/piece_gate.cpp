@@ -95,12 +95,11 @@ piece_owners::due_pieces piece_owners::due(peer_key who, clock::time_point now) 
 
 void piece_owners::has(peer_key who, int piece) {
   if (auto p = peers_.find(who); p != peers_.end()) p->second.held.erase(piece);
-  if (auto o = owner_.find(piece); o != owner_.end() && o->second.who == who) o->second.got = true;
 }
 
 void piece_owners::left(peer_key who) {
   peers_.erase(who);
-  std::erase_if(owner_, [who](const auto& o) { return o.second.who == who && !o.second.got; });
+  std::erase_if(owner_, [who](const auto& o) { return o.second.who == who; });
 }
 
 namespace {

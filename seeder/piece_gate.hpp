@@ -82,10 +82,11 @@ class piece_owners {
   // `who` got the piece (from anyone): no longer held back from it.
   void has(peer_key who, int piece);
   bool owned(int piece) const { return owner_.contains(piece); }
-  // `who` disconnected. Pieces it owned but never reported are free again
-  // (those held back are released at the next `due`); pieces it got stay
-  // owned: it left because it completed the torrent (a seed's connection to
-  // the seeder is redundant), and the others fetch them from it.
+  // `who` disconnected: every piece it owned is free again (those held back
+  // from it are released at the next `due`). Nothing is kept for a peer
+  // that left: it may have completed and still seed, but it may as well be
+  // gone — and when a whole first wave of nodes is gone, pieces kept owned
+  // by them made every node of the next wave wait resend_after per piece.
   void left(peer_key who);
 
  private:
@@ -104,7 +105,6 @@ class piece_owners {
   void compute_share_limit(clock::time_point now);
   struct owner {
     peer_key who;
-    bool got = false;  // who reported the piece (HAVE)
   };
   clock::duration resend_after_;
   std::unordered_map<int, owner> owner_;
