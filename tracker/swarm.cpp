@@ -40,6 +40,14 @@ announce_effect swarm::announce(const peer_identity& who, const announce_request
       effect.removed = true;
       return effect;
     }
+    // A new identity at an endpoint another record holds is that peer
+    // restarted (a node rebooted, a mirror started on an empty cache): the
+    // old record describes a process that is gone. Handing it out, and
+    // counting it as a seeder that keeps the origins on standby, made a
+    // second wave of nodes wait for peers that no longer exist.
+    if (supersede(address, req.port)) {
+      it = std::lower_bound(peers_.begin(), peers_.end(), who, identity_less);
+    }
     peer p;
     p.id = who.id;
     p.user = who.user;
@@ -106,6 +114,17 @@ announce_effect swarm::announce(const peer_identity& who, const announce_request
   p.last_seen = now;
   effect.index = static_cast<std::size_t>(it - peers_.begin());
   return effect;
+}
+
+bool swarm::supersede(const ip_address& address, std::uint16_t port) {
+  if (port == 0) return false;
+  auto before = peers_.size();
+  std::erase_if(peers_, [&](const peer& p) {
+    bool gone = same_endpoint(p, address, port);
+    if (gone && p.seeder) --seeders_;
+    return gone;
+  });
+  return peers_.size() != before;
 }
 
 void swarm::select(const selection_request& req, fast_rng& rng, selection_scratch& s) {

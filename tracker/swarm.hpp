@@ -119,6 +119,10 @@ class swarm {
   void give_back(const pending_stats& p) noexcept;
 
  private:
+  // Drops the records at this endpoint (an announce from a new identity
+  // there); true when there were any.
+  bool supersede(const ip_address& address, std::uint16_t port);
+
   std::int64_t torrent_id_;
   std::vector<peer> peers_;  // sorted by identity
   std::uint32_t seeders_ = 0;

@@ -288,6 +288,30 @@ TEST(swarm, identity_is_user_peer_id_and_key) {
   EXPECT_EQ(s.peers().size(), 3u);
 }
 
+// A node rebooted, or its mirror restarted on an empty cache: a new peer_id
+// at the endpoint of a seeder that never said it stopped. The old record
+// goes, so the origins are handed out again instead of waiting on it.
+TEST(swarm, a_new_identity_at_a_known_endpoint_replaces_the_old_record) {
+  swarm_fixture f;
+  f.join(first_origin, true);
+  for (int n = 1; n <= 3; ++n) f.join(n, true);  // the first wave seeds
+  EXPECT_EQ(f.s.seeders(), 4u);
+  EXPECT_EQ(f.handout(99, false, 50).size(), 3u);  // the origin stands by
+  // The second wave: the same hosts and ports, new peer ids, empty caches.
+  for (int n = 1; n <= 3; ++n) {
+    f.s.announce(id(100 + n), req(100, announce_event::started), v4(n), 0, f.now);
+  }
+  EXPECT_EQ(f.s.peers().size(), 4u + 1u);  // the origin, three new leechers, peer 99
+  EXPECT_EQ(f.s.seeders(), 1u);
+  auto got = f.handout(99, false, 50);
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got[0], first_origin);  // no other seeder: the origin is handed out first
+  EXPECT_EQ(std::set<int>(got.begin(), got.end()), (std::set<int>{first_origin, 101, 102, 103}));
+  // Another port on the same host is another peer.
+  f.s.announce(id(200), req(100, announce_event::started, 0, 0, 6999), v4(1), 0, f.now);
+  EXPECT_EQ(f.s.peers().size(), 6u);
+}
+
 TEST(swarm, counts_seeders_completions_and_stops) {
   swarm s(1, 5);
   s.announce(id(1), req(100, announce_event::started), v4(1), 0, 1);
