@@ -17,6 +17,7 @@
 #include "common/http/url.hpp"
 #include "common/logging.hpp"
 #include "common/registry/error_response.hpp"
+#include "common/registry/manifest.hpp"
 #include "common/registry/registry_error.hpp"
 
 namespace blobswarm::mirror {
@@ -135,7 +136,10 @@ result<void> service::init() {
     seeder_token = std::move(*token);
   }
 
-  pool_ = std::make_unique<blocking_pool>(8);
+  // Each download in its first seconds holds a thread waiting on the
+  // tracker or the seeder (an ingest can take minutes); clients fetch up to
+  // six blobs at once and prefetching adds prefetch_concurrency more.
+  pool_ = std::make_unique<blocking_pool>(32);
   auto table = registry::upstream_table::make(settings_.upstream, settings_.upstreams,
                                               settings_.allow_unlisted_upstreams);
   if (!table) return fail(table.error().with_context("upstreams"));
@@ -203,6 +207,21 @@ result<void> service::init() {
                        [this](const digest& d, const lt::torrent_handle& h) {
                          on_seeding(d, h);
                        }});
+  prefetch_ = std::make_unique<prefetcher>(
+      io_, *cache_, prefetcher::options{.concurrency = settings_.prefetch_concurrency},
+      [this](const blob_ref& ref) { return download_for(ref); },
+      [this](const digest& d) {
+        if (downloads_.contains(d.str())) return true;
+        auto hit = cache_->find_blob(d);
+        return hit && *hit;
+      },
+      logging::get("prefetch"));
+  metrics_->add_gauge_callback("blobswarm_mirror_prefetch_queue", "Blobs waiting to be prefetched",
+                               [this] { return static_cast<double>(prefetch_->queued()); });
+  metrics_->add_gauge_callback(
+      "blobswarm_mirror_prefetches_started",
+      "Blob downloads started because an image manifest listed them (since start)",
+      [this] { return static_cast<double>(prefetch_->started()); });
   // Segment files left by a previous run belong to downloads that are gone.
   std::error_code ec;
   std::filesystem::remove_all(download_ctx_->segments_dir, ec);
@@ -341,6 +360,7 @@ awaitable<http::response> service::handle_manifest(http::request& req, const reg
     co_return registry_error(no.status, code, no.reason.message, no.challenge);
   }
   (answer->stale ? counters_->manifests_stale : counters_->manifests).inc();
+  if (!mr.head) prefetch_blobs_of(mr.host, mr.name, answer->body, answer->content_type);
   auto size = answer->size;
   auto r = http::response::bytes(200, std::move(answer->body), answer->content_type);
   if (mr.head) r.declare_length(size);
@@ -348,6 +368,14 @@ awaitable<http::response> service::handle_manifest(http::request& req, const reg
   r.set(api_version_header, "registry/2.0");
   r.set("Etag", fmt::format("\"{}\"", answer->id.str()));
   co_return r;
+}
+
+void service::prefetch_blobs_of(const std::string& host, const repository_name& name,
+                                std::string_view body, std::string_view content_type) {
+  if (settings_.prefetch_concurrency == 0) return;
+  auto m = registry::parse_manifest(body, content_type);
+  if (!m || m->is_index()) return;  // an index: the client asks for its platform's next
+  prefetch_->image(host, name, *m);
 }
 
 awaitable<std::optional<http::response>> service::authorize_blob(http::request& req,
@@ -375,6 +403,7 @@ awaitable<std::optional<http::response>> service::authorize_blob(http::request& 
 awaitable<http::response> service::handle_blob(http::request& req, const registry_path& route) {
   if (auto refused = co_await authorize_blob(req, route)) co_return std::move(*refused);
   const auto& id = *route.content_digest;
+  prefetch_->asked(id);
   blob_ref ref{std::string(route.host), *route.name, id};
   if (ref.host.empty()) {
     if (auto ns = http::query_string(req.query()).get_decoded("ns")) ref.host = *ns;
@@ -601,6 +630,11 @@ http::response service::stats_json() const {
                         {"denied", counters_->denied.value()}}},
                       {"cache", {{"bytes", cache_->bytes_used()}, {"quota", cache_->quota()}}},
                       {"active_downloads", downloads_.size()},
+                      {"prefetch",
+                       {{"started", prefetch_->started()},
+                        {"running", prefetch_->running()},
+                        {"queued", prefetch_->queued()},
+                        {"skipped", prefetch_->skipped()}}},
                       {"seeding", seeding_.size()},
                       {"recent", recent}};
   return http::json_response(200, j);

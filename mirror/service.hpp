@@ -19,6 +19,7 @@
 #include "mirror/cache.hpp"
 #include "mirror/http_sources.hpp"
 #include "mirror/manifest_proxy.hpp"
+#include "mirror/prefetcher.hpp"
 #include "mirror/registry_path.hpp"
 #include "mirror/settings.hpp"
 #include "mirror/swarm.hpp"
@@ -53,6 +54,9 @@ class service {
   awaitable<http::response> handle_base(http::request& req, const registry_path& route);
   awaitable<http::response> handle_manifest(http::request& req, const registry_path& route);
   awaitable<http::response> handle_blob(http::request& req, const registry_path& route);
+  // An image manifest was served to an authorized client: its blobs start.
+  void prefetch_blobs_of(const std::string& host, const repository_name& name,
+                         std::string_view body, std::string_view content_type);
   // nullopt: the cached copy turned out unusable (modified, missing); treat as a miss.
   awaitable<std::optional<http::response>> serve_cached(http::request& req, const cached_blob& b);
   awaitable<std::optional<http::response>> authorize_blob(http::request& req,
@@ -77,6 +81,7 @@ class service {
   std::unique_ptr<authorizer> authorizer_;
   std::unique_ptr<manifest_proxy> manifests_;
   std::unique_ptr<download_context> download_ctx_;
+  std::unique_ptr<prefetcher> prefetch_;
   std::unique_ptr<http::server> server_;
   std::shared_ptr<metrics::registry> metrics_;
   std::unique_ptr<counters> counters_;

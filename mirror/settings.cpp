@@ -25,6 +25,9 @@ result<void> settings::validate() const {
   if (disk_threads < 1 || disk_threads > 64) {
     return fail(errc::invalid_argument, "disk_threads must be 1-64");
   }
+  if (prefetch_concurrency > 64) {
+    return fail(errc::invalid_argument, "prefetch_concurrency must be 0-64");
+  }
   for (auto* url : {&tracker, &seeder, &upstream}) {
     if (!url->starts_with("http://") && !url->starts_with("https://")) {
       return fail(errc::invalid_argument, "'{}' is not an http(s) URL", *url);

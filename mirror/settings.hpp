@@ -39,6 +39,8 @@ struct settings {
   int disk_threads = 2;
   duration segment_linger = std::chrono::minutes(5);
   byte_size swarm_min_size{256 * 1024};
+  // Prefetched downloads at once when an image manifest is served (0: off).
+  unsigned prefetch_concurrency = 4;
   duration shutdown_grace = std::chrono::seconds(10);
   std::string tls_cert_file;
   std::string tls_key_file;
@@ -75,7 +77,9 @@ struct settings {
     v("authorize_clients", authorize_clients,
       "serve a blob or manifest only to clients upstream lets read that digest in the requested "
       "repository");
-    v("stall_timeout", stall_timeout, "fetch over HTTP when the swarm makes no progress this long");
+    v("stall_timeout", stall_timeout,
+      "the longest the swarm may deliver nothing before missing pieces come over HTTP (shorter "
+      "waits follow the gaps between pieces seen so far)");
     v("stream_window", stream_window,
       "bytes past the downloaded prefix of a blob whose pieces are fetched first, so clients "
       "are sent bytes while it downloads (0: rarest-first over the whole blob)");
@@ -86,6 +90,9 @@ struct settings {
     v("disk_threads", disk_threads, "libtorrent disk I/O threads (disk_io 'threads')");
     v("swarm_min_size", swarm_min_size,
       "blobs smaller than this come over HTTP from the seeder instead of a swarm");
+    v("prefetch_concurrency", prefetch_concurrency,
+      "when an image manifest is served, download its layers before the client asks, this many "
+      "at a time (0: off)");
     v("segment_linger", segment_linger,
       "keep seeding a cold blob's segment torrents this long after it completed");
     v("shutdown_grace", shutdown_grace, "how long requests in flight may finish on shutdown");
