@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <libtorrent/bdecode.hpp>
+#include <libtorrent/error_code.hpp>
 #include <libtorrent/extensions.hpp>
 #include <libtorrent/io.hpp>
 #include <libtorrent/peer_connection_handle.hpp>
@@ -175,6 +176,15 @@ class gate_peer final : public lt::peer_plugin {
   }
 
   void on_disconnect(const lt::error_code&) override { state_->owners.left(key_); }
+
+  // A mirror that completed stays a while to relay what it owns, then
+  // leaves by itself (mirror/keep_origins): ownership lasts as long as the
+  // connection, so the seeder does not close it as redundant.
+  bool can_disconnect(const lt::error_code& ec) override {
+    return !(mirror_ && (ec == lt::errors::upload_upload_connection ||
+                         ec == lt::errors::uninteresting_upload_peer ||
+                         ec == lt::errors::torrent_finished));
+  }
 
   bool on_have(lt::piece_index_t piece) override {
     state_->owners.has(key_, static_cast<int>(piece));

@@ -87,6 +87,9 @@ class piece_owners {
   // that left: it may have completed and still seed, but it may as well be
   // gone — and when a whole first wave of nodes is gone, pieces kept owned
   // by them made every node of the next wave wait resend_after per piece.
+  // A mirror that completed stays connected for a while instead
+  // (mirror/keep_origins), so nodes arriving soon after still fetch its
+  // pieces from it.
   void left(peer_key who);
 
  private:

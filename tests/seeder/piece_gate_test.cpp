@@ -177,7 +177,8 @@ seeded_blob make_blob(const test::temp_dir& dir, std::size_t size) {
 
 struct leecher_kind {
   bool mirror = true;
-  bool encrypted = false;  // RC4-encrypted connections only
+  bool encrypted = false;           // RC4-encrypted connections only
+  std::chrono::seconds linger{30};  // a mirror's stay after completing (keep_origins)
 };
 
 // A libtorrent client on loopback: a mirror's peer id and its
@@ -199,7 +200,7 @@ class leecher {
       pack.set_str(lt::settings_pack::peer_fingerprint, std::string(peer_fingerprint::mirror));
     }
     session_ = std::make_unique<lt::session>(lt::session_params(std::move(pack)));
-    if (k.mirror) session_->add_extension(mirror::make_keep_origins());
+    if (k.mirror) session_->add_extension(mirror::make_keep_origins(k.linger));
     lt::add_torrent_params p;
     p.ti = std::make_shared<lt::torrent_info>(
         lt::span<const char>(blob.torrent.data(), static_cast<std::ptrdiff_t>(blob.torrent.size())),
@@ -289,11 +290,28 @@ TEST_F(piece_gate_swarm, two_leechers_that_know_each_other_get_each_piece_from_t
   ASSERT_TRUE(test::wait_for([&] { return stats().uploaded_payload >= blob_.bytes.size(); }));
   auto s = stats();
   EXPECT_GT(s.pieces_held, 0u);
+  // The first to finish stays connected a while (keep_origins), so the
+  // pieces it owns stay pointed at it: none announced to the other again.
+  EXPECT_EQ(s.pieces_resent, 0u);
   // Each piece left once; what a leecher asked for that the other already
-  // had in flight came from the other. (When the first to finish leaves
-  // the seeder, the pieces it owned are announced to the other again; it
-  // takes most from the finished one, which it is still connected to.)
+  // had in flight came from the other.
   EXPECT_LE(s.uploaded_payload, blob_.bytes.size() * 11 / 10);
+}
+
+// A mirror that completed stays connected to the seeder for its linger
+// (its pieces stay owned by it for nodes arriving soon after), then leaves
+// by itself, which frees them; the seeder never closes it as redundant.
+TEST_F(piece_gate_swarm, a_finished_mirror_stays_for_its_linger_then_leaves) {
+  start(30s);
+  test::temp_dir a_dir;
+  leecher a(blob_, a_dir.path(), seeder_port(), {.linger = std::chrono::seconds(3)});
+  ASSERT_TRUE(test::wait_for([&] { return a.done(); }, 60s));
+  auto finished = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(1500ms);  // the linger is the subject
+  EXPECT_EQ(stats().peers, 1u) << "the finished mirror left before its linger was over";
+  ASSERT_TRUE(test::wait_for([&] { return stats().peers == 0; }, 10s))
+      << "the finished mirror never left";
+  EXPECT_GE(std::chrono::steady_clock::now() - finished, 2s);
 }
 
 TEST_F(piece_gate_swarm, rc4_encrypted_connections_are_served_as_usual) {
@@ -345,7 +363,8 @@ TEST_F(piece_gate_swarm, resend_after_zero_serves_every_request) {
   ASSERT_TRUE(test::wait_for([&] { return a.done() && b.done(); }, 60s));
   auto s = stats();
   EXPECT_EQ(s.pieces_held, 0u);
-  EXPECT_EQ(s.pieces_resent, 0u) << "uploaded " << s.uploaded_payload << " of " << blob_.bytes.size();
+  EXPECT_EQ(s.pieces_resent, 0u) << "uploaded " << s.uploaded_payload << " of "
+                                 << blob_.bytes.size();
 }
 
 }  // namespace
