@@ -1,0 +1,191 @@
+#include "db/redis.hpp"
+
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+
+#include <charconv>
+
+namespace blobswarm::db {
+
+result<redis_url> redis_url::parse(std::string_view url) {
+  if (!is_redis_url(url)) {
+    return fail(errc::invalid_argument, "'{}' is not a redis:// URL", url.substr(0, 100));
+  }
+  redis_url u;
+  auto rest = url.substr(8);
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+    auto userinfo = rest.substr(0, at);
+    auto colon = userinfo.find(':');
+    u.password = std::string(colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1));
+    rest.remove_prefix(at + 1);
+  }
+  auto slash = rest.find('/');
+  auto hostport = rest.substr(0, slash);
+  if (slash != std::string_view::npos) {
+    auto db = rest.substr(slash + 1);
+    if (!db.empty()) {
+      auto [p, ec] = std::from_chars(db.data(), db.data() + db.size(), u.database);
+      if (ec != std::errc() || p != db.data() + db.size() || u.database < 0) {
+        return fail(errc::invalid_argument, "redis URL: database must be a number (got '{}')",
+                    db.substr(0, 20));
+      }
+    }
+  }
+  auto colon = hostport.rfind(':');
+  if (colon != std::string_view::npos && hostport.find(']') == std::string_view::npos) {
+    auto port = hostport.substr(colon + 1);
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+    if (ec != std::errc() || p != port.data() + port.size() || v == 0 || v > 65535) {
+      return fail(errc::invalid_argument, "redis URL: bad port '{}'", port.substr(0, 20));
+    }
+    u.port = static_cast<std::uint16_t>(v);
+    hostport = hostport.substr(0, colon);
+  }
+  u.host = std::string(hostport);
+  if (u.host.empty()) return fail(errc::invalid_argument, "redis URL: no host");
+  return u;
+}
+
+std::string redis_url::describe() const {
+  return fmt::format("redis://{}:{}/{}", host, port, database);
+}
+
+// --- redis_reply -------------------------------------------------------------
+
+void redis_reply::deleter::operator()(redisReply* r) const noexcept {
+  freeReplyObject(r);
+}
+
+bool redis_reply::is_error() const {
+  return r_ && r_->type == REDIS_REPLY_ERROR;
+}
+bool redis_reply::is_nil() const {
+  return !r_ || r_->type == REDIS_REPLY_NIL;
+}
+std::int64_t redis_reply::integer() const {
+  return r_ && r_->type == REDIS_REPLY_INTEGER ? r_->integer : 0;
+}
+std::string_view redis_reply::str() const {
+  if (!r_ || r_->str == nullptr) return {};
+  return {r_->str, r_->len};
+}
+std::size_t redis_reply::size() const {
+  return r_ && r_->type == REDIS_REPLY_ARRAY ? r_->elements : 0;
+}
+std::string_view redis_reply::element(std::size_t i) const {
+  const redisReply* e = r_->element[i];
+  if (e->str == nullptr) return {};
+  return {e->str, e->len};
+}
+std::int64_t redis_reply::element_integer(std::size_t i) const {
+  const redisReply* e = r_->element[i];
+  return e->type == REDIS_REPLY_INTEGER ? e->integer : 0;
+}
+
+std::vector<std::string_view> redis_reply::strings_at(std::size_t i) const {
+  std::vector<std::string_view> out;
+  const redisReply* e = r_->element[i];
+  if (e->type != REDIS_REPLY_ARRAY) return out;
+  for (std::size_t j = 0; j < e->elements; ++j) {
+    const redisReply* s = e->element[j];
+    if (s->str != nullptr) out.emplace_back(s->str, s->len);
+  }
+  return out;
+}
+
+// --- redis_connection ----------------------------------------------------------
+
+result<redis_connection> redis_connection::open(const redis_url& url, duration timeout) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
+  timeval tv{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+  redisContext* raw = redisConnectWithTimeout(url.host.c_str(), url.port, tv);
+  if (raw == nullptr) return fail(errc::internal, "hiredis could not allocate a connection");
+  redis_connection c(raw);
+  if (raw->err) {
+    return fail(errc::unavailable, "cannot connect to Redis at {}: {}", url.describe(), raw->errstr);
+  }
+  redisSetTimeout(raw, tv);
+  redisEnableKeepAlive(raw);
+  if (!url.password.empty()) {
+    auto r = c.command({"AUTH", url.password});
+    if (!r) return fail(r.error());
+    if (r->is_error()) return fail(errc::unauthorized, "Redis at {}: {}", url.describe(), r->str());
+  }
+  if (url.database != 0) {
+    auto db = std::to_string(url.database);
+    auto r = c.command({"SELECT", db});
+    if (!r) return fail(r.error());
+    if (r->is_error()) {
+      return fail(errc::invalid_argument, "Redis at {}: {}", url.describe(), r->str());
+    }
+  }
+  return c;
+}
+
+redis_connection::redis_connection(redis_connection&& o) noexcept
+    : c_(std::exchange(o.c_, nullptr)), queued_(std::exchange(o.queued_, 0)) {}
+
+redis_connection& redis_connection::operator=(redis_connection&& o) noexcept {
+  if (this != &o) {
+    if (c_) redisFree(c_);
+    c_ = std::exchange(o.c_, nullptr);
+    queued_ = std::exchange(o.queued_, 0);
+  }
+  return *this;
+}
+
+redis_connection::~redis_connection() {
+  if (c_) redisFree(c_);
+}
+
+bool redis_connection::healthy() const noexcept {
+  return c_ != nullptr && c_->err == 0;
+}
+
+void redis_connection::append(std::span<const std::string_view> args) {
+  constexpr std::size_t inline_args = 16;
+  const char* argv_small[inline_args];
+  std::size_t len_small[inline_args];
+  std::vector<const char*> argv_big;
+  std::vector<std::size_t> len_big;
+  const char** argv = argv_small;
+  std::size_t* lens = len_small;
+  if (args.size() > inline_args) {
+    argv_big.resize(args.size());
+    len_big.resize(args.size());
+    argv = argv_big.data();
+    lens = len_big.data();
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    argv[i] = args[i].data();
+    lens[i] = args[i].size();
+  }
+  redisAppendCommandArgv(c_, static_cast<int>(args.size()), argv, lens);
+  ++queued_;
+}
+
+result<std::vector<redis_reply>> redis_connection::replies() {
+  std::vector<redis_reply> out;
+  out.reserve(queued_);
+  while (queued_ > 0) {
+    void* raw = nullptr;
+    if (c_->err || redisGetReply(c_, &raw) != REDIS_OK || raw == nullptr) {
+      queued_ = 0;
+      return fail(errc::unavailable, "Redis connection failed: {}",
+                  c_->err ? c_->errstr : "no reply");
+    }
+    --queued_;
+    out.emplace_back(static_cast<redisReply*>(raw));
+  }
+  return out;
+}
+
+result<redis_reply> redis_connection::command(std::initializer_list<std::string_view> args) {
+  append(args);
+  auto r = replies();
+  if (!r) return fail(r.error());
+  return std::move(r->front());
+}
+
+}  // namespace blobswarm::db

@@ -1,0 +1,92 @@
+// redis: a small synchronous Redis client over hiredis, for state that
+// several replicas share (the tracker's peers). One redis_connection is one
+// TCP connection used by one thread at a time, with connect and command
+// timeouts, so a Redis that is down costs a bounded wait and an error
+// value, never a hang. Commands are pipelined: append() queues, replies()
+// sends everything in one write and reads the replies in order.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/units.hpp"
+
+struct redisContext;
+struct redisReply;
+
+namespace blobswarm::db {
+
+// redis://[:password@]host[:port][/db]
+struct redis_url {
+  std::string host;
+  std::uint16_t port = 6379;
+  std::string password;
+  int database = 0;
+
+  static result<redis_url> parse(std::string_view url);
+  static bool is_redis_url(std::string_view s) noexcept { return s.starts_with("redis://"); }
+  // host:port/db, without the password.
+  std::string describe() const;
+};
+
+// A reply; owns the hiredis object.
+class redis_reply {
+ public:
+  redis_reply() = default;
+  explicit redis_reply(redisReply* r) : r_(r) {}
+
+  bool is_error() const;
+  bool is_nil() const;
+  std::int64_t integer() const;  // 0 unless an integer reply
+  std::string_view str() const;  // strings, status and error replies
+  std::size_t size() const;      // elements of an array reply
+  // Element i of an array reply (a view, valid while this reply lives).
+  std::string_view element(std::size_t i) const;
+  std::int64_t element_integer(std::size_t i) const;
+  // The strings of element i when it is itself an array (SCAN's keys).
+  std::vector<std::string_view> strings_at(std::size_t i) const;
+
+ private:
+  struct deleter {
+    void operator()(redisReply* r) const noexcept;
+  };
+  std::unique_ptr<redisReply, deleter> r_;
+};
+
+class redis_connection {
+ public:
+  // Connects (AUTH and SELECT as the URL says) within `timeout`; each
+  // command then waits at most `timeout` for its reply.
+  static result<redis_connection> open(const redis_url& url, duration timeout);
+
+  redis_connection(redis_connection&&) noexcept;
+  redis_connection& operator=(redis_connection&&) noexcept;
+  ~redis_connection();
+
+  // Queues one command (binary-safe arguments).
+  void append(std::span<const std::string_view> args);
+  void append(std::initializer_list<std::string_view> args) {
+    append(std::span<const std::string_view>(args.begin(), args.size()));
+  }
+  // Sends what was appended and reads one reply per command, in order.
+  // errc::unavailable when the connection fails (it is then unusable);
+  // Redis error replies come back as replies (is_error()).
+  result<std::vector<redis_reply>> replies();
+  // One command, one reply.
+  result<redis_reply> command(std::initializer_list<std::string_view> args);
+
+  bool healthy() const noexcept;
+
+ private:
+  explicit redis_connection(redisContext* c) : c_(c) {}
+  redisContext* c_ = nullptr;
+  std::size_t queued_ = 0;
+};
+
+}  // namespace blobswarm::db
