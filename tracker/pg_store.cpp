@@ -644,7 +644,10 @@ result<registration_outcome> pg_store::register_torrent(const new_torrent& t) {
   const info_hash& key = t.v1 ? *t.v1 : *t.v2;
 
   auto attempt = [&](pg_connection& c) -> result<registration_outcome> {
-    auto tx = db::pg_transaction::begin(c);
+    // One snapshot for every read below: under READ COMMITTED a replica
+    // registering the same torrent could commit between them, and this one
+    // would read "no such torrent" and then "the blob has another torrent".
+    auto tx = db::pg_transaction::begin(c, "ISOLATION LEVEL REPEATABLE READ");
     if (!tx) return fail(tx.error());
     auto existing = find_torrent_on(c, key);
     if (!existing && existing.error().code != errc::not_found) return fail(existing.error());

@@ -59,6 +59,10 @@ class redis_peer_store final : public peer_store {
 
  private:
   class lease;
+  // Runs f(connection) on a pooled connection, once more on a new one if
+  // the pooled one turns out dead.
+  template <class F>
+  auto run(F&& f) -> std::invoke_result_t<F&, db::redis_connection&>;
   result<std::unique_ptr<db::redis_connection>> acquire();
   void release(std::unique_ptr<db::redis_connection> c);
   // Reads the records of both hashes of each swarm into `out` (one round trip).

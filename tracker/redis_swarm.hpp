@@ -8,7 +8,7 @@
 // (the braces are a Redis Cluster hash tag: both land in one slot). A
 // field is a peer's identity (peer_id, user, key: 32 bytes) and its value
 // the rest of the record (last announce, addresses, zone, flags, totals:
-// 38 bytes for an IPv4 peer, 56 with IPv6 too). Two hashes make counts
+// 36 bytes for an IPv4 peer, 54 with IPv6 too). Two hashes make counts
 // (HLEN) and scrapes O(1) without reading records. Every write sets both
 // keys to expire peer_ttl after the swarm's last announce, so a swarm
 // nobody announces to disappears by itself.
