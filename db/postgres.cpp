@@ -16,10 +16,6 @@ std::string trimmed(const char* message) {
 
 }  // namespace
 
-bool is_postgres_url(std::string_view s) noexcept {
-  return s.starts_with("postgresql://") || s.starts_with("postgres://");
-}
-
 // --- pg_rows ---------------------------------------------------------------
 
 pg_rows::pg_rows(pg_rows&& o) noexcept : r_(std::exchange(o.r_, nullptr)) {}

@@ -24,14 +24,12 @@
 #include "common/units.hpp"
 #include "db/database.hpp"
 #include "db/migration.hpp"
+#include "db/urls.hpp"
 
 struct pg_conn;
 struct pg_result;
 
 namespace blobswarm::db {
-
-// True for "postgresql://..." and "postgres://..." (the forms libpq takes).
-bool is_postgres_url(std::string_view s) noexcept;
 
 class pg_rows {
  public:

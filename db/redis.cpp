@@ -3,53 +3,8 @@
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
-#include <charconv>
 
 namespace blobswarm::db {
-
-result<redis_url> redis_url::parse(std::string_view url) {
-  if (!is_redis_url(url)) {
-    return fail(errc::invalid_argument, "'{}' is not a redis:// URL", url.substr(0, 100));
-  }
-  redis_url u;
-  auto rest = url.substr(8);
-  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
-    auto userinfo = rest.substr(0, at);
-    auto colon = userinfo.find(':');
-    u.password = std::string(colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1));
-    rest.remove_prefix(at + 1);
-  }
-  auto slash = rest.find('/');
-  auto hostport = rest.substr(0, slash);
-  if (slash != std::string_view::npos) {
-    auto db = rest.substr(slash + 1);
-    if (!db.empty()) {
-      auto [p, ec] = std::from_chars(db.data(), db.data() + db.size(), u.database);
-      if (ec != std::errc() || p != db.data() + db.size() || u.database < 0) {
-        return fail(errc::invalid_argument, "redis URL: database must be a number (got '{}')",
-                    db.substr(0, 20));
-      }
-    }
-  }
-  auto colon = hostport.rfind(':');
-  if (colon != std::string_view::npos && hostport.find(']') == std::string_view::npos) {
-    auto port = hostport.substr(colon + 1);
-    unsigned v = 0;
-    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
-    if (ec != std::errc() || p != port.data() + port.size() || v == 0 || v > 65535) {
-      return fail(errc::invalid_argument, "redis URL: bad port '{}'", port.substr(0, 20));
-    }
-    u.port = static_cast<std::uint16_t>(v);
-    hostport = hostport.substr(0, colon);
-  }
-  u.host = std::string(hostport);
-  if (u.host.empty()) return fail(errc::invalid_argument, "redis URL: no host");
-  return u;
-}
-
-std::string redis_url::describe() const {
-  return fmt::format("redis://{}:{}/{}", host, port, database);
-}
 
 // --- redis_reply -------------------------------------------------------------
 

@@ -16,24 +16,12 @@
 
 #include "common/error.hpp"
 #include "common/units.hpp"
+#include "db/urls.hpp"
 
 struct redisContext;
 struct redisReply;
 
 namespace blobswarm::db {
-
-// redis://[:password@]host[:port][/db]
-struct redis_url {
-  std::string host;
-  std::uint16_t port = 6379;
-  std::string password;
-  int database = 0;
-
-  static result<redis_url> parse(std::string_view url);
-  static bool is_redis_url(std::string_view s) noexcept { return s.starts_with("redis://"); }
-  // host:port/db, without the password.
-  std::string describe() const;
-};
 
 // A reply; owns the hiredis object.
 class redis_reply {

@@ -3,8 +3,7 @@
 #include <thread>
 
 #include "common/net.hpp"
-#include "db/postgres.hpp"
-#include "db/redis.hpp"
+#include "db/urls.hpp"
 
 namespace blobswarm::tracker {
 

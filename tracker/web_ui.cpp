@@ -236,6 +236,9 @@ awaitable<bool> web_ui::signed_in(const http::request& req, bool admin) {
 
 awaitable<http::response> web_ui::page(http::request& req, std::string_view name, bool admin) {
   auto s = co_await authorize(req, admin, false);
+  if (!s && s.error().code != errc::unauthorized && s.error().code != errc::forbidden) {
+    co_return api_error(s.error());  // the session store is down: say so (503)
+  }
   if (!s && s.error().code == errc::unauthorized) {
     auto target = std::string(req.target()).substr(0, 1000);
     http::response r(303);
