@@ -101,7 +101,8 @@ result<pg_connection> pg_connection::open(const std::string& url, duration conne
   }
   // Plain answers from the server; notices (e.g. "relation already exists,
   // skipping") are not errors and are not logged.
-  PQsetNoticeProcessor(c.c_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      c.c_, [](void*, const char*) {}, nullptr);
   return c;
 }
 
@@ -214,11 +215,11 @@ result<int> pg_connection::migrate(std::span<const migration> migrations, std::i
   // Held until COMMIT or ROLLBACK: a second process starting at the same
   // moment waits here, then finds every step applied.
   if (auto l = exec("SELECT pg_advisory_xact_lock($1)", lock_key); !l) return fail(l.error());
-  if (auto r = exec_script(
-          "CREATE TABLE IF NOT EXISTS schema_version ("
-          " version INTEGER PRIMARY KEY,"
-          " summary TEXT NOT NULL,"
-          " applied_at BIGINT NOT NULL DEFAULT extract(epoch FROM now())::bigint)");
+  if (auto r =
+          exec_script("CREATE TABLE IF NOT EXISTS schema_version ("
+                      " version INTEGER PRIMARY KEY,"
+                      " summary TEXT NOT NULL,"
+                      " applied_at BIGINT NOT NULL DEFAULT extract(epoch FROM now())::bigint)");
       !r) {
     return fail(r.error());
   }

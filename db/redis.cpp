@@ -3,7 +3,6 @@
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
-
 namespace blobswarm::db {
 
 // --- redis_reply -------------------------------------------------------------
@@ -58,7 +57,8 @@ result<redis_connection> redis_connection::open(const redis_url& url, duration t
   if (raw == nullptr) return fail(errc::internal, "hiredis could not allocate a connection");
   redis_connection c(raw);
   if (raw->err) {
-    return fail(errc::unavailable, "cannot connect to Redis at {}: {}", url.describe(), raw->errstr);
+    return fail(errc::unavailable, "cannot connect to Redis at {}: {}", url.describe(),
+                raw->errstr);
   }
   redisSetTimeout(raw, tv);
   redisEnableKeepAlive(raw);

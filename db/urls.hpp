@@ -40,7 +40,8 @@ inline result<redis_url> redis_url::parse(std::string_view url) {
   if (auto at = rest.rfind('@'); at != std::string_view::npos) {
     auto userinfo = rest.substr(0, at);
     auto colon = userinfo.find(':');
-    u.password = std::string(colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1));
+    u.password =
+        std::string(colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1));
     rest.remove_prefix(at + 1);
   }
   auto slash = rest.find('/');

@@ -4,8 +4,8 @@
 #include <cstring>
 
 #include "common/peer_fingerprint.hpp"
-#include "tracker/memory_peer_store.hpp"
 #include "tracker/announce_request.hpp"
+#include "tracker/memory_peer_store.hpp"
 #include "tracker/reply_writer.hpp"
 #include "tracker/scrape_request.hpp"
 

@@ -44,7 +44,7 @@ struct flush_report {
 
 // What a resync changed in the in-memory indexes.
 struct resync_report {
-  std::size_t users_changed = 0;  // added, given a new passkey, or removed
+  std::size_t users_changed = 0;   // added, given a new passkey, or removed
   std::size_t swarms_changed = 0;  // added or removed
 };
 

@@ -16,8 +16,7 @@ class memory_peer_store final : public peer_store {
   bool shared() const noexcept override { return false; }
   result<std::optional<swarm_answer>> announce(const announce_input& in,
                                                peer_scratch& scratch) override;
-  result<std::vector<std::optional<swarm_counts>>> counts(
-      std::span<const swarm_key> keys) override;
+  result<std::vector<std::optional<swarm_counts>>> counts(std::span<const swarm_key> keys) override;
   using peer_store::counts;
   result<std::vector<peer>> peers(const swarm_key& key) override;
   result<void> visit(const std::function<void(const peer&)>& f) override;

@@ -36,8 +36,7 @@ result<session_store::created_session> memory_session_store::create(std::uint32_
   return out;
 }
 
-result<std::optional<session>> memory_session_store::find(std::string_view id,
-                                                          std::uint32_t now) {
+result<std::optional<session>> memory_session_store::find(std::string_view id, std::uint32_t now) {
   if (id.size() != 64) return std::optional<session>{};
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(hasher_(id));

@@ -60,8 +60,8 @@ struct peer_scratch {
   explicit peer_scratch(std::uint64_t seed) : rng(seed) {}
   fast_rng rng;
   selection_scratch selection;
-  std::vector<peer> chosen;  // the peers handed out, copied out of the swarm
-  swarm work;                // a swarm rebuilt from a shared store's records
+  std::vector<peer> chosen;   // the peers handed out, copied out of the swarm
+  swarm work;                 // a swarm rebuilt from a shared store's records
   std::vector<peer> records;  // records read from a shared store
   std::string field;          // encoding space
   std::string value;

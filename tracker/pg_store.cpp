@@ -168,11 +168,10 @@ result<user_row> find_user_on(pg_connection& c, std::string_view name) {
 }
 
 result<torrent_row> find_torrent_on(pg_connection& c, const info_hash& h) {
-  auto sql = h.is_v1() ? fmt::format(
-                             "SELECT {} FROM torrents WHERE swarm_key = $1 OR alias_key = $1",
-                             torrent_columns)
-                       : fmt::format("SELECT {} FROM torrents WHERE info_hash_v2 = $1",
-                                     torrent_columns);
+  auto sql = h.is_v1()
+                 ? fmt::format("SELECT {} FROM torrents WHERE swarm_key = $1 OR alias_key = $1",
+                               torrent_columns)
+                 : fmt::format("SELECT {} FROM torrents WHERE info_hash_v2 = $1", torrent_columns);
   auto r = c.exec(sql, db::blob{h.raw()});
   if (!r) return fail(r.error());
   if (r->empty()) return fail(errc::not_found, "torrent {} is not registered", h.hex());
@@ -306,9 +305,10 @@ result<std::unique_ptr<db::pg_connection>> pg_store::acquire() {
     --open_;
     available_.notify_one();
     if (!lost_) {
-      log_->error("PostgreSQL at {} is unreachable: {}; database operations fail until it is "
-                  "back (announces go on)",
-                  where_, c.error().message);
+      log_->error(
+          "PostgreSQL at {} is unreachable: {}; database operations fail until it is "
+          "back (announces go on)",
+          where_, c.error().message);
       lost_ = true;
     }
     return fail(c.error().with_context(where_));
@@ -444,8 +444,7 @@ result<user_credentials> pg_store::find_credentials(std::string_view name) {
     auto r = c.exec("SELECT id, name, password_hash FROM users WHERE name = $1", name);
     if (!r) return fail(r.error());
     if (r->empty()) return fail(errc::not_found, "user '{}' does not exist", name);
-    return user_credentials{r->integer(0, 0), std::string(r->bytes(0, 1)),
-                            r->text_or_null(0, 2)};
+    return user_credentials{r->integer(0, 0), std::string(r->bytes(0, 1)), r->text_or_null(0, 2)};
   });
 }
 
@@ -540,8 +539,8 @@ result<std::size_t> pg_store::delete_user_sessions(std::uint32_t user_id) {
 result<std::size_t> pg_store::purge_sessions(std::uint32_t created_before,
                                              std::uint32_t used_before) {
   return run([=](pg_connection& c) -> result<std::size_t> {
-    auto r = c.exec("DELETE FROM sessions WHERE created_at < $1 OR last_used < $2",
-                    created_before, used_before);
+    auto r = c.exec("DELETE FROM sessions WHERE created_at < $1 OR last_used < $2", created_before,
+                    used_before);
     if (!r) return fail(r.error());
     return static_cast<std::size_t>(r->affected());
   });
@@ -657,7 +656,8 @@ result<registration_outcome> pg_store::register_torrent(const new_torrent& t) {
         return registration_outcome{std::move(*existing), false};
       }
       if (existing->blob) {
-        return fail(errc::conflict, "torrent {} is already registered", describe_placement(*existing));
+        return fail(errc::conflict, "torrent {} is already registered",
+                    describe_placement(*existing));
       }
     }
     if (t.blob) {
@@ -781,9 +781,9 @@ result<std::vector<std::pair<std::int64_t, swarm_key>>> pg_store::search_keys(
 result<std::vector<torrent_row>> pg_store::find_torrents(const std::vector<std::int64_t>& ids) {
   if (ids.empty()) return std::vector<torrent_row>{};
   return run([&](pg_connection& c) -> result<std::vector<torrent_row>> {
-    auto r = c.exec(fmt::format("SELECT {} FROM torrents WHERE id = ANY($1::bigint[])",
-                                torrent_columns),
-                    array_of(ids, [](std::int64_t id) { return id; }));
+    auto r =
+        c.exec(fmt::format("SELECT {} FROM torrents WHERE id = ANY($1::bigint[])", torrent_columns),
+               array_of(ids, [](std::int64_t id) { return id; }));
     if (!r) return fail(r.error());
     auto rows = read_torrents(*r);
     std::vector<torrent_row> out;

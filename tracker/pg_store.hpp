@@ -104,8 +104,8 @@ class pg_store final : public store {
   std::mutex mutex_;
   std::condition_variable available_;
   std::vector<std::unique_ptr<db::pg_connection>> idle_;
-  std::size_t open_ = 0;     // connections made and not dropped (idle or in use)
-  bool lost_ = false;        // the last attempt to reach the server failed (logged once)
+  std::size_t open_ = 0;  // connections made and not dropped (idle or in use)
+  bool lost_ = false;     // the last attempt to reach the server failed (logged once)
 };
 
 }  // namespace blobswarm::tracker

@@ -28,10 +28,10 @@ namespace blobswarm::tracker {
 
 struct redis_peer_options {
   std::string prefix = "blobswarm:peers:";  // key prefix (several clusters on one Redis)
-  std::uint32_t peer_ttl = 600;            // seconds: records older than this are deleted
-  duration timeout = std::chrono::milliseconds(500);     // connect and per-command wait
+  std::uint32_t peer_ttl = 600;             // seconds: records older than this are deleted
+  duration timeout = std::chrono::milliseconds(500);      // connect and per-command wait
   duration retry_after = std::chrono::milliseconds(500);  // after a failed connection attempt
-  std::size_t max_idle = 16;               // connections kept open when idle
+  std::size_t max_idle = 16;                              // connections kept open when idle
 };
 
 class redis_peer_store final : public peer_store {
@@ -44,8 +44,7 @@ class redis_peer_store final : public peer_store {
   bool shared() const noexcept override { return true; }
   result<std::optional<swarm_answer>> announce(const announce_input& in,
                                                peer_scratch& scratch) override;
-  result<std::vector<std::optional<swarm_counts>>> counts(
-      std::span<const swarm_key> keys) override;
+  result<std::vector<std::optional<swarm_counts>>> counts(std::span<const swarm_key> keys) override;
   using peer_store::counts;
   result<std::vector<peer>> peers(const swarm_key& key) override;
   result<void> visit(const std::function<void(const peer&)>& f) override;
@@ -77,7 +76,7 @@ class redis_peer_store final : public peer_store {
   std::mutex mutex_;
   std::vector<std::unique_ptr<db::redis_connection>> idle_;
   std::chrono::steady_clock::time_point down_until_{};  // no connection attempts before
-  bool down_ = false;                                     // logged as down
+  bool down_ = false;                                   // logged as down
 
   std::atomic<std::size_t> peers_total_{0};
   std::atomic<std::size_t> seeders_total_{0};

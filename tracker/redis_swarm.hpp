@@ -56,7 +56,7 @@ std::optional<peer> decode(std::string_view field, std::string_view value);
 
 // What an announce changes in Redis.
 struct announce_plan {
-  swarm_answer answer;       // the effect and the counts after the announce
+  swarm_answer answer;        // the effect and the counts after the announce
   std::optional<peer> write;  // store this record (in the hash of write->seeder)
   // Delete the announcing peer's field from this hash (true: seeders):
   // it stopped, or moved to the other hash.

@@ -55,7 +55,9 @@ void replica_sync::stop() {
 awaitable<void> replica_sync::run(std::shared_ptr<state> st) {
   bool lost_logged = false;
   while (!st->stopping) {
-    auto listen_job = [this] { return catalog_.records().listen(); };
+    auto listen_job = [this] {
+      return catalog_.records().listen();
+    };
     auto listener = co_await db_.run(std::move(listen_job));
     if (!listener) {
       if (!lost_logged) {
@@ -70,7 +72,9 @@ awaitable<void> replica_sync::run(std::shared_ptr<state> st) {
     }
     std::shared_ptr<store_listener> feed(std::move(*listener));
     // Whatever changed while no feed was open.
-    auto resync_job = [this] { return catalog_.resync(); };
+    auto resync_job = [this] {
+      return catalog_.resync();
+    };
     auto synced = co_await db_.run(std::move(resync_job));
     if (!synced) {
       log_->error("resync with the shared store failed: {}", synced.error().message);
@@ -97,7 +101,9 @@ awaitable<void> replica_sync::run(std::shared_ptr<state> st) {
       st->wakeup.cancel();
       if (st->stopping) break;
       if (std::chrono::steady_clock::now() >= next_resync) {
-        auto again = [this] { return catalog_.resync(); };
+        auto again = [this] {
+          return catalog_.resync();
+        };
         auto r = co_await db_.run(std::move(again));
         if (!r) log_->warn("periodic resync with the shared store failed: {}", r.error().message);
         next_resync = std::chrono::steady_clock::now() + resync_every_;

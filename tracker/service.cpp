@@ -27,8 +27,8 @@
 #include "tracker/peer_snapshot.hpp"
 #include "tracker/redis_peer_store.hpp"
 #include "tracker/replica_sync.hpp"
-#include "tracker/shared_session_store.hpp"
 #include "tracker/reply_writer.hpp"
+#include "tracker/shared_session_store.hpp"
 #include "tracker/stats_history.hpp"
 #include "tracker/web_ui.hpp"
 #include "tracker/zone_directory.hpp"
@@ -116,7 +116,7 @@ struct service::impl {
   // Declared after what their tasks use, so they are joined before it goes.
   // One thread per store connection (sqlite: 1).
   std::unique_ptr<blocking_pool> db;
-  std::unique_ptr<replica_sync> sync;  // with a shared store
+  std::unique_ptr<replica_sync> sync;                                       // with a shared store
   std::unique_ptr<blocking_pool> kdf = std::make_unique<blocking_pool>(1);  // password hashing
 
   struct worker {
@@ -142,9 +142,9 @@ struct service::impl {
   }
 
   void register_metrics() {
-    for (auto r : {announce_result::ok, announce_result::bad_request,
-                   announce_result::unknown_passkey, announce_result::unregistered,
-                   announce_result::unavailable}) {
+    for (auto r :
+         {announce_result::ok, announce_result::bad_request, announce_result::unknown_passkey,
+          announce_result::unregistered, announce_result::unavailable}) {
       auto i = static_cast<std::size_t>(r);
       announces[i] =
           &metrics.add_counter("blobswarm_tracker_announces_total", "Announces answered, by result",
@@ -291,7 +291,9 @@ struct service::impl {
       co_await expire_timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (stopping) break;
       // Off the server threads: a sweep over a million peers takes a few ms.
-      auto sweep = [this, ttl] { return peers->sweep(now(), ttl); };
+      auto sweep = [this, ttl] {
+        return peers->sweep(now(), ttl);
+      };
       auto n = co_await db->run(std::move(sweep));
       if (!n) {
         log->warn("peer store upkeep failed: {}", n.error().message);
@@ -390,10 +392,9 @@ result<std::unique_ptr<service>> service::create(const settings& s,
     }
   }
   auto snapshot_path = s.effective_peer_snapshot();
-  auto snapshot = snapshot_path.empty()
-                      ? result<snapshot_report>(snapshot_report{})
-                      : load_peer_snapshot(i->swarms, i->users, snapshot_path, i->now(),
-                                           seconds_of(s.peer_ttl));
+  auto snapshot = snapshot_path.empty() ? result<snapshot_report>(snapshot_report{})
+                                        : load_peer_snapshot(i->swarms, i->users, snapshot_path,
+                                                             i->now(), seconds_of(s.peer_ttl));
   if (!snapshot) {
     i->log->warn("peer snapshot not restored: {}", snapshot.error().message);
   } else if (snapshot->peers + snapshot->dropped > 0) {
@@ -524,8 +525,8 @@ result<ip_endpoint> service::start(std::span<asio::io_context* const> contexts) 
   asio::co_spawn(*contexts[0], i.expire_loop(), report);
   asio::co_spawn(*contexts[0], i.history_loop(), report);
   if (i.index->records().shared()) {
-    i.sync = std::make_unique<replica_sync>(*contexts[0], *i.index, *i.db, i.s.resync_interval,
-                                            i.log);
+    i.sync =
+        std::make_unique<replica_sync>(*contexts[0], *i.index, *i.db, i.s.resync_interval, i.log);
     i.sync->start();
   }
   i.log->info("listening on {} with {} thread(s); announce URL {}/announce/<passkey>", bound->str(),

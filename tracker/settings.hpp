@@ -125,8 +125,8 @@ struct settings {
 
   // Derived values.
   std::string effective_public_url() const;
-  bool shared_db() const;           // db is a postgresql:// URL
-  bool shared_peers() const;        // peer_store is a redis:// URL
+  bool shared_db() const;     // db is a postgresql:// URL
+  bool shared_peers() const;  // peer_store is a redis:// URL
   // "" when no snapshot is kept (Redis peer store, or PostgreSQL without peer_snapshot).
   std::string effective_peer_snapshot() const;
   std::string effective_passkey_key_file() const;

@@ -24,15 +24,14 @@ result<session_store::created_session> shared_session_store::create(std::uint32_
   return out;
 }
 
-result<std::optional<session>> shared_session_store::find(std::string_view id,
-                                                          std::uint32_t now) {
+result<std::optional<session>> shared_session_store::find(std::string_view id, std::uint32_t now) {
   if (id.size() != 64) return std::optional<session>{};
   auto key = hash(id);
   auto row = db_.find_session(key);
   if (!row) return fail(row.error());
   if (!*row) return std::optional<session>{};
-  session s{(*row)->user_id, std::move((*row)->name), (*row)->admin, std::move((*row)->csrf),
-            (*row)->created, (*row)->last_used};
+  session s{(*row)->user_id,         std::move((*row)->name), (*row)->admin,
+            std::move((*row)->csrf), (*row)->created,         (*row)->last_used};
   if (policy_.expired(s, now)) {
     if (auto d = db_.delete_session(key); !d) return fail(d.error());
     return std::optional<session>{};

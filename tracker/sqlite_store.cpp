@@ -175,7 +175,7 @@ result<user_row> sqlite_store::find_user(std::string_view name) {
 }
 
 result<user_row> sqlite_store::create_user(std::string_view name, const passkey_hash& key,
-                                    std::int64_t now) {
+                                           std::int64_t now) {
   auto tx = db::transaction::begin(db_);
   if (!tx) return fail(tx.error());
   if (auto existing = find_user(name)) {
@@ -288,7 +288,8 @@ result<blob_torrents> sqlite_store::find_blob(const digest& d) {
   return out;
 }
 
-result<std::optional<torrent_row>> sqlite_store::find_segment(const digest& d, std::int64_t segment) {
+result<std::optional<torrent_row>> sqlite_store::find_segment(const digest& d,
+                                                              std::int64_t segment) {
   auto s = db_.cached(
       fmt::format("SELECT {} FROM torrents WHERE digest = ? AND segment = ?", torrent_columns));
   if (!s) return fail(s.error());
@@ -298,7 +299,8 @@ result<std::optional<torrent_row>> sqlite_store::find_segment(const digest& d, s
   return std::optional<torrent_row>(std::move(rows->front()));
 }
 
-result<std::vector<torrent_row>> sqlite_store::list_torrents(std::int64_t after, std::size_t limit) {
+result<std::vector<torrent_row>> sqlite_store::list_torrents(std::int64_t after,
+                                                             std::size_t limit) {
   auto s = db_.cached(
       fmt::format("SELECT {} FROM torrents WHERE id > ? ORDER BY id LIMIT ?", torrent_columns));
   if (!s) return fail(s.error());
@@ -357,7 +359,8 @@ result<registration_outcome> sqlite_store::register_torrent(const new_torrent& t
       return registration_outcome{std::move(*existing), false};
     }
     if (existing->blob) {
-      return fail(errc::conflict, "torrent {} is already registered", describe_placement(*existing));
+      return fail(errc::conflict, "torrent {} is already registered",
+                  describe_placement(*existing));
     }
     // Registered without a digest before: file it under the digest now.
   }
@@ -406,8 +409,9 @@ result<registration_outcome> sqlite_store::register_torrent(const new_torrent& t
   return registration_outcome{std::move(*row), true};
 }
 
-result<void> sqlite_store::add_stats(const std::vector<torrent_stats_delta>& torrents,
-                              const std::vector<std::pair<std::uint32_t, user_pending>>& users) {
+result<void> sqlite_store::add_stats(
+    const std::vector<torrent_stats_delta>& torrents,
+    const std::vector<std::pair<std::uint32_t, user_pending>>& users) {
   if (torrents.empty() && users.empty()) return {};
   auto tx = db::transaction::begin(db_);
   if (!tx) return fail(tx.error());
@@ -451,7 +455,7 @@ result<user_credentials> sqlite_store::find_credentials(std::string_view name) {
 }
 
 result<user_row> sqlite_store::set_password_hash(std::string_view name,
-                                          const std::optional<std::string>& hash) {
+                                                 const std::optional<std::string>& hash) {
   auto s = db_.cached("UPDATE users SET password_hash = ? WHERE name = ?");
   if (!s) return fail(s.error());
   if (auto r = (*s)->bind(hash, name).run(); !r) return fail(r.error());
@@ -459,7 +463,8 @@ result<user_row> sqlite_store::set_password_hash(std::string_view name,
   return find_user(name);
 }
 
-result<void> sqlite_store::set_sealed_passkey(std::int64_t id, const std::optional<std::string>& sealed) {
+result<void> sqlite_store::set_sealed_passkey(std::int64_t id,
+                                              const std::optional<std::string>& sealed) {
   auto s = db_.cached("UPDATE users SET sealed_passkey = ? WHERE id = ?");
   if (!s) return fail(s.error());
   std::optional<db::blob> b;
@@ -487,8 +492,7 @@ result<void> sqlite_store::insert_session(const session_row& r) {
       "VALUES (?, ?, ?, ?, ?, ?, ?)");
   if (!s) return fail(s.error());
   return (*s)
-      ->bind(db::blob{r.id_hash.view()}, r.user_id, r.name, r.admin, r.csrf, r.created,
-             r.last_used)
+      ->bind(db::blob{r.id_hash.view()}, r.user_id, r.name, r.admin, r.csrf, r.created, r.last_used)
       .run();
 }
 
@@ -583,8 +587,9 @@ std::string_view order_column(std::string_view order) {
 }  // namespace
 
 result<std::vector<torrent_row>> sqlite_store::search_torrents(const torrent_filter& f,
-                                                        std::string_view order, bool descending,
-                                                        std::size_t offset, std::size_t limit) {
+                                                               std::string_view order,
+                                                               bool descending, std::size_t offset,
+                                                               std::size_t limit) {
   if (!known_order(order)) return fail(errc::invalid_argument, "unknown order '{}'", order);
   auto dir = descending ? "DESC" : "ASC";
   auto s =

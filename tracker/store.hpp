@@ -224,14 +224,13 @@ class store {
   virtual result<std::optional<torrent_row>> find_segment(const digest& d,
                                                           std::int64_t segment) = 0;
   // Torrents with id > after, oldest first.
-  virtual result<std::vector<torrent_row>> list_torrents(std::int64_t after,
-                                                         std::size_t limit) = 0;
+  virtual result<std::vector<torrent_row>> list_torrents(std::int64_t after, std::size_t limit) = 0;
   virtual result<void> delete_torrent(const torrent_row& t) = 0;
   // Torrents matching `f`, in one of the orders known_order() accepts
   // (name, size, created), from `offset`, at most `limit`.
   virtual result<std::vector<torrent_row>> search_torrents(const torrent_filter& f,
-                                                           std::string_view order,
-                                                           bool descending, std::size_t offset,
+                                                           std::string_view order, bool descending,
+                                                           std::size_t offset,
                                                            std::size_t limit) = 0;
   // Every torrent matching `f` as (id, swarm key), for orders by live
   // figures (seeders, leechers) that the database does not have.

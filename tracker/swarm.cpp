@@ -209,11 +209,12 @@ void swarm::clear() noexcept {
 void swarm::load(std::span<const peer> records) {
   clear();
   peers_.assign(records.begin(), records.end());
-  std::stable_sort(peers_.begin(), peers_.end(), [](const peer& a, const peer& b) {
-    return identity_less(a, b.identity());
-  });
+  std::stable_sort(peers_.begin(), peers_.end(),
+                   [](const peer& a, const peer& b) { return identity_less(a, b.identity()); });
   // Keep the last of equal identities.
-  auto same = [](const peer& a, const peer& b) { return a.identity() == b.identity(); };
+  auto same = [](const peer& a, const peer& b) {
+    return a.identity() == b.identity();
+  };
   auto out = peers_.begin();
   for (auto it = peers_.begin(); it != peers_.end(); ++it) {
     if (out != peers_.begin() && same(*(out - 1), *it)) {

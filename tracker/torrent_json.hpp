@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "common/info_hash.hpp"
-#include "tracker/store.hpp"
 #include "tracker/peer_store.hpp"
+#include "tracker/store.hpp"
 #include "tracker/user_table.hpp"
 
 namespace blobswarm::tracker {

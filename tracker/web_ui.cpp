@@ -209,7 +209,9 @@ awaitable<result<session>> web_ui::authorize(const http::request& req, bool admi
   std::optional<session> s;
   if (id) {
     auto now = options_.now();
-    auto job = [this, id = std::string(*id), now] { return sessions_->find(id, now); };
+    auto job = [this, id = std::string(*id), now] {
+      return sessions_->find(id, now);
+    };
     auto op = on_db(std::move(job));
     auto found = co_await std::move(op);
     if (!found) co_return fail(found.error());
@@ -267,7 +269,9 @@ void web_ui::add_routes(http::router& r) {
     };
   };
   auto show = [this](std::string_view name, bool admin) -> http::async_handler {
-    return [this, name, admin](http::request& req) { return page(req, name, admin); };
+    return [this, name, admin](http::request& req) {
+      return page(req, name, admin);
+    };
   };
   r.get("/", show("overview", false));
   r.get("/torrents", show("torrents", false));
@@ -347,7 +351,9 @@ awaitable<http::response> web_ui::login(http::request& req) {
     if (token.size() <= 256) {
       auto hash = passkey_hasher()(token);
       if (CRYPTO_memcmp(hash.bytes.data(), admin_hash_.bytes.data(), hash.bytes.size()) == 0) {
-        auto job = [this, now] { return sessions_->create(0, "admin", true, now); };
+        auto job = [this, now] {
+          return sessions_->create(0, "admin", true, now);
+        };
         auto op = on_db(std::move(job));
         auto created = co_await std::move(op);
         if (!created) co_return api_error(created.error());
@@ -398,7 +404,9 @@ awaitable<http::response> web_ui::logout(http::request& req) {
   auto s = co_await authorize(req, false, true);
   if (!s) co_return api_error(s.error());
   if (auto id = cookie_value(req, cookie_name)) {
-    auto job = [this, id = std::string(*id)] { return sessions_->remove(id); };
+    auto job = [this, id = std::string(*id)] {
+      return sessions_->remove(id);
+    };
     auto op = on_db(std::move(job));
     if (auto r = co_await std::move(op); !r) co_return api_error(r.error());
   }

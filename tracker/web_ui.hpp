@@ -73,8 +73,7 @@ class web_ui {
   awaitable<std::invoke_result_t<F>> on_db(F f);
 
   // The session of the request's cookie; errors are the JSON answer to give.
-  awaitable<result<session>> authorize(const http::request& req, bool admin,
-                                       bool state_changing);
+  awaitable<result<session>> authorize(const http::request& req, bool admin, bool state_changing);
   awaitable<http::response> page(http::request& req, std::string_view name, bool admin);
 
   awaitable<http::response> login(http::request& req);

@@ -36,7 +36,8 @@ void give_to_postgres(const fs::path& p) {
 
 postgres_server::postgres_server() {
   // Traversable by the postgres user (temp_dir makes 0700 directories).
-  fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  fs::permissions(dir_.path(),
+                  fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
   data_ = dir_ / "data";
   fs::create_directories(data_);
   fs::permissions(data_, fs::perms::owner_all);
@@ -65,7 +66,8 @@ void postgres_server::start() {
         data_.string(), std::string("-h"), std::string("127.0.0.1"), std::string("-p"),
         std::to_string(port_), std::string("-c"), std::string("fsync=off"), std::string("-c"),
         std::string("synchronous_commit=off"), std::string("-c"),
-        std::string("full_page_writes=off"), std::string("-c"), std::string("max_connections=200")}) {
+        std::string("full_page_writes=off"), std::string("-c"),
+        std::string("max_connections=200")}) {
     argv.push_back(a);
   }
   process_ = std::make_unique<process>(argv, process::options{.name = "postgres"});

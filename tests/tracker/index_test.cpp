@@ -110,7 +110,6 @@ TEST(torrent_file, substitutes_the_announce_url_without_touching_the_info_dict) 
   }
 }
 
-
 TEST(peer_snapshot, restores_fresh_peers_of_known_users_and_swarms) {
   test::temp_dir dir;
   swarm_table swarms(8);

@@ -103,7 +103,9 @@ class peer_store_suite : public ::testing::TestWithParam<kind> {
 };
 
 INSTANTIATE_TEST_SUITE_P(stores, peer_store_suite, ::testing::Values(kind::memory, kind::redis),
-                         [](const auto& i) { return i.param == kind::memory ? "memory" : "redis"; });
+                         [](const auto& i) {
+                           return i.param == kind::memory ? "memory" : "redis";
+                         });
 
 TEST_P(peer_store_suite, hands_seeders_to_leechers_and_leechers_to_seeders) {
   announce(1, true);
@@ -115,7 +117,8 @@ TEST_P(peer_store_suite, hands_seeders_to_leechers_and_leechers_to_seeders) {
   EXPECT_EQ(leecher.answer->leechers, 2u);
   ASSERT_EQ(leecher.handed.size(), 3u);
   // Seeders first, never itself.
-  EXPECT_EQ(std::set<int>(leecher.handed.begin(), leecher.handed.begin() + 2), (std::set<int>{1, 2}));
+  EXPECT_EQ(std::set<int>(leecher.handed.begin(), leecher.handed.begin() + 2),
+            (std::set<int>{1, 2}));
   EXPECT_EQ(leecher.handed[2], 3);
   auto seeder = announce(1, true);
   EXPECT_EQ(std::set<int>(seeder.handed.begin(), seeder.handed.end()), (std::set<int>{3, 4}));

@@ -39,7 +39,9 @@ struct reply {
     lt::error_code ec;
     node = lt::bdecode(body, ec);
   }
-  bool failed() const { return node.type() != lt::bdecode_node::dict_t || node.dict_find("failure reason"); }
+  bool failed() const {
+    return node.type() != lt::bdecode_node::dict_t || node.dict_find("failure reason");
+  }
   std::string failure() const {
     auto v = node.dict_find_string_value("failure reason");
     return std::string(v.data(), v.size());
@@ -65,13 +67,20 @@ class replicas : public ::testing::Test {
   }
 
   std::vector<std::string> args() const {
-    return {"--db",          db_url,         "--peer-store",       redis.url(),
-            "--public-url",  public_url,     "--passkey-key-file", (shared / "passkeys.key").string(),
-            "--resync-interval", "2s",       "--stats-flush-interval", "1s"};
+    return {"--db",
+            db_url,
+            "--peer-store",
+            redis.url(),
+            "--public-url",
+            public_url,
+            "--passkey-key-file",
+            (shared / "passkeys.key").string(),
+            "--resync-interval",
+            "2s",
+            "--stats-flush-interval",
+            "1s"};
   }
-  std::unique_ptr<tracker_instance> start() {
-    return std::make_unique<tracker_instance>(args());
-  }
+  std::unique_ptr<tracker_instance> start() { return std::make_unique<tracker_instance>(args()); }
 
   // A user and a registered torrent, made through `t`'s admin API.
   struct setup {
@@ -122,8 +131,8 @@ TEST_F(replicas, a_peer_announced_to_one_replica_is_handed_out_by_another) {
   EXPECT_EQ(on_b.count("incomplete"), 1);
   // Scrapes agree too.
   auto raw = from_hex(s.hash_hex).value_or("");
-  auto scrape = a->request("GET", "/scrape/" + s.passkey + "?info_hash=" +
-                                      http::percent_encode(raw));
+  auto scrape =
+      a->request("GET", "/scrape/" + s.passkey + "?info_hash=" + http::percent_encode(raw));
   EXPECT_NE(scrape.body.find("8:completei2e"), std::string::npos) << scrape.body;
 }
 
@@ -228,11 +237,11 @@ TEST_F(replicas, a_replica_killed_mid_load_loses_no_peer) {
         auto* t = all[static_cast<std::size_t>(p) % 3];
         bool survivor = t != a.get();
         http::client cl;
-        auto r = cl.send({.method = "GET",
-                          .url = t->url("/announce/" + s.passkey + "?" +
-                                        announce_query(s.hash_hex,
-                                                       fmt::format("-TT0001-{:012d}", p),
-                                                       8000 + p, p % 2 ? 0 : 100))});
+        auto r =
+            cl.send({.method = "GET",
+                     .url = t->url("/announce/" + s.passkey + "?" +
+                                   announce_query(s.hash_hex, fmt::format("-TT0001-{:012d}", p),
+                                                  8000 + p, p % 2 ? 0 : 100))});
         if (!survivor) continue;  // A dies mid-load
         if (!r || r->status != 200 || reply(r->body).failed()) {
           ++failed_on_survivors;

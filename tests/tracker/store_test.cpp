@@ -91,10 +91,10 @@ class store_suite : public ::testing::TestWithParam<engine> {
     if (GetParam() == engine::sqlite) {
       auto other = db::database::open(dir / "tracker.db");
       ASSERT_TRUE(other);
-      ASSERT_TRUE(other->exec(
-          fmt::format("CREATE TRIGGER no_updates BEFORE UPDATE ON torrents "
-                      "BEGIN SELECT RAISE(ABORT, '{}'); END",
-                      message)));
+      ASSERT_TRUE(
+          other->exec(fmt::format("CREATE TRIGGER no_updates BEFORE UPDATE ON torrents "
+                                  "BEGIN SELECT RAISE(ABORT, '{}'); END",
+                                  message)));
       return;
     }
     auto c = db::pg_connection::open(where_);
@@ -219,8 +219,7 @@ TEST_P(store_suite, refuses_conflicting_registrations_and_stores_nothing) {
   EXPECT_EQ(cat->register_torrent(whole, digest_of("other"), std::nullopt, 3).error().code,
             errc::conflict);
   // A segment needs a digest; garbage is not a torrent.
-  EXPECT_EQ(cat->register_torrent(other, std::nullopt, 0, 3).error().code,
-            errc::invalid_argument);
+  EXPECT_EQ(cat->register_torrent(other, std::nullopt, 0, 3).error().code, errc::invalid_argument);
   EXPECT_EQ(cat->register_torrent("garbage", d, std::nullopt, 3).error().code,
             errc::invalid_argument);
   EXPECT_EQ(cat->list_torrents(0, 100)->size(), 1u);
@@ -325,7 +324,6 @@ TEST_P(store_suite, flushes_counters_in_batches_and_keeps_them_when_writing_fail
   ASSERT_TRUE(cat->delete_torrent(*reg.row.v1));
   EXPECT_EQ(cat->find_torrent(*reg.row.v1).error().code, errc::not_found);
 }
-
 
 TEST_P(store_suite, search_filters_sorts_and_pages) {
   auto d = *digest::parse("sha256:" + std::string(64, 'b'));
@@ -433,7 +431,6 @@ TEST_P(store_suite, passkeys_are_on_record_only_with_a_vault) {
   EXPECT_TRUE(passwords::verify("pw-12345678", *creds->password_hash));
   EXPECT_FALSE(cat->set_password_hash("nobody", std::nullopt));
 }
-
 
 // --- only a shared store ----------------------------------------------------
 
@@ -595,7 +592,7 @@ INSTANTIATE_TEST_SUITE_P(kinds, session_suite,
                          [](const auto& i) {
                            return i.param == session_kind::memory          ? "memory"
                                   : i.param == session_kind::shared_sqlite ? "shared_sqlite"
-                                                                          : "shared_postgresql";
+                                                                           : "shared_postgresql";
                          });
 
 TEST_P(session_suite, finds_sessions_until_they_expire) {

@@ -173,7 +173,6 @@ TEST(peer, progress_is_kept_in_the_records_padding) {
   EXPECT_EQ(left_in_kib(~0ULL), peer::unknown_left - 1);
 }
 
-
 TEST(torrent_file, make_private_sets_the_flag_and_keeps_the_files) {
   test::temp_dir dir;
   auto file = dir.path() / "f.bin";
