@@ -203,12 +203,7 @@ result<int> pg_connection::schema_version() {
 }
 
 result<int> pg_connection::migrate(std::span<const migration> migrations, std::int64_t lock_key) {
-  for (std::size_t i = 0; i < migrations.size(); ++i) {
-    if (migrations[i].version != static_cast<int>(i) + 1) {
-      return fail(errc::internal, "migration {} is out of order (expected version {})",
-                  migrations[i].version, i + 1);
-    }
-  }
+  if (auto o = check_order(migrations); !o) return fail(o.error());
   int newest = static_cast<int>(migrations.size());
   auto tx = pg_transaction::begin(*this);
   if (!tx) return fail(tx.error());
@@ -226,10 +221,7 @@ result<int> pg_connection::migrate(std::span<const migration> migrations, std::i
   auto current = schema_version();
   if (!current) return fail(current.error());
   if (*current > newest) {
-    return fail(errc::conflict,
-                "database {} has schema version {}, newer than the {} this binary knows; run a "
-                "newer blobswarm or restore a backup",
-                describe(), *current, newest);
+    return newer_schema(describe(), *current, newest);
   }
   for (int v = *current + 1; v <= newest; ++v) {
     const auto& m = migrations[static_cast<std::size_t>(v - 1)];

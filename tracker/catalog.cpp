@@ -168,11 +168,11 @@ result<std::vector<user_row>> catalog::list_users() {
   return store_->list_users();
 }
 
-result<registration_outcome> catalog::register_torrent(std::string_view bytes,
-                                                       const std::optional<digest>& blob,
-                                                       std::optional<std::int64_t> segment,
-                                                       std::int64_t now,
-                                                       const registration_details& details) {
+result<new_torrent> catalog::describe_registration(std::string_view bytes,
+                                                   const std::optional<digest>& blob,
+                                                   std::optional<std::int64_t> segment,
+                                                   std::int64_t now,
+                                                   const registration_details& details) {
   auto meta = inspect_torrent(bytes);
   if (!meta) return fail(meta.error());
   new_torrent t;
@@ -187,7 +187,17 @@ result<registration_outcome> catalog::register_torrent(std::string_view bytes,
   t.segment = segment;
   t.now = now;
   t.details = details;
-  auto out = store_->register_torrent(t);
+  return t;
+}
+
+result<registration_outcome> catalog::register_torrent(std::string_view bytes,
+                                                       const std::optional<digest>& blob,
+                                                       std::optional<std::int64_t> segment,
+                                                       std::int64_t now,
+                                                       const registration_details& details) {
+  auto t = describe_registration(bytes, blob, segment, now, details);
+  if (!t) return fail(t.error());
+  auto out = store_->register_torrent(*t);
   if (!out) return out;
   auto r = swarms_.add({out->row.id, out->row.primary, out->row.alias, out->row.completed});
   if (!r) {

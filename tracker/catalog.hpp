@@ -79,6 +79,13 @@ class catalog {
   // (made before the vault existed: rotating it puts one on record).
   result<std::optional<std::string>> passkey_of(std::int64_t user_id);
 
+  // What the store is asked to register for a .torrent: its hashes, name,
+  // sizes and flags (parsed and checked) with the caller's details.
+  static result<new_torrent> describe_registration(std::string_view bytes,
+                                                   const std::optional<digest>& blob,
+                                                   std::optional<std::int64_t> segment,
+                                                   std::int64_t now,
+                                                   const registration_details& details = {});
   // Parses, checks and registers a .torrent (optionally for a blob digest
   // and segment) and whitelists its swarm.
   result<registration_outcome> register_torrent(std::string_view bytes,

@@ -15,12 +15,18 @@ std::string session_store::random_token() {
   return to_hex(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
 }
 
-result<session_store::created_session> memory_session_store::create(std::uint32_t user_id,
-                                                                    std::string name, bool admin,
-                                                                    std::uint32_t now) {
+session_store::created_session session_store::make(std::uint32_t user_id, std::string name,
+                                                   bool admin, std::uint32_t now) {
   created_session out;
   out.id = random_token();
   out.s = session{user_id, std::move(name), admin, random_token(), now, now};
+  return out;
+}
+
+result<session_store::created_session> memory_session_store::create(std::uint32_t user_id,
+                                                                    std::string name, bool admin,
+                                                                    std::uint32_t now) {
+  auto out = make(user_id, std::move(name), admin, now);
   std::lock_guard lock(mutex_);
   if (sessions_.size() >= policy_.max_sessions) {
     std::erase_if(sessions_, [&](const auto& kv) { return policy_.expired(kv.second, now); });

@@ -633,14 +633,11 @@ result<void> pg_store::delete_torrent(const torrent_row& t) {
 }
 
 result<registration_outcome> pg_store::register_torrent(const new_torrent& t) {
-  if (!t.v1 && !t.v2) return fail(errc::invalid_argument, "torrent has no info-hash");
-  if (t.segment && !t.blob) {
-    return fail(errc::invalid_argument, "a segment torrent needs the blob's digest");
-  }
-  swarm_key primary = t.v1 ? swarm_key::from(t.v1->raw()) : swarm_key::from(t.v2->raw());
-  std::optional<swarm_key> alias;
-  if (t.v1 && t.v2) alias = swarm_key::from(t.v2->raw());
-  const info_hash& key = t.v1 ? *t.v1 : *t.v2;
+  auto keys = keys_of(t);
+  if (!keys) return fail(keys.error());
+  const auto& primary = keys->primary;
+  const auto& alias = keys->alias;
+  const info_hash& key = *keys->lookup;
 
   auto attempt = [&](pg_connection& c) -> result<registration_outcome> {
     // One snapshot for every read below: under READ COMMITTED a replica
@@ -648,33 +645,20 @@ result<registration_outcome> pg_store::register_torrent(const new_torrent& t) {
     // would read "no such torrent" and then "the blob has another torrent".
     auto tx = db::pg_transaction::begin(c, "ISOLATION LEVEL REPEATABLE READ");
     if (!tx) return fail(tx.error());
-    auto existing = find_torrent_on(c, key);
-    if (!existing && existing.error().code != errc::not_found) return fail(existing.error());
-    if (existing) {
-      bool same_place = existing->blob == t.blob && existing->segment == t.segment;
-      if (same_place || (!t.blob && !t.segment)) {
-        return registration_outcome{std::move(*existing), false};
-      }
-      if (existing->blob) {
-        return fail(errc::conflict, "torrent {} is already registered",
-                    describe_placement(*existing));
-      }
-    }
+    auto found = find_torrent_on(c, key);
+    if (!found && found.error().code != errc::not_found) return fail(found.error());
+    std::optional<torrent_row> existing;
+    if (found) existing = std::move(*found);
+    blob_torrents blob;
     if (t.blob) {
-      auto blob = find_blob_on(c, *t.blob);
-      if (!blob) return fail(blob.error());
-      if (!t.segment && blob->whole) {
-        return fail(errc::conflict, "blob {} already has a different whole torrent {}",
-                    t.blob->str(), describe_placement(*blob->whole));
-      }
-      if (t.segment) {
-        for (const auto& s : blob->segments) {
-          if (s.segment == t.segment) {
-            return fail(errc::conflict, "segment {} of blob {} already has a different torrent {}",
-                        *t.segment, t.blob->str(), describe_placement(s));
-          }
-        }
-      }
+      auto b = find_blob_on(c, *t.blob);
+      if (!b) return fail(b.error());
+      blob = std::move(*b);
+    }
+    auto step = plan_registration(t, existing, blob);
+    if (!step) return fail(step.error());
+    if (*step == registration_step::keep) {
+      return registration_outcome{std::move(*existing), false};
     }
     if (existing) {
       auto r = c.exec(

@@ -64,6 +64,11 @@ class session_store {
 
   // 64 lowercase hex characters from 32 bytes of RAND_bytes.
   static std::string random_token();
+
+ protected:
+  // A new session's id and record (random id and CSRF token).
+  static created_session make(std::uint32_t user_id, std::string name, bool admin,
+                              std::uint32_t now);
 };
 
 }  // namespace blobswarm::tracker

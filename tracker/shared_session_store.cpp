@@ -10,9 +10,7 @@ passkey_hash shared_session_store::hash(std::string_view id) {
 result<session_store::created_session> shared_session_store::create(std::uint32_t user_id,
                                                                     std::string name, bool admin,
                                                                     std::uint32_t now) {
-  created_session out;
-  out.id = random_token();
-  out.s = session{user_id, std::move(name), admin, random_token(), now, now};
+  auto out = make(user_id, std::move(name), admin, now);
   auto n = db_.count_sessions();
   if (!n) return fail(n.error());
   if (*n >= policy_.max_sessions) {

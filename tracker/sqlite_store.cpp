@@ -340,46 +340,25 @@ result<std::unique_ptr<store_listener>> sqlite_store::listen() {
 }
 
 result<registration_outcome> sqlite_store::register_torrent(const new_torrent& t) {
-  if (!t.v1 && !t.v2) return fail(errc::invalid_argument, "torrent has no info-hash");
-  if (t.segment && !t.blob) {
-    return fail(errc::invalid_argument, "a segment torrent needs the blob's digest");
-  }
-  swarm_key primary = t.v1 ? swarm_key::from(t.v1->raw()) : swarm_key::from(t.v2->raw());
-  std::optional<swarm_key> alias;
-  if (t.v1 && t.v2) alias = swarm_key::from(t.v2->raw());
-
+  auto keys = keys_of(t);
+  if (!keys) return fail(keys.error());
   auto tx = db::transaction::begin(db_);
   if (!tx) return fail(tx.error());
-
-  auto existing = find_torrent(t.v1 ? *t.v1 : *t.v2);
-  if (!existing && existing.error().code != errc::not_found) return fail(existing.error());
-  if (existing) {
-    bool same_place = existing->blob == t.blob && existing->segment == t.segment;
-    if (same_place || (!t.blob && !t.segment)) {
-      return registration_outcome{std::move(*existing), false};
-    }
-    if (existing->blob) {
-      return fail(errc::conflict, "torrent {} is already registered",
-                  describe_placement(*existing));
-    }
-    // Registered without a digest before: file it under the digest now.
-  }
+  auto found = find_torrent(*keys->lookup);
+  if (!found && found.error().code != errc::not_found) return fail(found.error());
+  std::optional<torrent_row> existing;
+  if (found) existing = std::move(*found);
+  blob_torrents blob;
   if (t.blob) {
-    auto blob = find_blob(*t.blob);
-    if (!blob) return fail(blob.error());
-    if (!t.segment && blob->whole) {
-      return fail(errc::conflict, "blob {} already has a different whole torrent {}", t.blob->str(),
-                  describe_placement(*blob->whole));
-    }
-    if (t.segment) {
-      for (const auto& s : blob->segments) {
-        if (s.segment == t.segment) {
-          return fail(errc::conflict, "segment {} of blob {} already has a different torrent {}",
-                      *t.segment, t.blob->str(), describe_placement(s));
-        }
-      }
-    }
+    auto b = find_blob(*t.blob);
+    if (!b) return fail(b.error());
+    blob = std::move(*b);
   }
+  auto step = plan_registration(t, existing, blob);
+  if (!step) return fail(step.error());
+  if (*step == registration_step::keep) return registration_outcome{std::move(*existing), false};
+  auto primary = keys->primary;
+  auto alias = keys->alias;
   if (existing) {
     auto s = db_.cached(
         "UPDATE torrents SET digest = ?, segment = ?, repository = coalesce(?, repository) "
@@ -403,7 +382,7 @@ result<registration_outcome> sqlite_store::register_torrent(const new_torrent& t
                  .run();
     if (!r) return fail(r.error());
   }
-  auto row = find_torrent(t.v1 ? *t.v1 : *t.v2);
+  auto row = find_torrent(*keys->lookup);
   if (!row) return fail(row.error());
   if (auto c = tx->commit(); !c) return fail(c.error());
   return registration_outcome{std::move(*row), true};

@@ -256,6 +256,28 @@ class store {
   virtual result<std::unique_ptr<store_listener>> listen() = 0;
 };
 
+// The registration rules, the same for both engines. A store reads, in
+// the registration's transaction, the torrent already filed under t's
+// key (if any) and, when t names a blob, that blob's torrents; this says
+// what to do.
+enum class registration_step {
+  keep,    // the same torrent is registered there already: answer it, created=false
+  update,  // registered without a digest before: file the existing row under t's blob/segment
+  insert,  // a new row
+};
+result<registration_step> plan_registration(const new_torrent& t,
+                                            const std::optional<torrent_row>& existing,
+                                            const blob_torrents& blob);
+// The keys a torrent's swarm is filed under: v1 (or truncated v2 of a
+// v2-only torrent), and the truncated v2 of a hybrid; errc::invalid_argument
+// for a torrent with no hash, or a segment without a blob.
+struct registration_keys {
+  swarm_key primary;
+  std::optional<swarm_key> alias;
+  const info_hash* lookup = nullptr;  // the hash to find an existing registration by
+};
+result<registration_keys> keys_of(const new_torrent& t);
+
 // Text both engines put into messages and queries.
 // "<info-hash> (<digest> segment <n>)": where a registered torrent is filed.
 std::string describe_placement(const torrent_row& r);
