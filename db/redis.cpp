@@ -79,13 +79,20 @@ result<redis_connection> redis_connection::open(const redis_url& url, duration t
 }
 
 redis_connection::redis_connection(redis_connection&& o) noexcept
-    : c_(std::exchange(o.c_, nullptr)), queued_(std::exchange(o.queued_, 0)) {}
+    : c_(std::exchange(o.c_, nullptr)),
+      queued_(std::exchange(o.queued_, 0)),
+      deferred_(std::exchange(o.deferred_, 0)),
+      deferred_errors_(o.deferred_errors_),
+      last_deferred_error_(std::move(o.last_deferred_error_)) {}
 
 redis_connection& redis_connection::operator=(redis_connection&& o) noexcept {
   if (this != &o) {
     if (c_) redisFree(c_);
     c_ = std::exchange(o.c_, nullptr);
     queued_ = std::exchange(o.queued_, 0);
+    deferred_ = std::exchange(o.deferred_, 0);
+    deferred_errors_ = o.deferred_errors_;
+    last_deferred_error_ = std::move(o.last_deferred_error_);
   }
   return *this;
 }
@@ -120,7 +127,36 @@ void redis_connection::append(std::span<const std::string_view> args) {
   ++queued_;
 }
 
+result<void> redis_connection::send_deferred() {
+  int done = 0;
+  while (!done) {
+    if (redisBufferWrite(c_, &done) != REDIS_OK) {
+      queued_ = 0;
+      deferred_ = 0;
+      return fail(errc::unavailable, "Redis connection failed: {}", c_->errstr);
+    }
+  }
+  deferred_ += queued_;
+  queued_ = 0;
+  return {};
+}
+
 result<std::vector<redis_reply>> redis_connection::replies() {
+  while (deferred_ > 0) {
+    void* raw = nullptr;
+    if (c_->err || redisGetReply(c_, &raw) != REDIS_OK || raw == nullptr) {
+      queued_ = 0;
+      deferred_ = 0;
+      return fail(errc::unavailable, "Redis connection failed: {}",
+                  c_->err ? c_->errstr : "no reply");
+    }
+    --deferred_;
+    redis_reply r(static_cast<redisReply*>(raw));
+    if (r.is_error()) {
+      ++deferred_errors_;
+      last_deferred_error_ = std::string(r.str().substr(0, 200));
+    }
+  }
   std::vector<redis_reply> out;
   out.reserve(queued_);
   while (queued_ > 0) {

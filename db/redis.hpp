@@ -3,7 +3,8 @@
 // TCP connection used by one thread at a time, with connect and command
 // timeouts, so a Redis that is down costs a bounded wait and an error
 // value, never a hang. Commands are pipelined: append() queues, replies()
-// sends everything in one write and reads the replies in order.
+// sends everything in one write and reads the replies in order;
+// send_deferred() sends writes whose replies are checked later.
 #pragma once
 
 #include <cstdint>
@@ -68,13 +69,25 @@ class redis_connection {
   result<std::vector<redis_reply>> replies();
   // One command, one reply.
   result<redis_reply> command(std::initializer_list<std::string_view> args);
+  // Sends what was appended without waiting for the replies: they are read
+  // (and checked) before the next replies(), when they have long arrived.
+  // For writes whose outcome the caller does not need to answer its own
+  // client: it saves a round trip.
+  result<void> send_deferred();
+  // Error replies to deferred commands seen since the last call (for the
+  // caller's log), and the last one's text.
+  std::size_t take_deferred_errors() noexcept { return std::exchange(deferred_errors_, 0); }
+  std::string_view last_deferred_error() const noexcept { return last_deferred_error_; }
 
   bool healthy() const noexcept;
 
  private:
   explicit redis_connection(redisContext* c) : c_(c) {}
   redisContext* c_ = nullptr;
-  std::size_t queued_ = 0;
+  std::size_t queued_ = 0;    // appended, not yet sent or not yet read
+  std::size_t deferred_ = 0;  // sent, replies still to read (before the queued ones)
+  std::size_t deferred_errors_ = 0;
+  std::string last_deferred_error_;
 };
 
 }  // namespace blobswarm::db

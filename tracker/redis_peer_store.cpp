@@ -72,6 +72,9 @@ auto redis_peer_store::run(F&& f) -> std::invoke_result_t<F&, db::redis_connecti
 
 void redis_peer_store::release(std::unique_ptr<db::redis_connection> c) {
   if (!c) return;
+  if (auto refused = c->take_deferred_errors(); refused > 0) {
+    log_->warn("peer store: Redis refused {} peer write(s): {}", refused, c->last_deferred_error());
+  }
   std::lock_guard lock(mutex_);
   if (!c->healthy()) {
     // Redis went away (or restarted): the next call connects again.
@@ -165,11 +168,9 @@ result<std::optional<swarm_answer>> redis_peer_store::announce(const announce_in
       argv.insert(argv.end(), args.begin(), args.end());
       conn->append(argv);
     }
-    auto written = conn->replies();
-    if (!written) return fail(written.error());
-    for (const auto& r : *written) {
-      if (r.is_error()) return fail(errc::unavailable, "Redis: {}", r.str());
-    }
+    // The client's answer does not depend on these writes: their replies
+    // are read on the connection's next use (one round trip per announce).
+    if (auto sent = conn->send_deferred(); !sent) return fail(sent.error());
     swarms_.with(*primary, [&](swarm& s) { s.count(plan.answer.effect); });
     return std::optional<swarm_answer>(plan.answer);
   });

@@ -5,9 +5,10 @@
 //
 // Connections: a small pool, one per thread using it at a time (the server
 // threads, the database threads), kept open; nothing connects per request.
-// An announce is two pipelined exchanges on one connection: read the
-// swarm's two hashes, then write the announcing peer's record (and delete
-// stale ones). When Redis cannot be reached, calls fail at once with
+// An announce is one round trip on one connection: read the swarm's two
+// hashes (pipelined), then send the announcing peer's record (and the
+// deletion of stale ones) without waiting: those replies are read and
+// checked at the connection's next use. When Redis cannot be reached, calls fail at once with
 // errc::unavailable for `retry_after` before the next connection attempt,
 // so announces get a clear failure reason quickly, never a hang; the pool
 // reconnects on its own when Redis is back, and the peers return with
