@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 
@@ -35,9 +36,10 @@ void give_to_postgres(const fs::path& p) {
 }  // namespace
 
 postgres_server::postgres_server() {
-  // Traversable by the postgres user (temp_dir makes 0700 directories).
-  fs::permissions(dir_.path(),
-                  fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  std::string tmpl = "/tmp/blobswarm-pg-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
   data_ = dir_ / "data";
   fs::create_directories(data_);
   fs::permissions(data_, fs::perms::owner_all);
@@ -56,6 +58,10 @@ postgres_server::postgres_server() {
 
 postgres_server::~postgres_server() {
   stop();
+  const char* keep = std::getenv("BLOBSWARM_KEEP_TEST_DIRS");
+  if (keep && std::string(keep) == "1") return;
+  std::error_code ignored;
+  fs::remove_all(dir_, ignored);
 }
 
 void postgres_server::start() {

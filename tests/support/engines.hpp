@@ -39,7 +39,9 @@ class postgres_server {
   std::string log() const;
 
  private:
-  temp_dir dir_;
+  // Under /tmp, not $TMPDIR: every parent must be traversable by the
+  // postgres user (a TMPDIR under /root, mode 0700, is not).
+  std::filesystem::path dir_;
   std::filesystem::path data_;
   std::uint16_t port_ = 0;
   int databases_ = 0;
