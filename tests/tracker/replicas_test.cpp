@@ -325,6 +325,9 @@ TEST_F(replicas, a_replica_started_while_others_serve_joins_cleanly) {
   ASSERT_FALSE(on_c.failed()) << on_c.failure();
   EXPECT_EQ(on_c.ports(), (std::set<int>{7001, 7002}));
   EXPECT_NE(c->process().output().find("schema of PostgreSQL"), std::string::npos);
+  // And leaves cleanly (under ASan, a leak would make this non-zero).
+  EXPECT_EQ(c->stop(), std::optional<int>(0)) << c->process().output();
+  EXPECT_FALSE(announce(*a, s, 7004, false).failed());
 }
 
 }  // namespace
