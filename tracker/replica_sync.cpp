@@ -91,9 +91,11 @@ awaitable<void> replica_sync::run(std::shared_ptr<state> st) {
     auto next_resync = std::chrono::steady_clock::now() + resync_every_;
     while (!st->stopping) {
       st->wakeup.expires_at(next_resync);
-      auto* fd = st->feed.get();
-      st->wakeup.async_wait([fd](error_code ec) {
-        if (!ec) fd->cancel();
+      // Through the state, not a pointer to this feed: a handler already
+      // queued when the feed is replaced must not touch the old one (at
+      // worst it wakes the new wait once, which finds nothing to do).
+      st->wakeup.async_wait([st](error_code ec) {
+        if (!ec && st->feed) st->feed->cancel();
       });
       error_code ec;
       co_await st->feed->async_wait(asio::posix::stream_descriptor::wait_read,
