@@ -140,4 +140,19 @@ std::string redact_passkeys(std::string_view text) {
   return out;
 }
 
+std::string redact_url(std::string_view url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  auto rest = url.substr(scheme + 3);
+  auto at = rest.find('@');
+  auto slash = rest.find('/');
+  if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at)) {
+    return std::string(url);
+  }
+  auto colon = rest.substr(0, at).find(':');
+  if (colon == std::string_view::npos) return std::string(url);
+  return std::string(url.substr(0, scheme + 3)) + std::string(rest.substr(0, colon)) + ":…" +
+         std::string(rest.substr(at));
+}
+
 }  // namespace blobswarm::logging

@@ -38,4 +38,9 @@ std::string redact(std::string_view secret);
 // for messages that quote tracker URLs, like libtorrent's tracker alerts.
 std::string redact_passkeys(std::string_view text);
 
+// A URL with the password of its user-info hidden, for logs and errors:
+// "postgresql://bs:secret@db:5432/x" -> "postgresql://bs:…@db:5432/x",
+// "redis://:secret@r:6379" -> "redis://:…@r:6379". Other text is unchanged.
+std::string redact_url(std::string_view url);
+
 }  // namespace blobswarm::logging

@@ -234,12 +234,7 @@ result<int> database::schema_version() {
 }
 
 result<int> database::migrate(std::span<const migration> migrations) {
-  for (std::size_t i = 0; i < migrations.size(); ++i) {
-    if (migrations[i].version != static_cast<int>(i) + 1) {
-      return fail(errc::internal, "migration {} is out of order (expected version {})",
-                  migrations[i].version, i + 1);
-    }
-  }
+  if (auto o = check_order(migrations); !o) return fail(o.error());
   int newest = static_cast<int>(migrations.size());
   auto tx = transaction::begin(*this, transaction::mode::exclusive);
   if (!tx) return fail(tx.error());
@@ -253,10 +248,7 @@ result<int> database::migrate(std::span<const migration> migrations) {
   auto current = schema_version();
   if (!current) return fail(current.error());
   if (*current > newest) {
-    return fail(errc::conflict,
-                "database {} has schema version {}, newer than the {} this binary knows; "
-                "run a newer blobswarm or restore a backup",
-                path_.string(), *current, newest);
+    return newer_schema(path_.string(), *current, newest);
   }
   for (int v = *current + 1; v <= newest; ++v) {
     const auto& m = migrations[static_cast<std::size_t>(v - 1)];

@@ -19,6 +19,7 @@
 
 #include "common/error.hpp"
 #include "common/units.hpp"
+#include "db/migration.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -93,12 +94,6 @@ struct open_options {
   bool create = true;
   bool read_only = false;
   duration busy_timeout = std::chrono::seconds(5);
-};
-
-struct migration {
-  int version;               // 1, 2, 3, ... in order, no gaps
-  std::string_view summary;  // recorded with the version
-  std::string_view sql;      // one or more statements
 };
 
 class database {

@@ -5,6 +5,7 @@
 
 #include "common/peer_fingerprint.hpp"
 #include "tracker/announce_request.hpp"
+#include "tracker/memory_peer_store.hpp"
 #include "tracker/reply_writer.hpp"
 #include "tracker/scrape_request.hpp"
 
@@ -48,8 +49,23 @@ std::string_view to_string(announce_result r) noexcept {
       return "unknown_passkey";
     case announce_result::unregistered:
       return "unregistered";
+    case announce_result::unavailable:
+      return "unavailable";
   }
   return "ok";
+}
+
+announcer::announcer(announce_policy policy, user_table& users, swarm_table& swarms,
+                     const zone_map& zones, zone_directory* zone_names)
+    : policy_(std::move(policy)),
+      owned_(std::make_unique<memory_peer_store>(swarms)),
+      users_(users),
+      peers_(*owned_),
+      zones_(zones),
+      zone_names_(zone_names) {}
+
+std::string announcer::unavailable_reason(const error& e) {
+  return "tracker peer store unavailable, try again shortly (" + e.message.substr(0, 200) + ")";
 }
 
 bool announcer::trusted(const ip_address& a) const noexcept {
@@ -112,85 +128,88 @@ announce_outcome announcer::announce(std::string_view passkey, std::string_view 
   if (want > policy_.max_numwant) want = policy_.max_numwant;
   if (req->event == announce_event::stopped) want = 0;
 
-  peer_identity who{req->peer, *user, req->key};
-  bool found = swarms_.with(req->info_hash, [&](swarm& s) {
-    auto effect = s.announce(who, *req, address, zone, now, other ? &*other : nullptr);
-    outcome.uploaded = effect.uploaded;
-    outcome.downloaded = effect.downloaded;
-    outcome.completed = effect.completed;
-    auto& chosen = scratch.selection.chosen;
-    chosen.clear();
-    if (!effect.removed) {
-      selection_request sel;
-      sel.self = effect.index;
-      sel.address = address;
-      sel.port = req->port;
-      sel.seeder = req->is_seeder();
-      sel.origin = peer_fingerprint::is_seeder(req->peer.view());
-      sel.zone = zone;
-      sel.want = want;
-      sel.now = now;
-      sel.ttl = policy_.peer_ttl;
-      sel.origin_standby = policy_.origin_standby;
-      sel.fresh = policy_.interval + policy_.interval / 2;
-      sel.want_origins = req->origins;
-      sel.origin_fanout = policy_.origin_fanout;
-      s.select(sel, scratch.rng, scratch.selection);
-    }
-
-    // Keys in sorted order: complete, external ip, incomplete, interval,
-    // min interval, peers, peers6, warning message.
-    auto peers = s.peers();
-    reply_writer w(out);
-    w.dict();
-    w.string("complete").integer(s.seeders());
-    w.string("external ip").string(address.raw());
-    w.string("incomplete").integer(s.leechers());
-    w.string("interval").integer(policy_.interval);
-    w.string("min interval").integer(policy_.min_interval);
-    if (req->compact) {
-      std::size_t n4 = 0, n6 = 0;
-      for (auto i : chosen) {
-        n4 += peers[i].has_v4();
-        n6 += peers[i].has_v6();
-      }
-      w.string("peers").string_header(n4 * 6);
-      for (auto i : chosen) {
-        if (peers[i].has_v4()) write_compact_peer(out, peers[i].ip4.data(), 4, peers[i].port4);
-      }
-      if (n6 > 0) {
-        w.string("peers6").string_header(n6 * 18);
-        for (auto i : chosen) {
-          if (peers[i].has_v6()) write_compact_peer(out, peers[i].ip6.data(), 16, peers[i].port6);
-        }
-      }
-    } else {
-      // The dictionary model carries both families in one list.
-      w.string("peers").list();
-      for (auto i : chosen) {
-        const peer& p = peers[i];
-        if (p.has_v4()) {
-          ip_address a;
-          std::copy(p.ip4.begin(), p.ip4.end(), a.bytes.begin());
-          write_dict_peer(w, a.str(), p, p.port4, !req->no_peer_id);
-        }
-        if (p.has_v6()) {
-          ip_address a;
-          a.v6 = true;
-          std::copy(p.ip6.begin(), p.ip6.end(), a.bytes.begin());
-          write_dict_peer(w, a.str(), p, p.port6, !req->no_peer_id);
-        }
-      }
-      w.end();
-    }
-    if (!warning.empty()) w.string("warning message").string(warning);
-    w.end();
-  });
-  if (!found) {
+  announce_input in;
+  in.who = peer_identity{req->peer, *user, req->key};
+  in.req = &*req;
+  in.address = address;
+  in.other = other;
+  in.zone = zone;
+  in.now = now;
+  selection_request& sel = in.selection;
+  sel.address = address;
+  sel.port = req->port;
+  sel.seeder = req->is_seeder();
+  sel.origin = peer_fingerprint::is_seeder(req->peer.view());
+  sel.zone = zone;
+  sel.want = want;
+  sel.now = now;
+  sel.ttl = policy_.peer_ttl;
+  sel.origin_standby = policy_.origin_standby;
+  sel.fresh = policy_.interval + policy_.interval / 2;
+  sel.want_origins = req->origins;
+  sel.origin_fanout = policy_.origin_fanout;
+  auto answer = peers_.announce(in, scratch.peers);
+  if (!answer) {
+    reply_writer::failure(out, unavailable_reason(answer.error()));
+    outcome.result = announce_result::unavailable;
+    return outcome;
+  }
+  if (!*answer) {
     reply_writer::failure(out, unregistered_reason);
     outcome.result = announce_result::unregistered;
     return outcome;
   }
+  const auto& effect = (*answer)->effect;
+  outcome.uploaded = effect.uploaded;
+  outcome.downloaded = effect.downloaded;
+  outcome.completed = effect.completed;
+
+  // Keys in sorted order: complete, external ip, incomplete, interval,
+  // min interval, peers, peers6, warning message.
+  const auto& chosen = scratch.peers.chosen;
+  reply_writer w(out);
+  w.dict();
+  w.string("complete").integer((*answer)->seeders);
+  w.string("external ip").string(address.raw());
+  w.string("incomplete").integer((*answer)->leechers);
+  w.string("interval").integer(policy_.interval);
+  w.string("min interval").integer(policy_.min_interval);
+  if (req->compact) {
+    std::size_t n4 = 0, n6 = 0;
+    for (const auto& p : chosen) {
+      n4 += p.has_v4();
+      n6 += p.has_v6();
+    }
+    w.string("peers").string_header(n4 * 6);
+    for (const auto& p : chosen) {
+      if (p.has_v4()) write_compact_peer(out, p.ip4.data(), 4, p.port4);
+    }
+    if (n6 > 0) {
+      w.string("peers6").string_header(n6 * 18);
+      for (const auto& p : chosen) {
+        if (p.has_v6()) write_compact_peer(out, p.ip6.data(), 16, p.port6);
+      }
+    }
+  } else {
+    // The dictionary model carries both families in one list.
+    w.string("peers").list();
+    for (const auto& p : chosen) {
+      if (p.has_v4()) {
+        ip_address a;
+        std::copy(p.ip4.begin(), p.ip4.end(), a.bytes.begin());
+        write_dict_peer(w, a.str(), p, p.port4, !req->no_peer_id);
+      }
+      if (p.has_v6()) {
+        ip_address a;
+        a.v6 = true;
+        std::copy(p.ip6.begin(), p.ip6.end(), a.bytes.begin());
+        write_dict_peer(w, a.str(), p, p.port6, !req->no_peer_id);
+      }
+    }
+    w.end();
+  }
+  if (!warning.empty()) w.string("warning message").string(warning);
+  w.end();
 
   user_pending delta;
   delta.uploaded = outcome.uploaded;
@@ -214,17 +233,23 @@ announce_result announcer::scrape(std::string_view passkey, std::string_view que
     reply_writer::failure(out, req.error().message);
     return announce_result::bad_request;
   }
+  auto hashes = req->info_hashes();
+  auto counts = peers_.counts(hashes);
+  if (!counts) {
+    reply_writer::failure(out, unavailable_reason(counts.error()));
+    return announce_result::unavailable;
+  }
   reply_writer w(out);
   w.dict().string("files").dict();
-  for (const auto& key : req->info_hashes()) {
+  for (std::size_t i = 0; i < hashes.size(); ++i) {
     // Unregistered hashes are left out (BEP 48).
-    swarms_.with(key, [&](swarm& s) {
-      w.string(key.view()).dict();
-      w.string("complete").integer(s.seeders());
-      w.string("downloaded").integer(static_cast<std::int64_t>(s.completed()));
-      w.string("incomplete").integer(s.leechers());
-      w.end();
-    });
+    const auto& c = (*counts)[i];
+    if (!c) continue;
+    w.string(hashes[i].view()).dict();
+    w.string("complete").integer(c->seeders);
+    w.string("downloaded").integer(static_cast<std::int64_t>(c->completed));
+    w.string("incomplete").integer(c->leechers);
+    w.end();
   }
   w.end().end();
   return announce_result::ok;

@@ -65,12 +65,11 @@ std::string file_name_for(std::string_view name) {
 
 }  // namespace
 
-api::api(catalog& cat, blocking_pool& db, user_table& users, swarm_table& swarms,
-         api_options options, std::shared_ptr<spdlog::logger> log)
+api::api(catalog& cat, blocking_pool& db, user_table& users, api_options options,
+         std::shared_ptr<spdlog::logger> log)
     : catalog_(cat),
       db_(db),
       users_(users),
-      swarms_(swarms),
       options_(std::move(options)),
       admin_hash_(passkey_hasher()(options_.admin_token)),
       log_(std::move(log)) {}
@@ -210,10 +209,15 @@ awaitable<http::response> api::rotate_passkey(http::request& req, const caller&)
 
 awaitable<http::response> api::delete_user(http::request& req, const caller&) {
   auto name = user_name_param(req);
-  auto gone_op = on_db([this, name] { return catalog_.delete_user(name); });
+  auto gone_op = on_db([this, name] {
+    auto gone = catalog_.delete_user(name);
+    if (gone && options_.user_deleted) {
+      options_.user_deleted(static_cast<std::uint32_t>(gone->id));
+    }
+    return gone;
+  });
   auto gone = co_await std::move(gone_op);
   if (!gone) co_return error_response(gone.error());
-  if (options_.user_deleted) options_.user_deleted(static_cast<std::uint32_t>(gone->id));
   log_->info("user '{}' deleted; their passkey no longer works", gone->name);
   co_return http::response(204);
 }
@@ -287,7 +291,7 @@ awaitable<http::response> api::register_torrent(http::request& req, const caller
                blob ? " for " + blob->str() : std::string(),
                segment ? fmt::format(" segment {}", *segment) : std::string());
   }
-  co_return http::json_response(out->created ? 201 : 200, torrent_json(out->row, swarms_));
+  co_return http::json_response(out->created ? 201 : 200, torrent_json(out->row, catalog_.peers()));
 }
 
 awaitable<http::response> api::list_torrents(http::request& req, const caller&) {
@@ -309,7 +313,8 @@ awaitable<http::response> api::list_torrents(http::request& req, const caller&) 
   auto rows = co_await std::move(rows_op);
   if (!rows) co_return error_response(rows.error());
   json list = json::array();
-  for (const auto& t : *rows) list.push_back(torrent_json(t, swarms_));
+  auto live = live_counts(catalog_.peers(), *rows);
+  for (std::size_t n = 0; n < rows->size(); ++n) list.push_back(torrent_json((*rows)[n], live[n]));
   json next =
       rows->size() == static_cast<std::size_t>(limit) ? json(rows->back().id) : json(nullptr);
   co_return http::json_response(200, {{"torrents", std::move(list)}, {"next_after", next}});
@@ -321,7 +326,7 @@ awaitable<http::response> api::get_torrent(http::request& req, const caller&) {
   auto row_op = on_db([this, h = *h] { return catalog_.find_torrent(h); });
   auto row = co_await std::move(row_op);
   if (!row) co_return error_response(row.error());
-  co_return http::json_response(200, torrent_json(*row, swarms_));
+  co_return http::json_response(200, torrent_json(*row, catalog_.peers()));
 }
 
 awaitable<http::response> api::delete_torrent(http::request& req, const caller&) {

@@ -1,7 +1,7 @@
 // api: the tracker's admin/user REST API under /api/v1 (JSON). Writes need
 // the admin token as a Bearer token; reads accept the admin token or any
-// user's passkey. Everything that touches sqlite runs on the database
-// thread (blocking_pool); handlers only await it.
+// user's passkey. Everything that touches the database runs on the
+// database threads (blocking_pool); handlers only await it.
 #pragma once
 
 #include <spdlog/logger.h>
@@ -37,13 +37,14 @@ struct api_options {
   std::uint64_t max_torrent_size = 16ULL << 20;
   // Runs password hashing (slow on purpose); the database pool when null.
   blocking_pool* kdf = nullptr;
-  // Told when a user is deleted (the web UI ends their sessions).
+  // Told when a user is deleted (the web UI ends their sessions), on the
+  // database thread.
   std::function<void(std::uint32_t)> user_deleted;
 };
 
 class api {
  public:
-  api(catalog& cat, blocking_pool& db, user_table& users, swarm_table& swarms, api_options options,
+  api(catalog& cat, blocking_pool& db, user_table& users, api_options options,
       std::shared_ptr<spdlog::logger> log);
 
   // Adds every /api/v1 route.
@@ -76,7 +77,6 @@ class api {
   catalog& catalog_;
   blocking_pool& db_;
   user_table& users_;
-  swarm_table& swarms_;
   api_options options_;
   passkey_hash admin_hash_;
   std::shared_ptr<spdlog::logger> log_;

@@ -2,14 +2,33 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
+
+#include "tracker/memory_peer_store.hpp"
 
 namespace blobswarm::tracker {
 
+catalog::catalog(std::unique_ptr<store> db, user_table& users, swarm_table& swarms,
+                 peer_store* peers)
+    : store_(std::move(db)), users_(users), swarms_(swarms), peers_(peers) {
+  if (peers_ == nullptr) {
+    owned_peers_ = std::make_unique<memory_peer_store>(swarms_);
+    peers_ = owned_peers_.get();
+  }
+}
+
+catalog::~catalog() = default;
+
+void catalog::file_user(const passkey_hash& key, std::uint32_t id, const std::string& name) {
+  if (auto known = users_.find(key); known && known->id == id) return;
+  if (!users_.rekey(id, key)) users_.add(key, id, name);
+}
+
 result<void> catalog::load() {
-  auto keys = store_.load_user_keys();
+  auto keys = store_->load_user_keys();
   if (!keys) return fail(keys.error());
   for (auto& k : *keys) users_.add(k.key, static_cast<std::uint32_t>(k.id), std::move(k.name));
-  auto torrents = store_.load_torrents();
+  auto torrents = store_->load_torrents();
   if (!torrents) return fail(torrents.error());
   for (const auto& t : *torrents) {
     if (auto r = swarms_.add({t.id, t.primary, t.alias, t.completed}); !r) return fail(r.error());
@@ -33,7 +52,7 @@ result<new_user> catalog::create_user(std::string_view name, std::int64_t now) {
   if (auto c = check_user_name(name); !c) return fail(c.error());
   auto passkey = generate_passkey();
   auto key = passkey_hasher()(passkey);
-  auto row = store_.create_user(name, key, now);
+  auto row = store_->create_user(name, key, now);
   if (!row) return fail(row.error());
   users_.add(key, static_cast<std::uint32_t>(row->id), row->name);
   if (auto k = keep_passkey(row->id, passkey); !k) return fail(k.error());
@@ -42,12 +61,12 @@ result<new_user> catalog::create_user(std::string_view name, std::int64_t now) {
 }
 
 result<void> catalog::keep_passkey(std::int64_t user_id, std::string_view passkey) {
-  if (!vault_) return store_.set_sealed_passkey(user_id, std::nullopt);
-  return store_.set_sealed_passkey(user_id, vault_->seal(passkey, user_id));
+  if (!vault_) return store_->set_sealed_passkey(user_id, std::nullopt);
+  return store_->set_sealed_passkey(user_id, vault_->seal(passkey, user_id));
 }
 
 result<std::optional<std::string>> catalog::passkey_of(std::int64_t user_id) {
-  auto sealed = store_.sealed_passkey(user_id);
+  auto sealed = store_->sealed_passkey(user_id);
   if (!sealed) return fail(sealed.error());
   if (!*sealed || !vault_) return std::optional<std::string>{};
   auto plain = vault_->open(**sealed, user_id);
@@ -56,18 +75,18 @@ result<std::optional<std::string>> catalog::passkey_of(std::int64_t user_id) {
 }
 
 result<user_credentials> catalog::find_credentials(std::string_view name) {
-  return store_.find_credentials(name);
+  return store_->find_credentials(name);
 }
 
 result<user_row> catalog::set_password_hash(std::string_view name,
                                             const std::optional<std::string>& hash) {
-  return store_.set_password_hash(name, hash);
+  return store_->set_password_hash(name, hash);
 }
 
 result<new_user> catalog::rotate_passkey(std::string_view name) {
   auto passkey = generate_passkey();
   auto key = passkey_hasher()(passkey);
-  auto row = store_.set_passkey(name, key);
+  auto row = store_->set_passkey(name, key);
   if (!row) return fail(row.error());
   if (!users_.rekey(static_cast<std::uint32_t>(row->id), key)) {
     users_.add(key, static_cast<std::uint32_t>(row->id), row->name);
@@ -79,13 +98,29 @@ result<new_user> catalog::rotate_passkey(std::string_view name) {
 
 result<bool> catalog::provision_user(std::string_view name, std::string_view passkey,
                                      std::int64_t now) {
+  // Replicas starting at once provision the same users: the one that loses
+  // the race sees a conflict, looks again and finds the user made.
+  auto r = provision_once(name, passkey, now);
+  if (!r && r.error().code == errc::conflict && store_->shared()) {
+    if (auto u = store_->find_user(name)) {
+      if (auto k = store_->find_user_key(u->id)) {
+        file_user(k->key, static_cast<std::uint32_t>(k->id), k->name);
+      }
+    }
+    r = provision_once(name, passkey, now);
+  }
+  return r;
+}
+
+result<bool> catalog::provision_once(std::string_view name, std::string_view passkey,
+                                     std::int64_t now) {
   if (auto c = check_user_name(name); !c) return fail(c.error());
   auto key = passkey_hasher()(passkey);
   if (auto existing = users_.find(key)) {
     if (existing->name == name) {
       // Unchanged; put the passkey on record if it is not yet.
       if (vault_) {
-        auto sealed = store_.sealed_passkey(existing->id);
+        auto sealed = store_->sealed_passkey(existing->id);
         if (!sealed) return fail(sealed.error());
         if (!*sealed || !vault_->open(**sealed, existing->id)) {
           if (auto k = keep_passkey(existing->id, passkey); !k) return fail(k.error());
@@ -96,16 +131,16 @@ result<bool> catalog::provision_user(std::string_view name, std::string_view pas
     return fail(errc::conflict, "the passkey of user '{}' is already user '{}'s", name,
                 existing->name);
   }
-  auto row = store_.find_user(name);
+  auto row = store_->find_user(name);
   if (!row && row.error().code != errc::not_found) return fail(row.error());
   if (!row) {
-    auto made = store_.create_user(name, key, now);
+    auto made = store_->create_user(name, key, now);
     if (!made) return fail(made.error());
     users_.add(key, static_cast<std::uint32_t>(made->id), made->name);
     if (auto k = keep_passkey(made->id, passkey); !k) return fail(k.error());
     return true;
   }
-  auto updated = store_.set_passkey(name, key);
+  auto updated = store_->set_passkey(name, key);
   if (!updated) return fail(updated.error());
   if (!users_.rekey(static_cast<std::uint32_t>(updated->id), key)) {
     users_.add(key, static_cast<std::uint32_t>(updated->id), updated->name);
@@ -115,27 +150,29 @@ result<bool> catalog::provision_user(std::string_view name, std::string_view pas
 }
 
 result<user_row> catalog::delete_user(std::string_view name) {
-  auto row = store_.delete_user(name);
+  auto row = store_->delete_user(name);
   if (!row) return row;
   auto id = static_cast<std::uint32_t>(row->id);
   users_.remove(id);
-  swarms_.for_each([&](const swarm_key&, swarm& s) { s.remove_user(id); });
+  // Their peers leave every swarm. Should the peer store be down, they
+  // expire after peer_ttl (the announce path no longer knows the user).
+  (void)peers_->remove_user(id);
   return row;
 }
 
 result<user_row> catalog::find_user(std::string_view name) {
-  return store_.find_user(name);
+  return store_->find_user(name);
 }
 
 result<std::vector<user_row>> catalog::list_users() {
-  return store_.list_users();
+  return store_->list_users();
 }
 
-result<registration_outcome> catalog::register_torrent(std::string_view bytes,
-                                                       const std::optional<digest>& blob,
-                                                       std::optional<std::int64_t> segment,
-                                                       std::int64_t now,
-                                                       const registration_details& details) {
+result<new_torrent> catalog::describe_registration(std::string_view bytes,
+                                                   const std::optional<digest>& blob,
+                                                   std::optional<std::int64_t> segment,
+                                                   std::int64_t now,
+                                                   const registration_details& details) {
   auto meta = inspect_torrent(bytes);
   if (!meta) return fail(meta.error());
   new_torrent t;
@@ -150,36 +187,46 @@ result<registration_outcome> catalog::register_torrent(std::string_view bytes,
   t.segment = segment;
   t.now = now;
   t.details = details;
-  auto out = store_.register_torrent(t);
+  return t;
+}
+
+result<registration_outcome> catalog::register_torrent(std::string_view bytes,
+                                                       const std::optional<digest>& blob,
+                                                       std::optional<std::int64_t> segment,
+                                                       std::int64_t now,
+                                                       const registration_details& details) {
+  auto t = describe_registration(bytes, blob, segment, now, details);
+  if (!t) return fail(t.error());
+  auto out = store_->register_torrent(*t);
   if (!out) return out;
   auto r = swarms_.add({out->row.id, out->row.primary, out->row.alias, out->row.completed});
   if (!r) {
     // Only possible if the database and memory disagree; undo the insert
     // so the next attempt sees the same state.
-    if (out->created) (void)store_.delete_torrent(out->row.id);
+    if (out->created) (void)store_->delete_torrent(out->row);
     return fail(r.error());
   }
   return out;
 }
 
 result<torrent_row> catalog::find_torrent(const info_hash& h) {
-  return store_.find_torrent(h);
+  return store_->find_torrent(h);
 }
 
 result<std::vector<torrent_row>> catalog::list_torrents(std::int64_t after, std::size_t limit) {
-  return store_.list_torrents(after, limit);
+  return store_->list_torrents(after, limit);
 }
 
 result<blob_torrents> catalog::find_blob(const digest& d) {
-  return store_.find_blob(d);
+  return store_->find_blob(d);
 }
 
 result<std::optional<torrent_row>> catalog::find_segment(const digest& d, std::int64_t segment) {
-  return store_.find_segment(d, segment);
+  return store_->find_segment(d, segment);
 }
 
 result<std::string> catalog::torrent_bytes(std::int64_t id) {
-  return store_.torrent_bytes(id);
+  return store_->torrent_bytes(id);
 }
 
 bool catalog::known_order(std::string_view order) noexcept {
@@ -193,29 +240,34 @@ result<torrent_page> catalog::search_torrents(const torrent_filter& f, std::stri
   if (!known_order(order)) return fail(errc::invalid_argument, "unknown order '{}'", order);
   torrent_page page;
   if (store::known_order(order)) {
-    auto total = store_.count_torrents(f);
+    auto total = store_->count_torrents(f);
     if (!total) return fail(total.error());
     page.total = *total;
-    auto rows = store_.search_torrents(f, order, descending, offset, limit);
+    auto rows = store_->search_torrents(f, order, descending, offset, limit);
     if (!rows) return fail(rows.error());
     page.rows = std::move(*rows);
     return page;
   }
   // Live figures: rank every match by its swarm, then load one page.
-  auto keys = store_.search_keys(f);
+  auto keys = store_->search_keys(f);
   if (!keys) return fail(keys.error());
   struct ranked {
     std::uint64_t value;
     std::int64_t id;
   };
+  std::vector<swarm_key> swarm_keys;
+  swarm_keys.reserve(keys->size());
+  for (const auto& k : *keys) swarm_keys.push_back(k.second);
+  auto counts = peers_->counts(swarm_keys);
+  if (!counts) return fail(counts.error());
   std::vector<ranked> all;
   all.reserve(keys->size());
-  for (const auto& [id, key] : *keys) {
+  for (std::size_t i = 0; i < keys->size(); ++i) {
     std::uint64_t v = 0;
-    swarms_.with(key, [&](swarm& s) {
-      v = order == "seeders" ? s.seeders() : order == "leechers" ? s.leechers() : s.completed();
-    });
-    all.push_back({v, id});
+    if (const auto& c = (*counts)[i]) {
+      v = order == "seeders" ? c->seeders : order == "leechers" ? c->leechers : c->completed;
+    }
+    all.push_back({v, (*keys)[i].first});
   }
   std::stable_sort(all.begin(), all.end(), [descending](const ranked& a, const ranked& b) {
     return descending ? a.value > b.value : a.value < b.value;
@@ -223,24 +275,25 @@ result<torrent_page> catalog::search_torrents(const torrent_filter& f, std::stri
   page.total = all.size();
   std::vector<std::int64_t> ids;
   for (std::size_t i = offset; i < all.size() && ids.size() < limit; ++i) ids.push_back(all[i].id);
-  auto rows = store_.find_torrents(ids);
+  auto rows = store_->find_torrents(ids);
   if (!rows) return fail(rows.error());
   page.rows = std::move(*rows);
   return page;
 }
 
 result<catalog_totals> catalog::totals() {
-  return store_.totals();
+  return store_->totals();
 }
 
 result<torrent_row> catalog::delete_torrent(const info_hash& h) {
-  auto row = store_.find_torrent(h);
+  auto row = store_->find_torrent(h);
   if (!row) return row;
   // Counters still pending for this torrent are written first, so its
   // totals in the database are complete when it goes.
   if (auto f = flush_stats(); !f) return fail(f.error());
-  if (auto d = store_.delete_torrent(row->id); !d) return fail(d.error());
+  if (auto d = store_->delete_torrent(*row); !d) return fail(d.error());
   swarms_.remove(row->primary, row->alias);
+  (void)peers_->forget(row->primary);  // else they expire with the swarm's key in the store
   return row;
 }
 
@@ -252,7 +305,7 @@ result<flush_report> catalog::flush_stats() {
     torrents.push_back({s.torrent_id(), p.uploaded, p.downloaded, p.completed});
   });
   auto users = users_.take_pending();
-  if (auto r = store_.add_stats(torrents, users); !r) {
+  if (auto r = store_->add_stats(torrents, users); !r) {
     // Put everything back; the next flush tries again.
     std::unordered_map<std::int64_t, pending_stats> back;
     for (const auto& d : torrents) back[d.torrent_id] = {d.uploaded, d.downloaded, d.completed};
@@ -263,6 +316,82 @@ result<flush_report> catalog::flush_stats() {
     return fail(r.error());
   }
   return flush_report{torrents.size(), users.size()};
+}
+
+result<void> catalog::apply(const store_change& c) {
+  if (c.what == store_change::kind::user) {
+    auto key = store_->find_user_key(c.id);
+    if (key) {
+      file_user(key->key, static_cast<std::uint32_t>(key->id), key->name);
+      return {};
+    }
+    if (key.error().code != errc::not_found) return fail(key.error());
+    auto id = static_cast<std::uint32_t>(c.id);
+    users_.remove(id);
+    // With peers in a shared store, the tracker that deleted the user
+    // removed them there.
+    if (!peers_->shared()) (void)peers_->remove_user(id);
+    return {};
+  }
+  if (c.what == store_change::kind::torrent) {
+    auto row = store_->find_torrent_by_id(c.id);
+    if (row) return swarms_.add({row->id, row->primary, row->alias, row->completed});
+    if (row.error().code != errc::not_found) return fail(row.error());
+    if (c.primary) {
+      swarms_.remove(*c.primary, c.alias);
+      (void)peers_->forget(*c.primary);
+    }
+    return {};
+  }
+  auto r = resync();
+  if (!r) return fail(r.error());
+  return {};
+}
+
+result<resync_report> catalog::resync() {
+  resync_report report;
+  auto keys = store_->load_user_keys();
+  if (!keys) return fail(keys.error());
+  std::unordered_set<std::uint32_t> ids;
+  for (const auto& k : *keys) {
+    auto id = static_cast<std::uint32_t>(k.id);
+    ids.insert(id);
+    auto known = users_.find(k.key);
+    if (known && known->id == id) continue;
+    file_user(k.key, id, k.name);
+    ++report.users_changed;
+  }
+  for (auto id : users_.ids()) {
+    if (ids.contains(id)) continue;
+    users_.remove(id);
+    if (!peers_->shared()) (void)peers_->remove_user(id);
+    ++report.users_changed;
+  }
+
+  auto torrents = store_->load_torrents();
+  if (!torrents) return fail(torrents.error());
+  std::unordered_map<std::int64_t, std::uint64_t> completed;
+  for (const auto& t : *torrents) {
+    completed[t.id] = t.completed;
+    if (swarms_.contains(t.primary)) continue;
+    if (auto a = swarms_.add({t.id, t.primary, t.alias, t.completed}); !a) return fail(a.error());
+    ++report.swarms_changed;
+  }
+  std::vector<swarm_key> gone;
+  swarms_.for_each([&](const swarm_key& key, swarm& s) {
+    auto it = completed.find(s.torrent_id());
+    if (it == completed.end()) {
+      gone.push_back(key);
+    } else {
+      s.set_recorded_completions(it->second);
+    }
+  });
+  for (const auto& key : gone) {
+    swarms_.remove(key, std::nullopt);
+    (void)peers_->forget(key);
+    ++report.swarms_changed;
+  }
+  return report;
 }
 
 }  // namespace blobswarm::tracker

@@ -1,8 +1,12 @@
-// catalog: the tracker's index of record: the sqlite store and the
-// in-memory indexes the announce path reads (users by passkey hash, swarms
-// by info-hash), changed together so they always agree. Every method
-// blocks on sqlite: the service calls them on its single database thread,
-// which also serialises them.
+// catalog: the tracker's index of record: the store (sqlite or PostgreSQL)
+// and the in-memory indexes the announce path reads (users by passkey
+// hash, swarms by info-hash), changed together so they agree. Every method
+// blocks on the database: the service calls them on its database threads.
+//
+// With a shared store (replicas on one PostgreSQL), another tracker may
+// change the database: apply() brings one such change (from the store's
+// change feed) into the indexes, and resync() makes them equal to the
+// database again when the feed was interrupted.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +18,7 @@
 #include "common/error.hpp"
 #include "common/info_hash.hpp"
 #include "tracker/passkey_vault.hpp"
+#include "tracker/peer_store.hpp"
 #include "tracker/store.hpp"
 #include "tracker/swarm_table.hpp"
 #include "tracker/torrent_file.hpp"
@@ -37,10 +42,18 @@ struct flush_report {
   std::size_t users = 0;
 };
 
+// What a resync changed in the in-memory indexes.
+struct resync_report {
+  std::size_t users_changed = 0;   // added, given a new passkey, or removed
+  std::size_t swarms_changed = 0;  // added or removed
+};
+
 class catalog {
  public:
-  catalog(store db, user_table& users, swarm_table& swarms)
-      : store_(std::move(db)), users_(users), swarms_(swarms) {}
+  // `peers`: where the swarms' peers live; null: in memory, in `swarms`.
+  catalog(std::unique_ptr<store> db, user_table& users, swarm_table& swarms,
+          peer_store* peers = nullptr);
+  ~catalog();
 
   // Fills the in-memory indexes from the database (at start-up).
   result<void> load();
@@ -66,6 +79,13 @@ class catalog {
   // (made before the vault existed: rotating it puts one on record).
   result<std::optional<std::string>> passkey_of(std::int64_t user_id);
 
+  // What the store is asked to register for a .torrent: its hashes, name,
+  // sizes and flags (parsed and checked) with the caller's details.
+  static result<new_torrent> describe_registration(std::string_view bytes,
+                                                   const std::optional<digest>& blob,
+                                                   std::optional<std::int64_t> segment,
+                                                   std::int64_t now,
+                                                   const registration_details& details = {});
   // Parses, checks and registers a .torrent (optionally for a blob digest
   // and segment) and whitelists its swarm.
   result<registration_outcome> register_torrent(std::string_view bytes,
@@ -91,14 +111,29 @@ class catalog {
   // transaction; on failure they stay pending for the next attempt.
   result<flush_report> flush_stats();
 
+  // Replicas: one change another tracker made (read again from the store).
+  result<void> apply(const store_change& c);
+  // Replicas: the in-memory indexes made equal to the store (users,
+  // swarms), and every swarm's recorded completions refreshed.
+  result<resync_report> resync();
+
+  store& records() noexcept { return *store_; }
+  peer_store& peers() noexcept { return *peers_; }
+
  private:
+  result<bool> provision_once(std::string_view name, std::string_view passkey, std::int64_t now);
   // Seals `passkey` for the user when a vault is set.
   result<void> keep_passkey(std::int64_t user_id, std::string_view passkey);
 
-  store store_;
+  // Files a user's passkey hash in users_ (added, or moved to a new hash).
+  void file_user(const passkey_hash& key, std::uint32_t id, const std::string& name);
+
+  std::unique_ptr<store> store_;
   std::optional<passkey_vault> vault_;
   user_table& users_;
   swarm_table& swarms_;
+  std::unique_ptr<peer_store> owned_peers_;
+  peer_store* peers_;
 };
 
 }  // namespace blobswarm::tracker

@@ -22,8 +22,13 @@
 #include "tracker/api.hpp"
 #include "tracker/catalog.hpp"
 #include "tracker/log_target.hpp"
+#include "tracker/memory_peer_store.hpp"
+#include "tracker/memory_session_store.hpp"
 #include "tracker/peer_snapshot.hpp"
+#include "tracker/redis_peer_store.hpp"
+#include "tracker/replica_sync.hpp"
 #include "tracker/reply_writer.hpp"
+#include "tracker/shared_session_store.hpp"
 #include "tracker/stats_history.hpp"
 #include "tracker/web_ui.hpp"
 #include "tracker/zone_directory.hpp"
@@ -89,8 +94,8 @@ struct service::impl {
   std::string public_url;
 
   metrics::registry metrics;
-  std::array<metrics::counter*, 4> announces{};
-  std::array<metrics::counter*, 4> scrapes{};
+  std::array<metrics::counter*, 5> announces{};
+  std::array<metrics::counter*, 5> scrapes{};
   metrics::counter* uploaded = nullptr;
   metrics::counter* downloaded = nullptr;
   metrics::counter* completed = nullptr;
@@ -100,6 +105,7 @@ struct service::impl {
 
   user_table users;
   swarm_table swarms;
+  std::unique_ptr<peer_store> peers;  // memory (over swarms) or Redis
   zone_map zones;
   zone_directory zone_names;
   stats_history history;
@@ -108,7 +114,9 @@ struct service::impl {
   std::unique_ptr<api> rest;
   std::unique_ptr<web_ui> ui;
   // Declared after what their tasks use, so they are joined before it goes.
-  std::unique_ptr<blocking_pool> db = std::make_unique<blocking_pool>(1);
+  // One thread per store connection (sqlite: 1).
+  std::unique_ptr<blocking_pool> db;
+  std::unique_ptr<replica_sync> sync;                                       // with a shared store
   std::unique_ptr<blocking_pool> kdf = std::make_unique<blocking_pool>(1);  // password hashing
 
   struct worker {
@@ -126,7 +134,7 @@ struct service::impl {
     stats_sample s;
     s.time = now();
     for (auto* c : announces) s.announces += c->value();
-    auto t = swarms.totals();
+    auto t = peers->totals();
     s.peers = t.peers;
     s.seeders = t.seeders;
     s.swarms = t.swarms;
@@ -134,8 +142,9 @@ struct service::impl {
   }
 
   void register_metrics() {
-    for (auto r : {announce_result::ok, announce_result::bad_request,
-                   announce_result::unknown_passkey, announce_result::unregistered}) {
+    for (auto r :
+         {announce_result::ok, announce_result::bad_request, announce_result::unknown_passkey,
+          announce_result::unregistered, announce_result::unavailable}) {
       auto i = static_cast<std::size_t>(r);
       announces[i] =
           &metrics.add_counter("blobswarm_tracker_announces_total", "Announces answered, by result",
@@ -161,11 +170,11 @@ struct service::impl {
     metrics.add_gauge_callback("blobswarm_tracker_swarms", "Registered torrents (swarms)",
                                [this] { return static_cast<double>(swarms.totals().swarms); });
     metrics.add_gauge_callback("blobswarm_tracker_peers", "Peers in all swarms",
-                               [this] { return static_cast<double>(swarms.totals().peers); });
+                               [this] { return static_cast<double>(peers->totals().peers); });
     metrics.add_gauge_callback("blobswarm_tracker_seeders", "Seeders in all swarms",
-                               [this] { return static_cast<double>(swarms.totals().seeders); });
+                               [this] { return static_cast<double>(peers->totals().seeders); });
     metrics.add_gauge_callback("blobswarm_tracker_leechers", "Leechers in all swarms", [this] {
-      auto t = swarms.totals();
+      auto t = peers->totals();
       return static_cast<double>(t.peers - t.seeders);
     });
     metrics.add_gauge_callback("blobswarm_tracker_users", "Users with a passkey",
@@ -283,15 +292,14 @@ struct service::impl {
       if (stopping) break;
       // Off the server threads: a sweep over a million peers takes a few ms.
       auto sweep = [this, ttl] {
-        std::size_t removed = 0;
-        auto t = now();
-        swarms.for_each([&](const swarm_key&, swarm& sw) { removed += sw.expire(t, ttl); });
-        return removed;
+        return peers->sweep(now(), ttl);
       };
       auto n = co_await db->run(std::move(sweep));
-      if (n > 0) {
-        expired->inc(n);
-        log->debug("expired {} peers", n);
+      if (!n) {
+        log->warn("peer store upkeep failed: {}", n.error().message);
+      } else if (*n > 0) {
+        expired->inc(*n);
+        log->debug("expired {} peers", *n);
       }
     }
   }
@@ -302,6 +310,7 @@ service::service(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 service::~service() {
   // The database thread may still run a task that uses the indexes.
   if (impl_) {
+    if (impl_->sync) impl_->sync->stop();
     impl_->kdf.reset();
     impl_->db.reset();
   }
@@ -341,13 +350,32 @@ result<std::unique_ptr<service>> service::create(const settings& s,
     policy.trusted.push_back(*c);
   }
   for (const auto& rule : s.zones) i->zone_names.note(zone_of_name(rule.zone), rule.zone);
-  i->bittorrent =
-      std::make_unique<announcer>(std::move(policy), i->users, i->swarms, i->zones, &i->zone_names);
 
-  auto db = store::open(s.db);
-  if (!db) return fail(db.error().with_context(s.db));
-  i->index = std::make_unique<catalog>(std::move(*db), i->users, i->swarms);
-  if (auto l = i->index->load(); !l) return fail(l.error().with_context(s.db));
+  auto where = logging::redact_url(s.db);
+  if (s.shared_peers()) {
+    redis_peer_options ro;
+    ro.peer_ttl = policy.peer_ttl;
+    auto url = db::redis_url::parse(s.peer_store);
+    if (!url) return fail(url.error().with_context("peer_store"));
+    auto redis = std::make_unique<redis_peer_store>(*url, i->swarms, ro, i->log);
+    // Not fatal: announces fail with a clear reason until Redis answers.
+    if (auto p = redis->ping(); !p) {
+      i->log->error("peer store {} does not answer yet: {}", redis->describe(), p.error().message);
+    }
+    i->peers = std::move(redis);
+  } else {
+    i->peers = std::make_unique<memory_peer_store>(i->swarms);
+  }
+  i->bittorrent =
+      std::make_unique<announcer>(std::move(policy), i->users, *i->peers, i->zones, &i->zone_names);
+
+  store_options so;
+  so.connections = s.db_connections;
+  auto db = open_store(s.db, so);
+  if (!db) return fail(db.error().with_context(where));
+  i->db = std::make_unique<blocking_pool>((*db)->workers());
+  i->index = std::make_unique<catalog>(std::move(*db), i->users, i->swarms, i->peers.get());
+  if (auto l = i->index->load(); !l) return fail(l.error().with_context(where));
   if (s.web_ui) {
     auto vault = passkey_vault::open_or_create(s.effective_passkey_key_file());
     if (!vault) return fail(vault.error());
@@ -363,8 +391,10 @@ result<std::unique_ptr<service>> service::create(const settings& s,
                    logging::redact(*passkey));
     }
   }
-  auto snapshot = load_peer_snapshot(i->swarms, i->users, s.effective_peer_snapshot(), i->now(),
-                                     seconds_of(s.peer_ttl));
+  auto snapshot_path = s.effective_peer_snapshot();
+  auto snapshot = snapshot_path.empty() ? result<snapshot_report>(snapshot_report{})
+                                        : load_peer_snapshot(i->swarms, i->users, snapshot_path,
+                                                             i->now(), seconds_of(s.peer_ttl));
   if (!snapshot) {
     i->log->warn("peer snapshot not restored: {}", snapshot.error().message);
   } else if (snapshot->peers + snapshot->dropped > 0) {
@@ -372,7 +402,8 @@ result<std::unique_ptr<service>> service::create(const settings& s,
                  s.effective_peer_snapshot(), snapshot->dropped);
   }
   auto totals = i->swarms.totals();
-  i->log->info("loaded {} users and {} torrents from {}", i->users.size(), totals.swarms, s.db);
+  i->log->info("loaded {} users and {} torrents from {}; peers in {}", i->users.size(),
+               totals.swarms, where, i->peers->describe());
   i->register_metrics();
   return std::unique_ptr<service>(new service(std::move(i)));
 }
@@ -404,13 +435,20 @@ result<ip_endpoint> service::start(std::span<asio::io_context* const> contexts) 
     uo.max_torrent_size = i.s.max_torrent_size.bytes;
     uo.sessions.ttl = seconds_of(i.s.session_ttl);
     uo.sessions.idle = seconds_of(i.s.session_idle);
+    // Sessions live where every replica sees them when the store is shared.
+    std::unique_ptr<session_store> sessions;
+    if (i.index->records().shared()) {
+      sessions = std::make_unique<shared_session_store>(i.index->records(), uo.sessions);
+    } else {
+      sessions = std::make_unique<memory_session_store>(uo.sessions);
+    }
     i.ui = std::make_unique<web_ui>(*i.index, *i.db, *i.kdf, i.users, i.swarms, i.history,
-                                    i.zone_names, std::move(uo), i.log);
+                                    i.zone_names, std::move(sessions), std::move(uo), i.log);
     ao.user_deleted = [&i](std::uint32_t id) {
       i.ui->end_sessions(id);
     };
   }
-  i.rest = std::make_unique<api>(*i.index, *i.db, i.users, i.swarms, std::move(ao), i.log);
+  i.rest = std::make_unique<api>(*i.index, *i.db, i.users, std::move(ao), i.log);
 
   http::server_options options;
   // Bodies up to 4x the limit reach the API, which answers a JSON 413;
@@ -427,16 +465,18 @@ result<ip_endpoint> service::start(std::span<asio::io_context* const> contexts) 
   // Large bodies only for .torrent uploads by callers who may upload,
   // decided from the headers before the body is read: anyone else could
   // otherwise make every connection buffer the whole upload limit.
-  options.body_limit_for = [&i](const http::request& req) -> std::uint64_t {
+  options.body_limit_for = [&i](const http::request& req) -> awaitable<std::uint64_t> {
     constexpr std::uint64_t small = 64 * 1024;
     auto upload = 4 * i.s.max_torrent_size.bytes;
-    if (req.method() != http::verb::post) return small;
+    if (req.method() != http::verb::post) co_return small;
     if (req.path() == "/api/v1/torrents") {
       auto who = i.rest->authenticate(req);
-      return who && who->admin ? upload : small;
+      co_return who && who->admin ? upload : small;
     }
-    if (req.path() == "/ui/api/torrents" && i.ui && i.ui->signed_in(req, false)) return upload;
-    return small;
+    if (req.path() == "/ui/api/torrents" && i.ui && co_await i.ui->signed_in(req, false)) {
+      co_return upload;
+    }
+    co_return small;
   };
 
   // One server per context on the same port: the first binds (port 0
@@ -484,6 +524,11 @@ result<ip_endpoint> service::start(std::span<asio::io_context* const> contexts) 
   asio::co_spawn(*contexts[0], i.flush_loop(), report);
   asio::co_spawn(*contexts[0], i.expire_loop(), report);
   asio::co_spawn(*contexts[0], i.history_loop(), report);
+  if (i.index->records().shared()) {
+    i.sync =
+        std::make_unique<replica_sync>(*contexts[0], *i.index, *i.db, i.s.resync_interval, i.log);
+    i.sync->start();
+  }
   i.log->info("listening on {} with {} thread(s); announce URL {}/announce/<passkey>", bound->str(),
               contexts.size(), i.public_url);
   return *bound;
@@ -492,6 +537,7 @@ result<ip_endpoint> service::start(std::span<asio::io_context* const> contexts) 
 awaitable<void> service::stop() {
   auto& i = *impl_;
   if (i.stopping.exchange(true)) co_return;
+  if (i.sync) i.sync->stop();
   for (auto* t : {i.flush_timer.get(), i.expire_timer.get(), i.history_timer.get()}) {
     if (t) asio::post(t->get_executor(), [t] { t->cancel(); });
   }
@@ -499,6 +545,10 @@ awaitable<void> service::stop() {
   // Announces have stopped: the counters and peers written now are final.
   co_await i.flush_once();
   auto path = i.s.effective_peer_snapshot();
+  if (path.empty()) {
+    i.log->info("peers are in {}; no snapshot to save", i.peers->describe());
+    co_return;
+  }
   // Two statements: see api::on_db about GCC 12 and temporaries in co_await.
   auto save_op = i.db->run([&i, path] {
     try {

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "common/net.hpp"
+#include "db/urls.hpp"
 
 namespace blobswarm::tracker {
 
@@ -12,7 +13,38 @@ result<void> settings::validate() const {
     return fail(errc::invalid_argument,
                 "admin_token_file is required (a file holding the admin API token)");
   }
-  if (db.empty()) return fail(errc::invalid_argument, "db must name a database file");
+  if (db.empty()) {
+    return fail(errc::invalid_argument, "db must name an sqlite file or a postgresql:// URL");
+  }
+  if (peer_store != "memory") {
+    if (!db::redis_url::is_redis_url(peer_store)) {
+      return fail(errc::invalid_argument, "peer_store must be memory or a redis:// URL (got '{}')",
+                  peer_store.substr(0, 100));
+    }
+    if (auto u = db::redis_url::parse(peer_store); !u) {
+      return fail(u.error().with_context("peer_store"));
+    }
+  }
+  if (shared_db()) {
+    // Replicas must be interchangeable: the same announce URL in every
+    // .torrent, the same key for the passkeys sealed in the database.
+    if (public_url.empty()) {
+      return fail(errc::invalid_argument,
+                  "public_url is required with a PostgreSQL db: every replica writes it into "
+                  ".torrent files (the address clients reach all replicas at)");
+    }
+    if (web_ui && passkey_key_file.empty()) {
+      return fail(errc::invalid_argument,
+                  "passkey_key_file is required with a PostgreSQL db (the same file on every "
+                  "replica: it opens the passkeys sealed in the shared database)");
+    }
+  }
+  if (db_connections == 0 || db_connections > 64) {
+    return fail(errc::invalid_argument, "db_connections must be between 1 and 64");
+  }
+  if (resync_interval < std::chrono::seconds(1)) {
+    return fail(errc::invalid_argument, "resync_interval must be at least 1s");
+  }
   if (announce_interval < std::chrono::seconds(1)) {
     return fail(errc::invalid_argument, "announce_interval must be at least 1s");
   }
@@ -66,8 +98,18 @@ std::string settings::effective_public_url() const {
   return url;
 }
 
+bool settings::shared_db() const {
+  return db::is_postgres_url(db);
+}
+
+bool settings::shared_peers() const {
+  return db::redis_url::is_redis_url(peer_store);
+}
+
 std::string settings::effective_peer_snapshot() const {
-  return peer_snapshot.empty() ? db + ".peers" : peer_snapshot;
+  if (shared_peers()) return {};
+  if (!peer_snapshot.empty() || shared_db()) return peer_snapshot;
+  return db + ".peers";
 }
 
 std::string settings::effective_passkey_key_file() const {

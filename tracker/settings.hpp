@@ -27,7 +27,15 @@ struct configured_user {
 
 struct settings {
   std::string listen = "127.0.0.1:6969";
-  std::string db = "blobswarm-tracker.db";
+  std::string db = "blobswarm-tracker.db";  // an sqlite file: no other service to run
+  // Where peers live: "memory" (this process; snapshot across restarts) or
+  // a redis:// URL shared by replicas.
+  std::string peer_store = "memory";
+  unsigned db_connections = 4;  // PostgreSQL: database threads, one connection each
+  // PostgreSQL: a full resync with the shared store this often (changes
+  // arrive at once through LISTEN/NOTIFY; this is the safety net and
+  // refreshes completion counts other replicas flushed).
+  duration resync_interval = std::chrono::minutes(1);
   std::string admin_token_file;
   std::string public_url;  // base URL written into .torrent files; default http://<listen>
   duration announce_interval = std::chrono::minutes(2);
@@ -57,7 +65,17 @@ struct settings {
   template <class V>
   void visit(V& v) {
     v("listen", listen, "address:port for the BitTorrent, API and web endpoints");
-    v("db", db, "sqlite database file (created if missing)");
+    v("db", db,
+      "index of record: an sqlite file (created if missing), or a postgresql:// URL shared by "
+      "tracker replicas (then set public_url and passkey_key_file the same on every replica)");
+    v("peer_store", peer_store,
+      "where peers live: memory (this process), or a redis:// URL ([:password@]host:port[/db]) "
+      "shared by tracker replicas so any replica hands out the whole swarm");
+    v("db_connections", db_connections,
+      "PostgreSQL connections (and database threads) of this tracker (sqlite: always 1)");
+    v("resync_interval", resync_interval,
+      "PostgreSQL: how often to reload users and torrents in full (changes other replicas make "
+      "arrive at once; this is the safety net)");
     v("admin_token_file", admin_token_file, "file holding the admin API token (required)");
     v("public_url", public_url,
       "base URL clients reach the tracker at, written into .torrent files (default: "
@@ -86,14 +104,16 @@ struct settings {
     v("stats_flush_interval", stats_flush_interval,
       "how often transfer counters are written to the database (one transaction)");
     v("peer_snapshot", peer_snapshot,
-      "file the peers are saved to on shutdown and restored from on start (default: <db>.peers)");
+      "file the peers are saved to on shutdown and restored from on start (default: <db>.peers "
+      "with an sqlite db; none with PostgreSQL unless set; unused with a Redis peer store)");
     v("max_torrent_size", max_torrent_size, "largest .torrent accepted by POST /api/v1/torrents");
     v("access_log", access_log, "log one line per HTTP request (passkeys redacted)");
     v("shutdown_grace", shutdown_grace, "how long requests in flight may take at shutdown");
     v("web_ui", web_ui, "serve the web UI at / (sign-in, torrents, upload, users, overview)");
     v("passkey_key_file", passkey_key_file,
       "file with the key that seals passkeys in the database, so the web UI can show them and "
-      "put them into .torrent files (created if missing; default: <db>.key)");
+      "put them into .torrent files (created if missing; default: <db>.key; required with a "
+      "PostgreSQL db, the same file on every replica)");
     v("session_ttl", session_ttl, "web UI sessions end this long after sign-in");
     v("session_idle", session_idle, "web UI sessions end after this long without a request");
     v("tls_cert_file", tls_cert_file,
@@ -105,6 +125,9 @@ struct settings {
 
   // Derived values.
   std::string effective_public_url() const;
+  bool shared_db() const;     // db is a postgresql:// URL
+  bool shared_peers() const;  // peer_store is a redis:// URL
+  // "" when no snapshot is kept (Redis peer store, or PostgreSQL without peer_snapshot).
   std::string effective_peer_snapshot() const;
   std::string effective_passkey_key_file() const;
   unsigned effective_threads() const;

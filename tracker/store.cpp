@@ -1,458 +1,59 @@
 #include "tracker/store.hpp"
 
+#include "db/postgres.hpp"
+#include "tracker/pg_store.hpp"
+#include "tracker/sqlite_store.hpp"
+
 namespace blobswarm::tracker {
-namespace {
 
-constexpr db::migration migrations[] = {
-    {1, "users, torrents, counters", R"sql(
-CREATE TABLE users (
-  id            INTEGER PRIMARY KEY,
-  name          TEXT NOT NULL UNIQUE,
-  passkey_hash  BLOB NOT NULL UNIQUE,   -- SHA-256 of the passkey; the passkey is never stored
-  password_hash TEXT,                   -- web UI sign-in (issue 5); NULL: cannot sign in
-  created_at    INTEGER NOT NULL,
-  uploaded      INTEGER NOT NULL DEFAULT 0,
-  downloaded    INTEGER NOT NULL DEFAULT 0,
-  completed     INTEGER NOT NULL DEFAULT 0,
-  announces     INTEGER NOT NULL DEFAULT 0,
-  last_announce INTEGER
-);
-CREATE TABLE torrents (
-  id           INTEGER PRIMARY KEY,
-  info_hash_v1 BLOB UNIQUE,
-  info_hash_v2 BLOB UNIQUE,
-  swarm_key    BLOB NOT NULL UNIQUE,    -- v1 hash, or truncated v2 of a v2-only torrent
-  alias_key    BLOB UNIQUE,             -- truncated v2 of a hybrid torrent
-  name         TEXT NOT NULL,
-  size         INTEGER NOT NULL,
-  piece_length INTEGER NOT NULL,
-  private      INTEGER NOT NULL,
-  digest       TEXT,
-  segment      INTEGER,
-  torrent      BLOB NOT NULL,           -- the .torrent as registered
-  created_at   INTEGER NOT NULL,
-  uploaded     INTEGER NOT NULL DEFAULT 0,
-  downloaded   INTEGER NOT NULL DEFAULT 0,
-  completed    INTEGER NOT NULL DEFAULT 0,
-  CHECK (segment IS NULL OR (digest IS NOT NULL AND segment >= 0))
-);
-CREATE UNIQUE INDEX torrents_whole_blob ON torrents(digest)
-  WHERE digest IS NOT NULL AND segment IS NULL;
-CREATE UNIQUE INDEX torrents_blob_segment ON torrents(digest, segment)
-  WHERE segment IS NOT NULL;
-)sql"},
-    {2, "web UI: sealed passkeys, torrent repository and uploader", R"sql(
-ALTER TABLE users ADD COLUMN sealed_passkey BLOB;  -- AES-256-GCM (passkey_vault); NULL: not on record
-ALTER TABLE torrents ADD COLUMN repository TEXT;   -- where a blob was pulled from, when told
-ALTER TABLE torrents ADD COLUMN uploaded_by TEXT;  -- user who uploaded it in the web UI
-CREATE INDEX torrents_created ON torrents(created_at);
-)sql"},
-};
-
-constexpr std::string_view torrent_columns =
-    "id, info_hash_v1, info_hash_v2, swarm_key, alias_key, name, size, piece_length, private, "
-    "digest, segment, created_at, uploaded, downloaded, completed, repository, uploaded_by";
-
-constexpr std::string_view user_columns =
-    "id, name, created_at, uploaded, downloaded, completed, announces, last_announce, "
-    "password_hash IS NOT NULL, sealed_passkey IS NOT NULL";
-
-std::optional<std::string> text_or_null(const db::statement& s, int i) {
-  if (s.column_is_null(i)) return std::nullopt;
-  return std::string(s.column_text(i));
-}
-
-std::uint64_t u64(const db::statement& s, int i) {
-  return static_cast<std::uint64_t>(s.column_int(i));
-}
-
-torrent_row read_torrent(const db::statement& s) {
-  torrent_row r;
-  r.id = s.column_int(0);
-  if (!s.column_is_null(1)) {
-    if (auto h = info_hash::from_raw(s.column_blob(1))) r.v1 = *h;
+result<registration_keys> keys_of(const new_torrent& t) {
+  if (!t.v1 && !t.v2) return fail(errc::invalid_argument, "torrent has no info-hash");
+  if (t.segment && !t.blob) {
+    return fail(errc::invalid_argument, "a segment torrent needs the blob's digest");
   }
-  if (!s.column_is_null(2)) {
-    if (auto h = info_hash::from_raw(s.column_blob(2))) r.v2 = *h;
+  registration_keys k;
+  k.primary = t.v1 ? swarm_key::from(t.v1->raw()) : swarm_key::from(t.v2->raw());
+  if (t.v1 && t.v2) k.alias = swarm_key::from(t.v2->raw());
+  k.lookup = t.v1 ? &*t.v1 : &*t.v2;
+  return k;
+}
+
+result<registration_step> plan_registration(const new_torrent& t,
+                                            const std::optional<torrent_row>& existing,
+                                            const blob_torrents& blob) {
+  if (existing) {
+    bool same_place = existing->blob == t.blob && existing->segment == t.segment;
+    if (same_place || (!t.blob && !t.segment)) return registration_step::keep;
+    if (existing->blob) {
+      return fail(errc::conflict, "torrent {} is already registered",
+                  describe_placement(*existing));
+    }
+    // Registered without a digest before: file it under the digest now.
   }
-  r.primary = swarm_key::from(s.column_blob(3));
-  if (!s.column_is_null(4)) r.alias = swarm_key::from(s.column_blob(4));
-  r.name = std::string(s.column_text(5));
-  r.size = u64(s, 6);
-  r.piece_length = u64(s, 7);
-  r.is_private = s.column_int(8) != 0;
-  if (!s.column_is_null(9)) {
-    if (auto d = digest::parse(s.column_text(9))) r.blob = *d;
+  if (t.blob) {
+    if (!t.segment && blob.whole) {
+      return fail(errc::conflict, "blob {} already has a different whole torrent {}", t.blob->str(),
+                  describe_placement(*blob.whole));
+    }
+    if (t.segment) {
+      for (const auto& s : blob.segments) {
+        if (s.segment == t.segment) {
+          return fail(errc::conflict, "segment {} of blob {} already has a different torrent {}",
+                      *t.segment, t.blob->str(), describe_placement(s));
+        }
+      }
+    }
   }
-  r.segment = s.column_int_or_null(10);
-  r.created_at = s.column_int(11);
-  r.uploaded = u64(s, 12);
-  r.downloaded = u64(s, 13);
-  r.completed = u64(s, 14);
-  r.repository = text_or_null(s, 15);
-  r.uploaded_by = text_or_null(s, 16);
-  return r;
+  return existing ? registration_step::update : registration_step::insert;
 }
 
-user_row read_user(const db::statement& s) {
-  user_row u;
-  u.id = s.column_int(0);
-  u.name = std::string(s.column_text(1));
-  u.created_at = s.column_int(2);
-  u.uploaded = u64(s, 3);
-  u.downloaded = u64(s, 4);
-  u.completed = u64(s, 5);
-  u.announces = u64(s, 6);
-  u.last_announce = s.column_int_or_null(7);
-  u.has_password = s.column_int(8) != 0;
-  u.passkey_on_record = s.column_int(9) != 0;
-  return u;
-}
-
-std::optional<db::blob> blob_of(const std::optional<info_hash>& h) {
-  if (!h) return std::nullopt;
-  return db::blob{h->raw()};
-}
-
-std::string describe(const torrent_row& r) {
+std::string describe_placement(const torrent_row& r) {
   std::string where = r.blob ? r.blob->str() : std::string("no digest");
   if (r.segment) where += fmt::format(" segment {}", *r.segment);
   return fmt::format("{} ({})", r.v1 ? r.v1->hex() : r.v2->hex(), where);
 }
 
-}  // namespace
-
-result<store> store::open(const std::filesystem::path& path) {
-  auto db = db::database::open(path);
-  if (!db) return fail(db.error());
-  if (auto m = db->migrate(migrations); !m) return fail(m.error());
-  return store(std::move(*db));
-}
-
-// --- users -----------------------------------------------------------------
-
-result<std::vector<user_key_row>> store::load_user_keys() {
-  auto s = db_.prepare("SELECT id, name, passkey_hash FROM users");
-  if (!s) return fail(s.error());
-  std::vector<user_key_row> out;
-  while (true) {
-    auto row = s->step();
-    if (!row) return fail(row.error());
-    if (!*row) break;
-    out.push_back(
-        {s->column_int(0), std::string(s->column_text(1)), passkey_hash::from(s->column_blob(2))});
-  }
-  return out;
-}
-
-result<user_row> store::find_user(std::string_view name) {
-  auto s = db_.cached(fmt::format("SELECT {} FROM users WHERE name = ?", user_columns));
-  if (!s) return fail(s.error());
-  auto row = (*s)->bind(name).step();
-  if (!row) return fail(row.error());
-  if (!*row) return fail(errc::not_found, "user '{}' does not exist", name);
-  auto u = read_user(**s);
-  (*s)->reset();
-  return u;
-}
-
-result<user_row> store::create_user(std::string_view name, const passkey_hash& key,
-                                    std::int64_t now) {
-  auto tx = db::transaction::begin(db_);
-  if (!tx) return fail(tx.error());
-  if (auto existing = find_user(name)) {
-    return fail(errc::conflict, "user '{}' already exists", name);
-  } else if (existing.error().code != errc::not_found) {
-    return fail(existing.error());
-  }
-  auto s = db_.cached("INSERT INTO users(name, passkey_hash, created_at) VALUES (?, ?, ?)");
-  if (!s) return fail(s.error());
-  if (auto r = (*s)->bind(name, db::blob{key.view()}, now).run(); !r) return fail(r.error());
-  auto u = find_user(name);
-  if (!u) return u;
-  if (auto c = tx->commit(); !c) return fail(c.error());
-  return u;
-}
-
-result<user_row> store::set_passkey(std::string_view name, const passkey_hash& key) {
-  auto s = db_.cached("UPDATE users SET passkey_hash = ? WHERE name = ?");
-  if (!s) return fail(s.error());
-  if (auto r = (*s)->bind(db::blob{key.view()}, name).run(); !r) return fail(r.error());
-  if (db_.changes() == 0) return fail(errc::not_found, "user '{}' does not exist", name);
-  return find_user(name);
-}
-
-result<user_row> store::delete_user(std::string_view name) {
-  auto u = find_user(name);
-  if (!u) return u;
-  auto s = db_.cached("DELETE FROM users WHERE id = ?");
-  if (!s) return fail(s.error());
-  if (auto r = (*s)->bind(u->id).run(); !r) return fail(r.error());
-  return u;
-}
-
-result<std::vector<user_row>> store::list_users() {
-  auto s = db_.prepare(fmt::format("SELECT {} FROM users ORDER BY name", user_columns));
-  if (!s) return fail(s.error());
-  std::vector<user_row> out;
-  while (true) {
-    auto row = s->step();
-    if (!row) return fail(row.error());
-    if (!*row) break;
-    out.push_back(read_user(*s));
-  }
-  return out;
-}
-
-// --- torrents --------------------------------------------------------------
-
-namespace {
-result<std::vector<torrent_row>> collect(db::statement& s) {
-  std::vector<torrent_row> out;
-  while (true) {
-    auto row = s.step();
-    if (!row) return fail(row.error());
-    if (!*row) break;
-    out.push_back(read_torrent(s));
-  }
-  s.reset();
-  return out;
-}
-}  // namespace
-
-result<std::vector<torrent_row>> store::load_torrents() {
-  auto s = db_.prepare(fmt::format("SELECT {} FROM torrents ORDER BY id", torrent_columns));
-  if (!s) return fail(s.error());
-  return collect(*s);
-}
-
-result<torrent_row> store::find_torrent(const info_hash& h) {
-  auto sql = h.is_v1()
-                 ? fmt::format(
-                       "SELECT {} FROM torrents WHERE swarm_key = ?1 OR "
-                       "alias_key = ?1",
-                       torrent_columns)
-                 : fmt::format("SELECT {} FROM torrents WHERE info_hash_v2 = ?1", torrent_columns);
-  auto s = db_.cached(sql);
-  if (!s) return fail(s.error());
-  auto rows = collect((*s)->bind(db::blob{h.raw()}));
-  if (!rows) return fail(rows.error());
-  if (rows->empty()) return fail(errc::not_found, "torrent {} is not registered", h.hex());
-  return std::move(rows->front());
-}
-
-result<std::string> store::torrent_bytes(std::int64_t id) {
-  auto s = db_.cached("SELECT torrent FROM torrents WHERE id = ?");
-  if (!s) return fail(s.error());
-  auto row = (*s)->bind(id).step();
-  if (!row) return fail(row.error());
-  if (!*row) return fail(errc::not_found, "torrent {} is gone", id);
-  std::string bytes((*s)->column_blob(0));
-  (*s)->reset();
-  return bytes;
-}
-
-result<blob_torrents> store::find_blob(const digest& d) {
-  auto s = db_.cached(
-      fmt::format("SELECT {} FROM torrents WHERE digest = ? ORDER BY segment IS NOT NULL, segment",
-                  torrent_columns));
-  if (!s) return fail(s.error());
-  auto rows = collect((*s)->bind(d.str()));
-  if (!rows) return fail(rows.error());
-  blob_torrents out;
-  for (auto& r : *rows) {
-    if (r.segment) {
-      out.segments.push_back(std::move(r));
-    } else {
-      out.whole = std::move(r);
-    }
-  }
-  return out;
-}
-
-result<std::optional<torrent_row>> store::find_segment(const digest& d, std::int64_t segment) {
-  auto s = db_.cached(
-      fmt::format("SELECT {} FROM torrents WHERE digest = ? AND segment = ?", torrent_columns));
-  if (!s) return fail(s.error());
-  auto rows = collect((*s)->bind(d.str(), segment));
-  if (!rows) return fail(rows.error());
-  if (rows->empty()) return std::optional<torrent_row>{};
-  return std::optional<torrent_row>(std::move(rows->front()));
-}
-
-result<std::vector<torrent_row>> store::list_torrents(std::int64_t after, std::size_t limit) {
-  auto s = db_.cached(
-      fmt::format("SELECT {} FROM torrents WHERE id > ? ORDER BY id LIMIT ?", torrent_columns));
-  if (!s) return fail(s.error());
-  return collect((*s)->bind(after, static_cast<std::int64_t>(limit)));
-}
-
-result<void> store::delete_torrent(std::int64_t id) {
-  auto s = db_.cached("DELETE FROM torrents WHERE id = ?");
-  if (!s) return fail(s.error());
-  return (*s)->bind(id).run();
-}
-
-result<registration_outcome> store::register_torrent(const new_torrent& t) {
-  if (!t.v1 && !t.v2) return fail(errc::invalid_argument, "torrent has no info-hash");
-  if (t.segment && !t.blob) {
-    return fail(errc::invalid_argument, "a segment torrent needs the blob's digest");
-  }
-  swarm_key primary = t.v1 ? swarm_key::from(t.v1->raw()) : swarm_key::from(t.v2->raw());
-  std::optional<swarm_key> alias;
-  if (t.v1 && t.v2) alias = swarm_key::from(t.v2->raw());
-
-  auto tx = db::transaction::begin(db_);
-  if (!tx) return fail(tx.error());
-
-  auto existing = find_torrent(t.v1 ? *t.v1 : *t.v2);
-  if (!existing && existing.error().code != errc::not_found) return fail(existing.error());
-  if (existing) {
-    bool same_place = existing->blob == t.blob && existing->segment == t.segment;
-    if (same_place || (!t.blob && !t.segment)) {
-      return registration_outcome{std::move(*existing), false};
-    }
-    if (existing->blob) {
-      return fail(errc::conflict, "torrent {} is already registered", describe(*existing));
-    }
-    // Registered without a digest before: file it under the digest now.
-  }
-  if (t.blob) {
-    auto blob = find_blob(*t.blob);
-    if (!blob) return fail(blob.error());
-    if (!t.segment && blob->whole) {
-      return fail(errc::conflict, "blob {} already has a different whole torrent {}", t.blob->str(),
-                  describe(*blob->whole));
-    }
-    if (t.segment) {
-      for (const auto& s : blob->segments) {
-        if (s.segment == t.segment) {
-          return fail(errc::conflict, "segment {} of blob {} already has a different torrent {}",
-                      *t.segment, t.blob->str(), describe(s));
-        }
-      }
-    }
-  }
-  if (existing) {
-    auto s = db_.cached(
-        "UPDATE torrents SET digest = ?, segment = ?, repository = coalesce(?, repository) "
-        "WHERE id = ?");
-    if (!s) return fail(s.error());
-    if (auto r = (*s)->bind(t.blob->str(), t.segment, t.details.repository, existing->id).run(); !r)
-      return fail(r.error());
-  } else {
-    auto s = db_.cached(
-        "INSERT INTO torrents(info_hash_v1, info_hash_v2, swarm_key, alias_key, name, size, "
-        "piece_length, private, digest, segment, torrent, created_at, repository, uploaded_by) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    if (!s) return fail(s.error());
-    std::optional<std::string> digest_text;
-    if (t.blob) digest_text = t.blob->str();
-    std::optional<db::blob> alias_blob;
-    if (alias) alias_blob = db::blob{alias->view()};
-    auto r = (*s)->bind(blob_of(t.v1), blob_of(t.v2), db::blob{primary.view()}, alias_blob, t.name,
-                        t.size, t.piece_length, t.is_private, digest_text, t.segment,
-                        db::blob{t.bytes}, t.now, t.details.repository, t.details.uploaded_by)
-                 .run();
-    if (!r) return fail(r.error());
-  }
-  auto row = find_torrent(t.v1 ? *t.v1 : *t.v2);
-  if (!row) return fail(row.error());
-  if (auto c = tx->commit(); !c) return fail(c.error());
-  return registration_outcome{std::move(*row), true};
-}
-
-result<void> store::add_stats(const std::vector<torrent_stats_delta>& torrents,
-                              const std::vector<std::pair<std::uint32_t, user_pending>>& users) {
-  if (torrents.empty() && users.empty()) return {};
-  auto tx = db::transaction::begin(db_);
-  if (!tx) return fail(tx.error());
-  auto ts = db_.cached(
-      "UPDATE torrents SET uploaded = uploaded + ?, downloaded = downloaded + ?, "
-      "completed = completed + ? WHERE id = ?");
-  if (!ts) return fail(ts.error());
-  for (const auto& d : torrents) {
-    if (auto r = (*ts)->bind(d.uploaded, d.downloaded, d.completed, d.torrent_id).run(); !r) {
-      return fail(r.error());
-    }
-  }
-  auto us = db_.cached(
-      "UPDATE users SET uploaded = uploaded + ?, downloaded = downloaded + ?, "
-      "completed = completed + ?, announces = announces + ?, "
-      "last_announce = max(coalesce(last_announce, 0), ?) WHERE id = ?");
-  if (!us) return fail(us.error());
-  for (const auto& [id, d] : users) {
-    if (auto r = (*us)
-                     ->bind(d.uploaded, d.downloaded, d.completed, d.announces,
-                            static_cast<std::int64_t>(d.last_announce), id)
-                     .run();
-        !r) {
-      return fail(r.error());
-    }
-  }
-  return tx->commit();
-}
-
-// --- web UI: credentials, sealed passkeys, search ---------------------------
-
-result<user_credentials> store::find_credentials(std::string_view name) {
-  auto s = db_.cached("SELECT id, name, password_hash FROM users WHERE name = ?");
-  if (!s) return fail(s.error());
-  auto row = (*s)->bind(name).step();
-  if (!row) return fail(row.error());
-  if (!*row) return fail(errc::not_found, "user '{}' does not exist", name);
-  user_credentials c{(*s)->column_int(0), std::string((*s)->column_text(1)), text_or_null(**s, 2)};
-  (*s)->reset();
-  return c;
-}
-
-result<user_row> store::set_password_hash(std::string_view name,
-                                          const std::optional<std::string>& hash) {
-  auto s = db_.cached("UPDATE users SET password_hash = ? WHERE name = ?");
-  if (!s) return fail(s.error());
-  if (auto r = (*s)->bind(hash, name).run(); !r) return fail(r.error());
-  if (db_.changes() == 0) return fail(errc::not_found, "user '{}' does not exist", name);
-  return find_user(name);
-}
-
-result<void> store::set_sealed_passkey(std::int64_t id, const std::optional<std::string>& sealed) {
-  auto s = db_.cached("UPDATE users SET sealed_passkey = ? WHERE id = ?");
-  if (!s) return fail(s.error());
-  std::optional<db::blob> b;
-  if (sealed) b = db::blob{*sealed};
-  return (*s)->bind(b, id).run();
-}
-
-result<std::optional<std::string>> store::sealed_passkey(std::int64_t id) {
-  auto s = db_.cached("SELECT sealed_passkey FROM users WHERE id = ?");
-  if (!s) return fail(s.error());
-  auto row = (*s)->bind(id).step();
-  if (!row) return fail(row.error());
-  if (!*row) return fail(errc::not_found, "user {} does not exist", id);
-  std::optional<std::string> out;
-  if (!(*s)->column_is_null(0)) out = std::string((*s)->column_blob(0));
-  (*s)->reset();
-  return out;
-}
-
-namespace {
-
-// A WHERE clause for a filter; ?1 is the LIKE pattern (bound even when unused).
-std::string where_of(const torrent_filter& f) {
-  std::string w = "WHERE 1";
-  if (!f.text.empty()) {
-    w += " AND (name LIKE ?1 ESCAPE '\\' OR digest LIKE ?1 ESCAPE '\\' OR "
-         "hex(info_hash_v1) LIKE ?1 ESCAPE '\\' OR hex(info_hash_v2) LIKE ?1 ESCAPE '\\' OR "
-         "repository LIKE ?1 ESCAPE '\\' OR uploaded_by LIKE ?1 ESCAPE '\\')";
-  } else {
-    w += " AND ?1 IS NULL";
-  }
-  if (f.what == torrent_filter::kind::blobs) w += " AND digest IS NOT NULL";
-  if (f.what == torrent_filter::kind::files) w += " AND digest IS NULL";
-  return w;
-}
-
-std::optional<std::string> pattern_of(const torrent_filter& f) {
+std::optional<std::string> like_pattern(const torrent_filter& f) {
   if (f.text.empty()) return std::nullopt;
   std::string p = "%";
   for (char c : f.text) {
@@ -462,91 +63,15 @@ std::optional<std::string> pattern_of(const torrent_filter& f) {
   return p + "%";
 }
 
-std::string_view order_column(std::string_view order) {
-  if (order == "name") return "name COLLATE NOCASE";
-  if (order == "size") return "size";
-  return "created_at";
-}
-
-}  // namespace
-
-bool store::known_order(std::string_view order) noexcept {
-  return order == "name" || order == "size" || order == "created";
-}
-
-result<std::vector<torrent_row>> store::search_torrents(const torrent_filter& f,
-                                                        std::string_view order, bool descending,
-                                                        std::size_t offset, std::size_t limit) {
-  if (!known_order(order)) return fail(errc::invalid_argument, "unknown order '{}'", order);
-  auto dir = descending ? "DESC" : "ASC";
-  auto s =
-      db_.cached(fmt::format("SELECT {} FROM torrents {} ORDER BY {} {}, id {} LIMIT ?2 OFFSET ?3",
-                             torrent_columns, where_of(f), order_column(order), dir, dir));
-  if (!s) return fail(s.error());
-  return collect((*s)->bind(pattern_of(f), static_cast<std::int64_t>(limit),
-                            static_cast<std::int64_t>(offset)));
-}
-
-result<std::vector<std::pair<std::int64_t, swarm_key>>> store::search_keys(
-    const torrent_filter& f) {
-  auto s =
-      db_.cached(fmt::format("SELECT id, swarm_key FROM torrents {} ORDER BY id", where_of(f)));
-  if (!s) return fail(s.error());
-  (*s)->bind(pattern_of(f));
-  std::vector<std::pair<std::int64_t, swarm_key>> out;
-  while (true) {
-    auto row = (*s)->step();
-    if (!row) return fail(row.error());
-    if (!*row) break;
-    out.emplace_back((*s)->column_int(0), swarm_key::from((*s)->column_blob(1)));
+result<std::unique_ptr<store>> open_store(const std::string& db, const store_options& o) {
+  if (db::is_postgres_url(db)) {
+    auto s = pg_store::open(db, o);
+    if (!s) return fail(s.error());
+    return std::unique_ptr<store>(std::move(*s));
   }
-  (*s)->reset();
-  return out;
-}
-
-result<std::vector<torrent_row>> store::find_torrents(const std::vector<std::int64_t>& ids) {
-  auto s = db_.cached(fmt::format("SELECT {} FROM torrents WHERE id = ?", torrent_columns));
+  auto s = sqlite_store::open(db);
   if (!s) return fail(s.error());
-  std::vector<torrent_row> out;
-  for (auto id : ids) {
-    auto rows = collect((*s)->bind(id));
-    if (!rows) return fail(rows.error());
-    for (auto& r : *rows) out.push_back(std::move(r));
-  }
-  return out;
-}
-
-result<std::uint64_t> store::count_torrents(const torrent_filter& f) {
-  auto s = db_.cached(fmt::format("SELECT count(*) FROM torrents {}", where_of(f)));
-  if (!s) return fail(s.error());
-  auto row = (*s)->bind(pattern_of(f)).step();
-  if (!row) return fail(row.error());
-  auto n = static_cast<std::uint64_t>((*s)->column_int(0));
-  (*s)->reset();
-  return n;
-}
-
-result<catalog_totals> store::totals() {
-  auto s = db_.cached(
-      "SELECT count(*), coalesce(sum(digest IS NOT NULL AND segment IS NULL), 0), "
-      "coalesce(sum(segment IS NOT NULL), 0), coalesce(sum(digest IS NULL), 0), "
-      "coalesce(sum(size), 0), coalesce(sum(uploaded), 0), coalesce(sum(downloaded), 0), "
-      "coalesce(sum(completed), 0), (SELECT count(*) FROM users) FROM torrents");
-  if (!s) return fail(s.error());
-  auto row = (*s)->bind().step();
-  if (!row) return fail(row.error());
-  catalog_totals t;
-  t.torrents = u64(**s, 0);
-  t.blobs = u64(**s, 1);
-  t.segments = u64(**s, 2);
-  t.files = u64(**s, 3);
-  t.size = u64(**s, 4);
-  t.uploaded = u64(**s, 5);
-  t.downloaded = u64(**s, 6);
-  t.completed = u64(**s, 7);
-  t.users = u64(**s, 8);
-  (*s)->reset();
-  return t;
+  return std::unique_ptr<store>(std::move(*s));
 }
 
 }  // namespace blobswarm::tracker

@@ -209,6 +209,43 @@ void swarm::restore(const peer& p) {
   if (p.seeder) ++seeders_;
 }
 
+void swarm::count(const announce_effect& e) noexcept {
+  pending_.uploaded += e.uploaded;
+  pending_.downloaded += e.downloaded;
+  if (e.completed) {
+    ++completed_;
+    ++pending_.completed;
+  }
+}
+
+void swarm::clear() noexcept {
+  peers_.clear();
+  seeders_ = 0;
+  completed_ = 0;
+  pending_ = {};
+}
+
+void swarm::load(std::span<const peer> records) {
+  clear();
+  peers_.assign(records.begin(), records.end());
+  std::stable_sort(peers_.begin(), peers_.end(),
+                   [](const peer& a, const peer& b) { return identity_less(a, b.identity()); });
+  // Keep the last of equal identities.
+  auto same = [](const peer& a, const peer& b) {
+    return a.identity() == b.identity();
+  };
+  auto out = peers_.begin();
+  for (auto it = peers_.begin(); it != peers_.end(); ++it) {
+    if (out != peers_.begin() && same(*(out - 1), *it)) {
+      *(out - 1) = *it;
+    } else {
+      *out++ = *it;
+    }
+  }
+  peers_.erase(out, peers_.end());
+  for (const auto& p : peers_) seeders_ += p.seeder;
+}
+
 pending_stats swarm::take_pending() noexcept {
   auto p = pending_;
   pending_ = {};

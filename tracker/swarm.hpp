@@ -113,6 +113,18 @@ class swarm {
   std::uint64_t completed() const noexcept { return completed_; }
 
   const pending_stats& pending() const noexcept { return pending_; }
+  // Counts an announce applied elsewhere (peers in a shared store): its
+  // transfer and completion go to the pending totals.
+  void count(const announce_effect& e) noexcept;
+  // The completions the database has recorded (refreshed from a shared
+  // index): completed() becomes that plus what is pending here.
+  void set_recorded_completions(std::uint64_t n) noexcept { completed_ = n + pending_.completed; }
+  // Forgets every peer and counter, keeping the memory (scratch reuse).
+  void clear() noexcept;
+  // Replaces the peers with `records` (any order; a later record with the
+  // same identity replaces an earlier one): a swarm rebuilt from a shared
+  // store, to run announce() and select() on. Counters start at zero.
+  void load(std::span<const peer> records);
   // Hands the pending totals to the caller (for a database flush) and
   // starts over; give_back() returns them if the flush failed.
   pending_stats take_pending() noexcept;

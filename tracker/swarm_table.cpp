@@ -46,6 +46,13 @@ result<void> swarm_table::add(const swarm_registration& r) {
 }
 
 bool swarm_table::remove(const swarm_key& primary, const std::optional<swarm_key>& alias) {
+  if (!alias) {
+    // The alias is not known (a swarm found gone in a resync): look for it.
+    for (auto& sh : shards_) {
+      std::lock_guard lock(sh->mutex);
+      std::erase_if(sh->map, [&](const auto& kv) { return kv.second.alias_of == primary; });
+    }
+  }
   if (alias) {
     auto& sh = shard_for(*alias);
     std::lock_guard lock(sh.mutex);

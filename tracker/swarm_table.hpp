@@ -42,7 +42,8 @@ class swarm_table {
   // remove() are meant to be called by one thread at a time (the index
   // owner); announces may run concurrently with them.
   result<void> add(const swarm_registration& r);
-  // Forgets a swarm and its peers (both keys). False when unknown.
+  // Forgets a swarm and its peers (both keys; without `alias`, whatever
+  // alias points at `primary`). False when unknown.
   bool remove(const swarm_key& primary, const std::optional<swarm_key>& alias);
   bool contains(const swarm_key& key) const;
 
@@ -50,22 +51,29 @@ class swarm_table {
   // returns false when nothing is filed under `key` (either key works).
   template <class F>
   bool with(const swarm_key& key, F&& f) {
+    return with_primary(key, [&](const swarm_key&, swarm& s) { f(s); });
+  }
+
+  // Like with(), also telling f the swarm's primary key: f(primary, swarm&).
+  template <class F>
+  bool with_primary(const swarm_key& key, F&& f) {
     auto* sh = &shard_for(key);
     std::unique_lock lock(sh->mutex);
     auto it = sh->map.find(key);
     if (it == sh->map.end()) return false;
+    swarm_key primary = key;
     if (it->second.alias_of) {
-      auto target = *it->second.alias_of;
-      auto* other = &shard_for(target);
+      primary = *it->second.alias_of;
+      auto* other = &shard_for(primary);
       if (other != sh) {
         lock.unlock();
         sh = other;
         lock = std::unique_lock(sh->mutex);
       }
-      it = sh->map.find(target);
+      it = sh->map.find(primary);
       if (it == sh->map.end() || it->second.alias_of) return false;
     }
-    apply(*sh, it->second.s, f);
+    apply(*sh, it->second.s, [&](swarm& s) { f(primary, s); });
     return true;
   }
 

@@ -8,7 +8,22 @@ json hex_or_null(const std::optional<info_hash>& h) {
   return h ? json(h->hex()) : json(nullptr);
 }
 
-json torrent_json(const torrent_row& t, swarm_table& swarms) {
+json torrent_json(const torrent_row& t, peer_store& peers) {
+  auto live = peers.counts(t.primary);
+  return torrent_json(t, live ? *live : std::optional<swarm_counts>());
+}
+
+std::vector<std::optional<swarm_counts>> live_counts(peer_store& peers,
+                                                     const std::vector<torrent_row>& rows) {
+  std::vector<swarm_key> keys;
+  keys.reserve(rows.size());
+  for (const auto& r : rows) keys.push_back(r.primary);
+  auto c = peers.counts(keys);
+  if (!c) return std::vector<std::optional<swarm_counts>>(rows.size());
+  return std::move(*c);
+}
+
+json torrent_json(const torrent_row& t, const std::optional<swarm_counts>& live) {
   json j = {{"info_hash_v1", hex_or_null(t.v1)},
             {"info_hash_v2", hex_or_null(t.v2)},
             {"name", t.name},
@@ -21,13 +36,13 @@ json torrent_json(const torrent_row& t, swarm_table& swarms) {
             {"created_at", t.created_at}};
   std::uint64_t seeders = 0, leechers = 0, completed = t.completed;
   std::uint64_t uploaded = t.uploaded, downloaded = t.downloaded;
-  swarms.with(t.primary, [&](swarm& s) {
-    seeders = s.seeders();
-    leechers = s.leechers();
-    completed = s.completed();
-    uploaded += s.pending().uploaded;
-    downloaded += s.pending().downloaded;
-  });
+  if (live) {
+    seeders = live->seeders;
+    leechers = live->leechers;
+    completed = live->completed;
+    uploaded += live->pending.uploaded;
+    downloaded += live->pending.downloaded;
+  }
   j["seeders"] = seeders;
   j["leechers"] = leechers;
   j["completed"] = completed;

@@ -5,17 +5,24 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <vector>
 
 #include "common/info_hash.hpp"
+#include "tracker/peer_store.hpp"
 #include "tracker/store.hpp"
-#include "tracker/swarm_table.hpp"
 #include "tracker/user_table.hpp"
 
 namespace blobswarm::tracker {
 
 nlohmann::json hex_or_null(const std::optional<info_hash>& h);
 
-nlohmann::json torrent_json(const torrent_row& t, swarm_table& swarms);
+// `live`: the swarm's figures (none: zeros, e.g. while the peer store is down).
+nlohmann::json torrent_json(const torrent_row& t, const std::optional<swarm_counts>& live);
+nlohmann::json torrent_json(const torrent_row& t, peer_store& peers);
+// The live figures of several torrents in one exchange with the peer store
+// (all none when it cannot be reached).
+std::vector<std::optional<swarm_counts>> live_counts(peer_store& peers,
+                                                     const std::vector<torrent_row>& rows);
 
 nlohmann::json user_json(const user_row& u, const user_pending& live);
 

@@ -114,8 +114,9 @@ std::string_view kind_of(const torrent_row& t) {
 
 // The API's torrent JSON plus what the pages need: the id they link by,
 // the kind, and who uploaded it.
-json ui_torrent_json(const torrent_row& t, swarm_table& swarms) {
-  auto j = torrent_json(t, swarms);
+template <class Live>
+json ui_torrent_json(const torrent_row& t, Live&& live) {
+  auto j = torrent_json(t, std::forward<Live>(live));
   j["id"] = id_of(t);
   j["kind"] = kind_of(t);
   j["uploaded_by"] = t.uploaded_by ? json(*t.uploaded_by) : json(nullptr);
@@ -174,7 +175,8 @@ std::string_view ui_content_type(std::string_view name) noexcept {
 
 web_ui::web_ui(catalog& cat, blocking_pool& db, blocking_pool& kdf, user_table& users,
                swarm_table& swarms, const stats_history& history, const zone_directory& zones,
-               web_ui_options options, std::shared_ptr<spdlog::logger> log)
+               std::unique_ptr<session_store> sessions, web_ui_options options,
+               std::shared_ptr<spdlog::logger> log)
     : catalog_(cat),
       db_(db),
       kdf_(kdf),
@@ -184,7 +186,7 @@ web_ui::web_ui(catalog& cat, blocking_pool& db, blocking_pool& kdf, user_table& 
       zones_(zones),
       options_(std::move(options)),
       admin_hash_(passkey_hasher()(options_.admin_token)),
-      sessions_(options_.sessions),
+      sessions_(std::move(sessions)),
       limiter_(options_.login_attempts),
       log_(std::move(log)) {}
 
@@ -201,52 +203,72 @@ awaitable<std::invoke_result_t<F>> web_ui::on_db(F f) {
   });
 }
 
-result<session> web_ui::authorize(const http::request& req, bool admin, bool state_changing) {
+awaitable<result<session>> web_ui::authorize(const http::request& req, bool admin,
+                                             bool state_changing) {
   auto id = cookie_value(req, cookie_name);
   std::optional<session> s;
-  if (id) s = sessions_.find(*id, options_.now());
-  if (!s) return fail(errc::unauthorized, "not signed in (or the session expired): sign in again");
-  if (admin && !s->admin) return fail(errc::forbidden, "this page is for admins only");
+  if (id) {
+    auto now = options_.now();
+    auto job = [this, id = std::string(*id), now] {
+      return sessions_->find(id, now);
+    };
+    auto op = on_db(std::move(job));
+    auto found = co_await std::move(op);
+    if (!found) co_return fail(found.error());
+    s = std::move(*found);
+  }
+  if (!s) {
+    co_return fail(errc::unauthorized, "not signed in (or the session expired): sign in again");
+  }
+  if (admin && !s->admin) co_return fail(errc::forbidden, "this page is for admins only");
   if (state_changing) {
     auto token = req.header("X-CSRF-Token");
     if (!token || !same_secret(*token, s->csrf)) {
-      return fail(errc::forbidden, "missing or wrong CSRF token: reload the page");
+      co_return fail(errc::forbidden, "missing or wrong CSRF token: reload the page");
     }
-    if (!same_origin(req)) return fail(errc::forbidden, "cross-origin request refused");
+    if (!same_origin(req)) co_return fail(errc::forbidden, "cross-origin request refused");
   }
-  return *s;
+  co_return std::move(*s);
 }
 
-http::response web_ui::page(http::request& req, std::string_view name, bool admin) {
-  auto s = authorize(req, admin, false);
+awaitable<bool> web_ui::signed_in(const http::request& req, bool admin) {
+  auto s = co_await authorize(req, admin, false);
+  co_return s.has_value();
+}
+
+awaitable<http::response> web_ui::page(http::request& req, std::string_view name, bool admin) {
+  auto s = co_await authorize(req, admin, false);
+  if (!s && s.error().code != errc::unauthorized && s.error().code != errc::forbidden) {
+    co_return api_error(s.error());  // the session store is down: say so (503)
+  }
   if (!s && s.error().code == errc::unauthorized) {
     auto target = std::string(req.target()).substr(0, 1000);
     http::response r(303);
     r.set("Location", "/login?next=" + http::percent_encode(target));
     r.set("Cache-Control", "no-store");
-    return secure(std::move(r));
+    co_return secure(std::move(r));
   }
   const auto* shell = find_ui_asset("app.html");
-  if (shell == nullptr) return http::response::text(500, "web UI assets missing\n");
+  if (shell == nullptr) co_return http::response::text(500, "web UI assets missing\n");
   std::string html(shell->data);
   // A fixed page name (never request data) tells the script what to show.
   auto at = html.find("%PAGE%");
   if (at != std::string::npos) html.replace(at, 6, s ? name : std::string_view("forbidden"));
   auto r = http::response::text(s ? 200 : 403, std::move(html), "text/html; charset=utf-8");
   r.set("Cache-Control", "no-store");
-  return secure(std::move(r));
+  co_return secure(std::move(r));
 }
 
 void web_ui::add_routes(http::router& r) {
   using handler_fn = awaitable<http::response> (web_ui::*)(http::request&, const session&);
   auto api = [this](bool admin, bool state_changing, handler_fn fn) -> http::async_handler {
     return [this, admin, state_changing, fn](http::request& req) -> awaitable<http::response> {
-      auto s = authorize(req, admin, state_changing);
+      auto s = co_await authorize(req, admin, state_changing);
       if (!s) co_return api_error(s.error());
       co_return co_await (this->*fn)(req, *s);
     };
   };
-  auto show = [this](std::string_view name, bool admin) -> http::sync_handler {
+  auto show = [this](std::string_view name, bool admin) -> http::async_handler {
     return [this, name, admin](http::request& req) {
       return page(req, name, admin);
     };
@@ -275,11 +297,12 @@ void web_ui::add_routes(http::router& r) {
           return secure(std::move(res));
         }));
   r.post("/ui/login", http::async_handler([this](http::request& req) { return login(req); }));
-  r.post("/ui/logout", http::sync_handler([this](http::request& req) { return logout(req); }));
-  r.get("/ui/api/session", http::sync_handler([this](http::request& req) {
-          auto s = authorize(req, false, false);
-          if (!s) return api_error(s.error());
-          return api_json(200, {{"name", s->name}, {"admin", s->admin}, {"csrf", s->csrf}});
+  r.post("/ui/logout", http::async_handler([this](http::request& req) { return logout(req); }));
+  r.get("/ui/api/session",
+        http::async_handler([this](http::request& req) -> awaitable<http::response> {
+          auto s = co_await authorize(req, false, false);
+          if (!s) co_return api_error(s.error());
+          co_return api_json(200, {{"name", s->name}, {"admin", s->admin}, {"csrf", s->csrf}});
         }));
   r.get("/ui/api/overview", api(false, false, &web_ui::overview));
   r.get("/ui/api/torrents", api(false, false, &web_ui::list_torrents));
@@ -328,7 +351,13 @@ awaitable<http::response> web_ui::login(http::request& req) {
     if (token.size() <= 256) {
       auto hash = passkey_hasher()(token);
       if (CRYPTO_memcmp(hash.bytes.data(), admin_hash_.bytes.data(), hash.bytes.size()) == 0) {
-        made = sessions_.create(0, "admin", true, now);
+        auto job = [this, now] {
+          return sessions_->create(0, "admin", true, now);
+        };
+        auto op = on_db(std::move(job));
+        auto created = co_await std::move(op);
+        if (!created) co_return api_error(created.error());
+        made = std::move(*created);
       }
     }
   } else {
@@ -344,7 +373,13 @@ awaitable<http::response> web_ui::login(http::request& req) {
     };
     bool ok = co_await kdf_.run(std::move(check));
     if (ok && real) {
-      made = sessions_.create(static_cast<std::uint32_t>(creds->id), creds->name, false, now);
+      auto job = [this, id = static_cast<std::uint32_t>(creds->id), n = creds->name, now] {
+        return sessions_->create(id, n, false, now);
+      };
+      auto op = on_db(std::move(job));
+      auto created = co_await std::move(op);
+      if (!created) co_return api_error(created.error());
+      made = std::move(*created);
     }
   }
   if (!made) {
@@ -365,14 +400,20 @@ awaitable<http::response> web_ui::login(http::request& req) {
   co_return r;
 }
 
-http::response web_ui::logout(http::request& req) {
-  auto s = authorize(req, false, true);
-  if (!s) return api_error(s.error());
-  if (auto id = cookie_value(req, cookie_name)) sessions_.remove(*id);
+awaitable<http::response> web_ui::logout(http::request& req) {
+  auto s = co_await authorize(req, false, true);
+  if (!s) co_return api_error(s.error());
+  if (auto id = cookie_value(req, cookie_name)) {
+    auto job = [this, id = std::string(*id)] {
+      return sessions_->remove(id);
+    };
+    auto op = on_db(std::move(job));
+    if (auto r = co_await std::move(op); !r) co_return api_error(r.error());
+  }
   auto r = api_json(200, {{"signed_out", true}});
   r.add("Set-Cookie",
         fmt::format("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict", cookie_name));
-  return r;
+  co_return r;
 }
 
 // --- overview ----------------------------------------------------------------
@@ -408,8 +449,10 @@ awaitable<http::response> web_ui::overview(http::request&, const session&) {
     swarms_.for_each([&](const swarm_key&, swarm& s) {
       g.pending_up += s.pending().uploaded;
       g.pending_down += s.pending().downloaded;
-      for (const auto& p : s.peers()) {
-        if (p.last_seen + window < now) continue;
+    });
+    auto visited = catalog_.peers().visit([&](const peer& p) {
+      {
+        if (p.last_seen + window < now) return;
         auto addrs = addresses_of(p);
         auto key = fmt::format("{}|{}", p.user, addrs.empty() ? "" : addrs.front());
         auto [it, added] = by_key.try_emplace(key);
@@ -427,6 +470,7 @@ awaitable<http::response> web_ui::overview(http::request&, const session&) {
         if (p.seeder) ++n.seeding;
       }
     });
+    if (!visited) return fail(visited.error());
     for (auto& [k, n] : by_key) g.nodes.push_back(std::move(n));
     std::sort(g.nodes.begin(), g.nodes.end(),
               [](const node& a, const node& b) { return a.last_seen > b.last_seen; });
@@ -516,7 +560,10 @@ awaitable<http::response> web_ui::list_torrents(http::request& req, const sessio
   auto found = co_await std::move(op);
   if (!found) co_return api_error(found.error());
   json rows = json::array();
-  for (const auto& t : found->rows) rows.push_back(ui_torrent_json(t, swarms_));
+  auto live = live_counts(catalog_.peers(), found->rows);
+  for (std::size_t n = 0; n < found->rows.size(); ++n) {
+    rows.push_back(ui_torrent_json(found->rows[n], live[n]));
+  }
   co_return api_json(200, {{"torrents", std::move(rows)},
                            {"total", found->total},
                            {"page", page_no},
@@ -568,7 +615,7 @@ awaitable<http::response> web_ui::torrent_detail(http::request& req, const sessi
   auto g = co_await std::move(op);
   if (!g) co_return api_error(g.error());
 
-  auto j = ui_torrent_json(g->row, swarms_);
+  auto j = ui_torrent_json(g->row, catalog_.peers());
   json files = json::array();
   for (const auto& f : g->contents.files) files.push_back({{"path", f.path}, {"size", f.size}});
   j["files"] = std::move(files);
@@ -577,9 +624,8 @@ awaitable<http::response> web_ui::torrent_detail(http::request& req, const sessi
   j["created_by"] = g->contents.created_by;
   j["creation_date"] = g->contents.creation_date ? json(g->contents.creation_date) : json(nullptr);
 
-  std::vector<peer> peers;
-  swarms_.with(g->row.primary,
-               [&](swarm& sw) { peers.assign(sw.peers().begin(), sw.peers().end()); });
+  auto listed = catalog_.peers().peers(g->row.primary);
+  std::vector<peer> peers = listed ? std::move(*listed) : std::vector<peer>();
   std::sort(peers.begin(), peers.end(),
             [](const peer& a, const peer& b) { return a.last_seen > b.last_seen; });
   std::map<std::uint32_t, std::string> names;
@@ -685,7 +731,7 @@ awaitable<http::response> web_ui::upload(http::request& req, const session& s) {
     log_->info("'{}' uploaded torrent {} '{}' ({} bytes) in the web UI", s.name, id_of(row),
                row.name, row.size);
   }
-  auto j = ui_torrent_json(row, swarms_);
+  auto j = ui_torrent_json(row, catalog_.peers());
   j["created"] = out->reg.created;
   j["made_private"] = out->original.has_value();
   if (out->original) {
@@ -753,10 +799,13 @@ awaitable<http::response> web_ui::create_user(http::request& req, const session&
 
 awaitable<http::response> web_ui::delete_user(http::request& req, const session& s) {
   auto name = decoded_param(req, "name");
-  auto op = on_db([this, name] { return catalog_.delete_user(name); });
+  auto op = on_db([this, name] {
+    auto gone = catalog_.delete_user(name);
+    if (gone) (void)sessions_->remove_user(static_cast<std::uint32_t>(gone->id));
+    return gone;
+  });
   auto gone = co_await std::move(op);
   if (!gone) co_return api_error(gone.error());
-  sessions_.remove_user(static_cast<std::uint32_t>(gone->id));
   log_->info("user '{}' revoked in the web UI by '{}'", gone->name, s.name);
   co_return api_json(200, {{"revoked", gone->name}});
 }

@@ -49,32 +49,35 @@ struct web_ui_options {
 
 class web_ui {
  public:
+  // `sessions`: where sign-ins are kept (in memory, or in a shared store so
+  // that every replica knows them).
   web_ui(catalog& cat, blocking_pool& db, blocking_pool& kdf, user_table& users,
          swarm_table& swarms, const stats_history& history, const zone_directory& zones,
-         web_ui_options options, std::shared_ptr<spdlog::logger> log);
+         std::unique_ptr<session_store> sessions, web_ui_options options,
+         std::shared_ptr<spdlog::logger> log);
 
   // Adds the pages, the static assets and /ui/api/*.
   void add_routes(http::router& r);
 
   // Ends every web session of a user (deleted through the REST API too).
-  void end_sessions(std::uint32_t user_id) { sessions_.remove_user(user_id); }
+  // Blocks on the database with a shared session store: call it on a
+  // database thread.
+  void end_sessions(std::uint32_t user_id) { (void)sessions_->remove_user(user_id); }
 
   // Whether the request carries a live session (an admin's, if `admin`):
   // the server's body limit lets only signed-in users upload .torrent files.
-  bool signed_in(const http::request& req, bool admin) {
-    return authorize(req, admin, false).has_value();
-  }
+  awaitable<bool> signed_in(const http::request& req, bool admin);
 
  private:
   template <class F>
   awaitable<std::invoke_result_t<F>> on_db(F f);
 
   // The session of the request's cookie; errors are the JSON answer to give.
-  result<session> authorize(const http::request& req, bool admin, bool state_changing);
-  http::response page(http::request& req, std::string_view name, bool admin);
+  awaitable<result<session>> authorize(const http::request& req, bool admin, bool state_changing);
+  awaitable<http::response> page(http::request& req, std::string_view name, bool admin);
 
   awaitable<http::response> login(http::request& req);
-  http::response logout(http::request& req);
+  awaitable<http::response> logout(http::request& req);
   awaitable<http::response> overview(http::request& req, const session& s);
   awaitable<http::response> list_torrents(http::request& req, const session& s);
   awaitable<http::response> torrent_detail(http::request& req, const session& s);
@@ -99,7 +102,7 @@ class web_ui {
   const zone_directory& zones_;
   web_ui_options options_;
   passkey_hash admin_hash_;
-  session_store sessions_;
+  std::unique_ptr<session_store> sessions_;
   login_limiter limiter_;
   std::shared_ptr<spdlog::logger> log_;
 };

@@ -634,7 +634,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
           req.reset(verb_from_string(msg.method_string()), msg.method_string(), msg.target(), {},
                     remote, msg.keep_alive());
           for (const auto& field : msg) req.add_header(field.name_string(), field.value());
-          auto limit = std::min<std::uint64_t>(options.body_limit_for(req), options.body_limit);
+          auto wanted = co_await options.body_limit_for(req);
+          auto limit = std::min<std::uint64_t>(wanted, options.body_limit);
           if (auto declared = parser.content_length(); declared && *declared > limit) {
             co_await write_raw_status(*c, 413);
             break;

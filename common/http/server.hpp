@@ -48,9 +48,9 @@ struct server_options {
   std::string tls_key_file;
   // A smaller body limit for some requests, decided from the request line
   // and headers (no body or route parameters yet) before the body is read:
-  // e.g. large uploads only for authenticated callers. Larger answers than
-  // body_limit are capped at it.
-  std::function<std::uint64_t(const request&)> body_limit_for;
+  // e.g. large uploads only for authenticated callers (which may need the
+  // database: a coroutine). Larger answers than body_limit are capped at it.
+  std::function<awaitable<std::uint64_t>(const request&)> body_limit_for;
 };
 
 class server {

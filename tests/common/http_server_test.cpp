@@ -287,9 +287,9 @@ TEST(http_server, body_limit_for_lets_only_allowed_requests_send_large_bodies) {
   server_options o;
   o.body_limit = 1 << 20;
   o.single_threaded = true;  // the accept loop's inline path must honour it too
-  o.body_limit_for = [](const request& r) -> std::uint64_t {
-    if (r.path() == "/echo" && r.header("Authorization") == "Bearer ok") return 64ULL << 20;
-    return 1024;
+  o.body_limit_for = [](const request& r) -> awaitable<std::uint64_t> {
+    if (r.path() == "/echo" && r.header("Authorization") == "Bearer ok") co_return 64ULL << 20;
+    co_return 1024;
   };
   http_fixture f(basic_routes(), o);
   client c;

@@ -4,6 +4,7 @@
 // a restart.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <libtorrent/bdecode.hpp>
 #include <libtorrent/torrent_info.hpp>
@@ -505,9 +506,20 @@ TEST(tracker_config, reads_zones_from_the_config_file_and_rejects_bad_settings) 
       {{"--trusted-addresses", "nonsense"}, "trusted_addresses"},
       {{"--admin-token-file", (dir / "short").string()}, "must be 16-128 characters"},
       {{"--admin-token-file", (dir / "missing").string()}, "admin_token_file"},
+      {{"--peer-store", "memcached://x"}, "peer_store must be memory or a redis:// URL"},
+      {{"--peer-store", "redis://127.0.0.1:99999"}, "peer_store: redis URL: bad port"},
+      {{"--db", "postgresql://127.0.0.1:1/x"}, "public_url is required with a PostgreSQL db"},
+      {{"--db", "postgresql://127.0.0.1:1/x", "--public-url", "http://t:1"},
+       "passkey_key_file is required with a PostgreSQL db"},
+      {{"--db", "postgresql://u:secret-pw@127.0.0.1:1/x", "--public-url", "http://t:1",
+        "--passkey-key-file", (dir / "k").string()},
+       "postgresql://u:…@127.0.0.1:1/x"},
   };
   for (const auto& c : cases) {
-    std::vector<std::string> argv{bin, "--listen", "127.0.0.1:0", "--db", (dir / "x.db").string()};
+    std::vector<std::string> argv{bin, "--listen", "127.0.0.1:0"};
+    if (std::find(c.args.begin(), c.args.end(), "--db") == c.args.end()) {
+      argv.insert(argv.end(), {"--db", (dir / "x.db").string()});
+    }
     if (c.args.front() != "--admin-token-file") {
       argv.insert(argv.end(), {"--admin-token-file", (dir / "token").string()});
     }
@@ -515,12 +527,14 @@ TEST(tracker_config, reads_zones_from_the_config_file_and_rejects_bad_settings) 
     auto r = test::run_command(argv, std::chrono::seconds(20));
     EXPECT_NE(r.status, 0) << c.message;
     EXPECT_NE(r.output.find(c.message), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("secret-pw"), std::string::npos) << "a URL's password in a message";
   }
   auto help = test::run_command({bin, "--help"});
   EXPECT_EQ(help.status, 0);
   for (auto flag :
        {"--listen", "--db", "--admin-token-file", "--public-url", "--peer-ttl",
-        "--announce-interval", "--min-interval", "--trusted-addresses", "--threads", "zones"}) {
+        "--announce-interval", "--min-interval", "--trusted-addresses", "--threads", "zones",
+        "--peer-store", "--db-connections", "--resync-interval", "postgresql://", "redis://"}) {
     EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
   }
   // A second tracker on the same port fails instead of sharing it.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
 
 #include "common/hex.hpp"
@@ -21,12 +22,14 @@ tracker_instance::tracker_instance(std::vector<std::string> args,
   std::vector<std::string> argv{test::binary("blobswarm-tracker").string(),
                                 "--listen",
                                 "127.0.0.1:0",
-                                "--db",
-                                (dir_ / "tracker.db").string(),
                                 "--admin-token-file",
                                 (dir_ / "admin.token").string(),
                                 "--threads",
                                 "2"};
+  // A --db among `args` (a PostgreSQL URL) replaces the sqlite file.
+  if (std::find(args.begin(), args.end(), "--db") == args.end()) {
+    argv.insert(argv.end(), {"--db", (dir_ / "tracker.db").string()});
+  }
   argv.insert(argv.end(), args.begin(), args.end());
   process_ = std::make_unique<test::process>(argv);
   if (!process_->wait_for_output("listening on", std::chrono::seconds(20))) {

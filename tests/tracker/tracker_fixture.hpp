@@ -16,8 +16,9 @@ namespace blobswarm::tracker::test_support {
 
 class tracker_instance {
  public:
-  // Starts the tracker with `args` added to the command line; the
-  // directory (database, token, snapshot) is `dir` or a new temporary one.
+  // Starts the tracker with `args` added to the command line (a --db there
+  // replaces the default sqlite file); the directory (database, token,
+  // snapshot) is `dir` or a new temporary one.
   explicit tracker_instance(std::vector<std::string> args = {},
                             const std::filesystem::path& dir = {});
   ~tracker_instance();
