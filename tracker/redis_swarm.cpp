@@ -147,6 +147,9 @@ announce_plan plan_announce(const announce_input& in, peer_scratch& scratch) {
   } else if (old) {
     plan.remove_from = old->seeder;
   }
+  // Records the announce replaced (the host's client restarted) go too,
+  // if nobody rewrote them meanwhile.
+  plan.stale = effect.superseded;
   std::uint32_t seeders = 0, leechers = 0;
   for (const auto& p : work.peers()) {
     bool mine = p.identity() == who;

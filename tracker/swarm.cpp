@@ -45,7 +45,7 @@ announce_effect swarm::announce(const peer_identity& who, const announce_request
     // old record describes a process that is gone. Handing it out, and
     // counting it as a seeder that keeps the origins on standby, made a
     // second wave of nodes wait for peers that no longer exist.
-    if (supersede(address, req.port)) {
+    if (supersede(address, req.port, effect.superseded)) {
       it = std::lower_bound(peers_.begin(), peers_.end(), who, identity_less);
     }
     peer p;
@@ -116,12 +116,15 @@ announce_effect swarm::announce(const peer_identity& who, const announce_request
   return effect;
 }
 
-bool swarm::supersede(const ip_address& address, std::uint16_t port) {
+bool swarm::supersede(const ip_address& address, std::uint16_t port, std::vector<peer>& out) {
   if (port == 0) return false;
   auto before = peers_.size();
   std::erase_if(peers_, [&](const peer& p) {
     bool gone = same_endpoint(p, address, port);
-    if (gone && p.seeder) --seeders_;
+    if (gone) {
+      if (p.seeder) --seeders_;
+      out.push_back(p);
+    }
     return gone;
   });
   return peers_.size() != before;

@@ -24,6 +24,9 @@ struct announce_effect {
   bool completed = false;        // first event=completed of this peer
   bool removed = false;          // event=stopped removed the peer
   std::size_t index = 0;         // the announcing peer's record, unless removed
+  // Records this announce replaced: the same address and port under an
+  // older identity (the host's client restarted). Empty nearly always.
+  std::vector<peer> superseded;
 };
 
 // Transfer totals reported since the last flush to the database.
@@ -131,9 +134,9 @@ class swarm {
   void give_back(const pending_stats& p) noexcept;
 
  private:
-  // Drops the records at this endpoint (an announce from a new identity
-  // there); true when there were any.
-  bool supersede(const ip_address& address, std::uint16_t port);
+  // Moves the records at this endpoint into `out` (an announce from a new
+  // identity there); true when there were any.
+  bool supersede(const ip_address& address, std::uint16_t port, std::vector<peer>& out);
 
   std::int64_t torrent_id_;
   std::vector<peer> peers_;  // sorted by identity

@@ -58,19 +58,22 @@ class peer_store_suite : public ::testing::TestWithParam<kind> {
   // Peer n announces to swarm `k`: seeder or leecher, in a zone.
   sent announce(peer_store& store, const swarm_key& k, int n, bool seeder, zone_id zone = 0,
                 announce_event event = announce_event::none, std::uint32_t want = 50,
-                bool origin = false, std::uint64_t uploaded = 0, std::uint32_t user = 1) {
+                bool origin = false, std::uint64_t uploaded = 0, std::uint32_t user = 1,
+                int host = 0) {
+    // `host`: announce from peer `host`'s address and port (0: n's own).
+    int at = host ? host : n;
     announce_request r;
     r.info_hash = k;
     r.peer = who(n, user, origin).id;
     r.key = 7;
-    r.port = static_cast<std::uint16_t>(6000 + n);
+    r.port = static_cast<std::uint16_t>(6000 + at);
     r.left = seeder ? 0 : 100;
     r.event = event;
     r.uploaded = uploaded;
     announce_input in;
     in.who = who(n, user, origin);
     in.req = &r;
-    in.address = *ip_address::parse(fmt::format("10.0.0.{}", n));
+    in.address = *ip_address::parse(fmt::format("10.0.0.{}", at));
     in.zone = zone;
     in.now = now;
     auto& sel = in.selection;
@@ -151,6 +154,32 @@ TEST_P(peer_store_suite, keeps_origins_on_standby_once_a_node_seeds) {
   EXPECT_EQ(later.handed, (std::vector<int>{3, 2}));
   auto origin = announce(*peers, key('a'), 50, true, 0, announce_event::none, 50, true);
   EXPECT_TRUE(origin.handed.empty()) << "an origin on standby connects to no one";
+}
+
+// A node's client restarted (new peer_id, same address and port): its old
+// record, a seeder that never said stopped, is gone from the swarm — and,
+// with Redis, from the hash, for every replica.
+TEST_P(peer_store_suite, a_new_identity_at_a_known_endpoint_replaces_the_old_record) {
+  announce(*peers, key('a'), 50, true, 0, announce_event::none, 50, true);  // the origin
+  announce(3, true);  // the first wave's node seeds
+  EXPECT_EQ(announce(4, false).handed, (std::vector<int>{3}));  // origin on standby
+  // Node 3 comes back as peer 13, on an empty cache.
+  auto back = announce(*peers, key('a'), 13, false, 0, announce_event::started, 50, false, 0, 1,
+                       3);
+  ASSERT_TRUE(back.answer);
+  EXPECT_EQ(back.answer->seeders, 1u);  // the origin only
+  auto later = announce(4, false);
+  ASSERT_FALSE(later.handed.empty());
+  EXPECT_EQ(later.handed[0], 50) << "no other seeder: the origin is handed out first";
+  EXPECT_EQ(std::set<int>(later.handed.begin(), later.handed.end()), (std::set<int>{50, 13}));
+  // A fresh store on the same Redis (another replica) sees the same.
+  if (GetParam() == kind::redis) {
+    swarm_table other{16};
+    ASSERT_TRUE(other.add({1, key('a'), key('A'), 0}));
+    auto replica = make(other);
+    auto seen = announce(*replica, key('a'), 5, false);
+    EXPECT_EQ(std::set<int>(seen.handed.begin(), seen.handed.end()), (std::set<int>{50, 13, 4}));
+  }
 }
 
 TEST_P(peer_store_suite, counts_transfer_and_completion_once_for_the_database) {
