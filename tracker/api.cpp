@@ -240,8 +240,6 @@ awaitable<http::response> api::get_user(http::request& req, const caller&) {
 
 // --- torrents --------------------------------------------------------------
 
-namespace {}  // namespace
-
 awaitable<http::response> api::register_torrent(http::request& req, const caller&) {
   if (req.body().size() > options_.max_torrent_size) {
     co_return error_response(
@@ -282,12 +280,17 @@ awaitable<http::response> api::register_torrent(http::request& req, const caller
   auto out = co_await std::move(out_op);
   if (!out) co_return error_response(out.error());
   if (out->created) {
-    log_->info("registered torrent {} '{}' ({} bytes){}{}",
+    log_->info("registered torrent {} '{}' ({} bytes){}{}{}",
                out->row.v1 ? out->row.v1->hex() : out->row.v2->hex(), out->row.name, out->row.size,
                blob ? " for " + blob->str() : std::string(),
-               segment ? fmt::format(" segment {}", *segment) : std::string());
+               segment ? fmt::format(" segment {}", *segment) : std::string(),
+               out->made_private_from
+                   ? fmt::format(", made private (sent as {})", out->made_private_from->hex())
+                   : std::string());
   }
-  co_return http::json_response(out->created ? 201 : 200, torrent_json(out->row, swarms_));
+  auto j = torrent_json(out->row, swarms_);
+  add_registration_fields(j, *out);
+  co_return http::json_response(out->created ? 201 : 200, std::move(j));
 }
 
 awaitable<http::response> api::list_torrents(http::request& req, const caller&) {

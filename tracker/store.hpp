@@ -110,6 +110,9 @@ struct new_torrent {
 struct registration_outcome {
   torrent_row row;
   bool created = false;  // false: the same torrent was already registered
+  // The info-hash (v1, else v2) of the .torrent as submitted, when it lacked
+  // private=1 and the tracker added it (which changed the info-hash).
+  std::optional<info_hash> made_private_from;
 };
 
 struct blob_torrents {

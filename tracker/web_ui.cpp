@@ -658,41 +658,21 @@ awaitable<http::response> web_ui::upload(http::request& req, const session& s) {
   std::string body(req.body());
   auto now = static_cast<std::int64_t>(options_.now());
   std::string by = s.name;
-  struct outcome {
-    registration_outcome reg;
-    std::optional<torrent_meta> original;  // set when the tracker made it private
-  };
-  auto job = [this, body = std::move(body), now, by]() -> result<outcome> {
-    auto meta = inspect_torrent(body);
-    if (!meta) return fail(meta.error());
-    // A private tracker's torrents are private (BEP 27): clients then use
-    // only this tracker, no DHT or PEX. Setting the flag changes the
-    // info-hash, so the uploader seeds from the .torrent downloaded here.
-    auto bytes = make_private(body);
-    if (!bytes) return fail(bytes.error());
-    auto reg = catalog_.register_torrent(*bytes, std::nullopt, std::nullopt, now,
-                                         registration_details{std::nullopt, by});
-    if (!reg) return fail(reg.error());
-    outcome o{std::move(*reg), std::nullopt};
-    if (!meta->is_private) o.original = std::move(*meta);
-    return o;
+  auto job = [this, body = std::move(body), now, by] {
+    return catalog_.register_torrent(body, std::nullopt, std::nullopt, now,
+                                     registration_details{std::nullopt, by});
   };
   auto op = on_db(std::move(job));
   auto out = co_await std::move(op);
   if (!out) co_return api_error(out.error());
-  const auto& row = out->reg.row;
-  if (out->reg.created) {
-    log_->info("'{}' uploaded torrent {} '{}' ({} bytes) in the web UI", s.name, id_of(row),
-               row.name, row.size);
+  const auto& row = out->row;
+  if (out->created) {
+    log_->info("'{}' uploaded torrent {} '{}' ({} bytes) in the web UI{}", s.name, id_of(row),
+               row.name, row.size, out->made_private_from ? ", made private" : "");
   }
   auto j = ui_torrent_json(row, swarms_);
-  j["created"] = out->reg.created;
-  j["made_private"] = out->original.has_value();
-  if (out->original) {
-    auto& o = *out->original;
-    j["original_info_hash"] = o.v1 ? o.v1->hex() : o.v2->hex();
-  }
-  co_return api_json(out->reg.created ? 201 : 200, j);
+  add_registration_fields(j, *out);
+  co_return api_json(out->created ? 201 : 200, j);
 }
 
 // --- users -------------------------------------------------------------------

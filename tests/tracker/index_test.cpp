@@ -253,6 +253,35 @@ TEST(catalog, files_segments_of_a_blob_and_finds_them) {
   EXPECT_EQ(f.swarms.totals().swarms, 2u);
 }
 
+// Every way in (REST API, web UI upload) registers through the catalog,
+// which keeps the swarm private: a torrent without private=1 gets it.
+TEST(catalog, registers_a_public_torrent_with_the_private_flag_added) {
+  catalog_fixture f;
+  auto pub =
+      test_support::make_public_torrent(write_blob(f.dir, "p.bin", 60000, 6), torrent_kind::v2);
+  auto r = f.cat->register_torrent(pub.bytes, std::nullopt, std::nullopt, 1);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->created);
+  EXPECT_TRUE(r->row.is_private);
+  ASSERT_TRUE(r->made_private_from);
+  EXPECT_EQ(r->made_private_from->hex(), pub.v2_hex);
+  ASSERT_TRUE(r->row.v2);
+  EXPECT_NE(r->row.v2->hex(), pub.v2_hex);
+  EXPECT_FALSE(f.swarms.contains(swarm_key::from(info_hash::from_hex(pub.v2_hex)->raw())));
+  auto stored = f.cat->torrent_bytes(r->row.id);
+  ASSERT_TRUE(stored);
+  auto meta = inspect_torrent(*stored);
+  ASSERT_TRUE(meta);
+  EXPECT_TRUE(meta->is_private);
+  EXPECT_EQ(meta->v2->hex(), r->row.v2->hex());
+  // Already private: registered as it is.
+  auto priv = make_torrent(write_blob(f.dir, "q.bin", 60000, 7), torrent_kind::v1);
+  auto same = f.cat->register_torrent(priv.bytes, std::nullopt, std::nullopt, 1);
+  ASSERT_TRUE(same);
+  EXPECT_FALSE(same->made_private_from);
+  EXPECT_EQ(same->row.v1->hex(), priv.v1_hex);
+}
+
 TEST(catalog, files_hybrid_torrents_under_both_hashes_and_reloads) {
   catalog_fixture f;
   auto t = make_torrent(write_blob(f.dir, "h.bin", 80000, 4), torrent_kind::hybrid);
