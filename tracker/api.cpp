@@ -1,10 +1,9 @@
 #include "tracker/api.hpp"
 
-#include <openssl/crypto.h>
-
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "common/hasher.hpp"
 #include "common/http/json.hpp"
 #include "common/http/url.hpp"
 #include "common/logging.hpp"
@@ -110,7 +109,7 @@ result<caller> api::authenticate(const http::request& req) const {
   if (token.empty() || token.size() > 256) return fail(errc::unauthorized, "invalid token");
   passkey_hasher hasher;
   auto hash = hasher(token);
-  if (CRYPTO_memcmp(hash.bytes.data(), admin_hash_.bytes.data(), hash.bytes.size()) == 0) {
+  if (secrets_equal(hash.view(), admin_hash_.view())) {
     return caller{true, 0, {}, {}};
   }
   if (auto user = users_.find(hash)) {

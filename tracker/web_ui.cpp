@@ -1,12 +1,11 @@
 #include "tracker/web_ui.hpp"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "common/hasher.hpp"
 #include "common/http/json.hpp"
 #include "common/http/url.hpp"
 #include "common/logging.hpp"
@@ -73,10 +72,6 @@ std::optional<std::string_view> cookie_value(const http::request& req, std::stri
     }
   }
   return std::nullopt;
-}
-
-bool same_secret(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 // A state-changing request from another site's page says so in Origin.
@@ -209,7 +204,7 @@ result<session> web_ui::authorize(const http::request& req, bool admin, bool sta
   if (admin && !s->admin) return fail(errc::forbidden, "this page is for admins only");
   if (state_changing) {
     auto token = req.header("X-CSRF-Token");
-    if (!token || !same_secret(*token, s->csrf)) {
+    if (!token || !secrets_equal(*token, s->csrf)) {
       return fail(errc::forbidden, "missing or wrong CSRF token: reload the page");
     }
     if (!same_origin(req)) return fail(errc::forbidden, "cross-origin request refused");
@@ -327,7 +322,7 @@ awaitable<http::response> web_ui::login(http::request& req) {
   if (!token.empty()) {
     if (token.size() <= 256) {
       auto hash = passkey_hasher()(token);
-      if (CRYPTO_memcmp(hash.bytes.data(), admin_hash_.bytes.data(), hash.bytes.size()) == 0) {
+      if (secrets_equal(hash.view(), admin_hash_.view())) {
         made = sessions_.create(0, "admin", true, now);
       }
     }
