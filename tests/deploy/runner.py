@@ -34,6 +34,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -71,6 +72,19 @@ def wait_for(condition, seconds, step=0.1):
         time.sleep(step)
     return condition()
 
+
+
+def traversable_temp_dir():
+    """The system's temp directory ($TMPDIR, else /tmp) when every directory
+    on its path lets others through (the services run as uid 10001), else
+    /tmp."""
+    base = os.path.realpath(tempfile.gettempdir())
+    parts = base.split("/")
+    for i in range(1, len(parts) + 1):
+        d = "/".join(parts[:i]) or "/"
+        if not os.stat(d).st_mode & 0o001:
+            return "/tmp"
+    return base
 
 
 def top_under_tmp(path):
@@ -469,9 +483,16 @@ class Runner:
                                                                f"{inst.proc.returncode}:\n{inst.log_tail()}")
                 continue
             pid = self.binary_pid(inst)
+            if pid is None:
+                # Without /proc (a chroot that did not mount it) the service
+                # cannot be found, and waiting out its grace period would
+                # blame the service for a signal it never got.
+                self.problems.add(f"{self.stack} {inst.label}",
+                                  f"cannot find the {inst.c.binary} process under pid "
+                                  f"{inst.proc.pid} in /proc to send it SIGTERM (is /proc mounted?)")
+                continue
             t0 = time.monotonic()
-            if pid:
-                os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGTERM)
             grace = inst.c.grace or 10
             try:
                 inst.proc.wait(timeout=grace)
