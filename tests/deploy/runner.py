@@ -448,12 +448,18 @@ class Runner:
         """The service process (bwrap's descendant running the binary)."""
         if inst.c.binary is None:
             return inst.proc.pid
-        target = os.path.join(self.bin_dir, inst.c.binary)
+        # By the executable's identity, not its path: seen from a chroot,
+        # /proc/<pid>/exe of a process in bwrap's mount namespace reads as
+        # the path outside the chroot (the sandbox's mounts are not below
+        # the reader's root), so paths never matched there.
+        st = os.stat(os.path.join(self.bin_dir, inst.c.binary))
+        target = (st.st_dev, st.st_ino)
         todo = [inst.proc.pid]
         while todo:
             pid = todo.pop()
             try:
-                if os.path.realpath(f"/proc/{pid}/exe") == os.path.realpath(target):
+                exe = os.stat(f"/proc/{pid}/exe")
+                if (exe.st_dev, exe.st_ino) == target:
                     return pid
                 for t in os.listdir(f"/proc/{pid}/task"):
                     with open(f"/proc/{pid}/task/{t}/children") as f:
@@ -484,12 +490,11 @@ class Runner:
                 continue
             pid = self.binary_pid(inst)
             if pid is None:
-                # Without /proc (a chroot that did not mount it) the service
-                # cannot be found, and waiting out its grace period would
-                # blame the service for a signal it never got.
+                # Waiting out its grace period would blame the service for a
+                # signal it never got.
                 self.problems.add(f"{self.stack} {inst.label}",
                                   f"cannot find the {inst.c.binary} process under pid "
-                                  f"{inst.proc.pid} in /proc to send it SIGTERM (is /proc mounted?)")
+                                  f"{inst.proc.pid} in /proc to send it SIGTERM")
                 continue
             t0 = time.monotonic()
             os.kill(pid, signal.SIGTERM)
