@@ -44,9 +44,11 @@ class hasher {
 std::string sha1(std::string_view data);
 std::string sha256(std::string_view data);
 
-// Compares a presented secret (token, passkey) with the expected one in
-// time that depends on neither's content nor length: both are hashed with
-// SHA-256, and the hashes are compared with CRYPTO_memcmp.
+// Compares a presented secret (token, passkey, CSRF token, password hash)
+// with the expected one in time that depends on neither's content nor
+// length: both are hashed with SHA-256, and the hashes are compared with
+// CRYPTO_memcmp. The project's only constant-time comparison: use it for
+// every secret.
 bool secrets_equal(std::string_view presented, std::string_view expected);
 
 }  // namespace blobswarm

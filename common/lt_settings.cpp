@@ -1,6 +1,8 @@
 #include "common/lt_settings.hpp"
 
 #include <array>
+#include <libtorrent/ip_filter.hpp>
+#include <libtorrent/session.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <limits>
 #include <string_view>
@@ -62,6 +64,41 @@ result<int> check(const std::string& name, const nlohmann::json& value) {
 }
 
 }  // namespace
+
+void private_swarm_baseline(lt::settings_pack& pack, const session_identity& who) {
+  pack.set_str(lt::settings_pack::listen_interfaces, who.listen);
+  pack.set_bool(lt::settings_pack::enable_dht, false);
+  pack.set_bool(lt::settings_pack::enable_lsd, false);
+  pack.set_bool(lt::settings_pack::enable_upnp, false);
+  pack.set_bool(lt::settings_pack::enable_natpmp, false);
+  // TCP only. With uTP on, libtorrent first tries every peer over uTP; a
+  // peer that does not accept it (the seeder never did) made each new blob
+  // wait for a uTP connect timeout (3 s) before its TCP connection
+  // (measured with bench/swarm: every 8 MiB blob took 5 s instead of 1 s).
+  pack.set_bool(lt::settings_pack::enable_incoming_utp, false);
+  pack.set_bool(lt::settings_pack::enable_outgoing_utp, false);
+  // Nodes share addresses in tests, replicated seeders and nodes behind
+  // NAT: several sessions per IP are normal.
+  pack.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
+  // Torrents are added unmanaged; make sure queuing could never hold one back.
+  pack.set_int(lt::settings_pack::active_downloads, -1);
+  pack.set_int(lt::settings_pack::active_seeds, -1);
+  pack.set_int(lt::settings_pack::active_limit, -1);
+  // libtorrent announces and connects new torrents on its tick; the
+  // default 500 ms delays each blob (and each segment torrent) that much.
+  pack.set_int(lt::settings_pack::tick_interval, 100);
+  pack.set_str(lt::settings_pack::peer_fingerprint, who.peer_fingerprint);
+  pack.set_str(lt::settings_pack::user_agent, who.user_agent);
+}
+
+void rate_limit_every_address(lt::session& session) {
+  auto global = 1u << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
+  lt::ip_filter classes;
+  classes.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global);
+  classes.add_rule(lt::make_address("::"),
+                   lt::make_address("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), global);
+  session.set_peer_class_filter(classes);
+}
 
 result<void> validate(const overrides& entries) {
   for (const auto& [name, value] : entries) {

@@ -4,7 +4,6 @@
 #include <boost/asio/post.hpp>
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
-#include <libtorrent/ip_filter.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/session_params.hpp>
 #include <libtorrent/settings_pack.hpp>
@@ -20,22 +19,8 @@ namespace blobswarm::mirror {
 swarm::swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> log)
     : io_(io), log_(std::move(log)), alive_(std::make_shared<bool>(true)) {
   lt::settings_pack pack;
-  pack.set_str(lt::settings_pack::listen_interfaces, o.listen);
-  pack.set_bool(lt::settings_pack::enable_dht, false);
-  pack.set_bool(lt::settings_pack::enable_lsd, false);
-  pack.set_bool(lt::settings_pack::enable_upnp, false);
-  pack.set_bool(lt::settings_pack::enable_natpmp, false);
-  // TCP only, like the seeder. With uTP on, libtorrent first tries every
-  // peer over uTP; the seeder does not accept uTP, so each new blob waited
-  // for a uTP connect timeout (3 s) before its TCP connection to the seeder
-  // (measured with bench/swarm: every 8 MiB blob took 5 s instead of 1 s).
-  pack.set_bool(lt::settings_pack::enable_incoming_utp, false);
-  pack.set_bool(lt::settings_pack::enable_outgoing_utp, false);
-  // libtorrent announces and connects new torrents on its tick; the
-  // default 500 ms delays each blob (and each segment torrent) that much.
-  pack.set_int(lt::settings_pack::tick_interval, 100);
-  pack.set_str(lt::settings_pack::peer_fingerprint, std::string(peer_fingerprint::mirror));
-  pack.set_str(lt::settings_pack::user_agent, "blobswarm-mirror/" BLOBSWARM_VERSION);
+  lt_settings::private_swarm_baseline(pack, {o.listen, std::string(peer_fingerprint::mirror),
+                                             "blobswarm-mirror/" BLOBSWARM_VERSION});
   // `peer` brings peer_ban_alert: without it a peer banned for sending
   // corrupt pieces would go unreported.
   // A block alert per 16 KiB: on a fast link a burst of blocks fills
@@ -47,12 +32,6 @@ swarm::swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> lo
                lt::alert_category::error | lt::alert_category::status |
                    lt::alert_category::piece_progress | lt::alert_category::block_progress |
                    lt::alert_category::storage | lt::alert_category::peer);
-  // Nodes share addresses in tests and behind NAT; several sessions per IP are normal.
-  pack.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
-  // Torrents are added unmanaged; make sure queuing could never hold one back.
-  pack.set_int(lt::settings_pack::active_downloads, -1);
-  pack.set_int(lt::settings_pack::active_seeds, -1);
-  pack.set_int(lt::settings_pack::active_limit, -1);
   pack.set_int(lt::settings_pack::connections_limit, o.connections_limit);
   // Nodes of one deployment cooperate: no tit-for-tat. With libtorrent's
   // default of 8 upload slots per session a node that holds pieces others
@@ -81,16 +60,8 @@ swarm::swarm(asio::io_context& io, options o, std::shared_ptr<spdlog::logger> lo
   if (o.inline_disk_io) params.disk_io_constructor = node_disk_io_constructor();
   session_ = std::make_unique<lt::session>(std::move(params));
   session_->add_extension(make_keep_origins());
-  // libtorrent exempts local peers from rate limits unless every address
-  // is in the global peer class.
-  lt::ip_filter classes;
-  classes.add_rule(boost::asio::ip::make_address_v4("0.0.0.0"),
-                   boost::asio::ip::make_address_v4("255.255.255.255"),
-                   1 << static_cast<std::uint32_t>(lt::session::global_peer_class_id));
-  classes.add_rule(boost::asio::ip::make_address_v6("::"),
-                   boost::asio::ip::make_address_v6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
-                   1 << static_cast<std::uint32_t>(lt::session::global_peer_class_id));
-  session_->set_peer_class_filter(classes);
+  // Rate limits (upload_rate, download_rate) hold for every peer.
+  lt_settings::rate_limit_every_address(*session_);
   std::weak_ptr<bool> alive = alive_;
   session_->set_alert_notify([this, alive] {
     // Called on a libtorrent thread: hop to ours before touching anything.

@@ -6,7 +6,6 @@
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/extensions/smart_ban.hpp>
-#include <libtorrent/ip_filter.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/session_params.hpp>
 #include <libtorrent/session_stats.hpp>
@@ -58,35 +57,19 @@ torrent_session::torrent_session(asio::io_context& io, session_options options,
   // took most of the link. 64 (1 MiB per mirror) still covers a 10 ms
   // round trip at 100 MB/s per mirror (bench/swarm, bench/RESULTS.md).
   pack.set_int(lt::settings_pack::max_allowed_in_request_queue, 64);
-  pack.set_str(lt::settings_pack::listen_interfaces, options_.listen);
-  pack.set_bool(lt::settings_pack::enable_dht, false);
-  pack.set_bool(lt::settings_pack::enable_lsd, false);
-  pack.set_bool(lt::settings_pack::enable_upnp, false);
-  pack.set_bool(lt::settings_pack::enable_natpmp, false);
-  pack.set_bool(lt::settings_pack::enable_incoming_utp, false);
-  pack.set_bool(lt::settings_pack::enable_outgoing_utp, false);
-  // Several sessions of one host (tests, replicated seeders behind NAT)
-  // must be able to talk to us.
-  pack.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
-  // Torrents are added unmanaged, but keep the queue limits out of the way
-  // in case anything ever is managed.
-  pack.set_int(lt::settings_pack::active_downloads, -1);
-  pack.set_int(lt::settings_pack::active_seeds, -1);
-  pack.set_int(lt::settings_pack::active_limit, -1);
+  lt_settings::private_swarm_baseline(
+      pack, {options_.listen,
+             // Mirrors tell the seeder's bytes from other nodes' by it.
+             std::string(peer_fingerprint::seeder), "blobswarm-seeder/" BLOBSWARM_VERSION});
+  // Kept out of the way in case anything is ever managed.
   pack.set_int(lt::settings_pack::active_tracker_limit, -1);
   pack.set_int(lt::settings_pack::unchoke_slots_limit, options_.unchoke_slots);
   pack.set_int(lt::settings_pack::upload_rate_limit,
                static_cast<int>(std::min<std::uint64_t>(options_.upload_rate_limit, INT32_MAX)));
-  pack.set_str(lt::settings_pack::user_agent, "blobswarm-seeder/" BLOBSWARM_VERSION);
-  // Mirrors tell the seeder's bytes from other nodes' by it.
-  pack.set_str(lt::settings_pack::peer_fingerprint, std::string(peer_fingerprint::seeder));
   pack.set_int(lt::settings_pack::alert_mask, lt::alert_category::error |
                                                   lt::alert_category::status |
                                                   lt::alert_category::tracker);
-  // Announce promptly when torrents are added and stop quickly at shutdown.
-  // libtorrent starts announcing (and connecting) on its tick: the default
-  // 500 ms tick costs up to half a second per new segment torrent.
-  pack.set_int(lt::settings_pack::tick_interval, 100);
+  // Stop quickly at shutdown.
   pack.set_int(lt::settings_pack::stop_tracker_timeout, 2);
   if (auto r = lt_settings::apply(options_.libtorrent, pack); !r) {
     log_->error("libtorrent settings not applied: {}", r.error().message);  // validated at start
@@ -102,14 +85,7 @@ torrent_session::torrent_session(asio::io_context& io, session_options options,
     impl_->session->add_extension(make_piece_gate(options_.resend_after, gate_));
   }
   if (options_.upload_rate_limit > 0) {
-    // libtorrent exempts local peers (loopback, private ranges) from rate
-    // limits; put every address in the global class so the limit holds.
-    lt::ip_filter f;
-    f.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"),
-               1u << static_cast<std::uint32_t>(lt::session::global_peer_class_id));
-    f.add_rule(lt::make_address("::"), lt::make_address("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
-               1u << static_cast<std::uint32_t>(lt::session::global_peer_class_id));
-    impl_->session->set_peer_class_filter(f);
+    lt_settings::rate_limit_every_address(*impl_->session);
   }
   impl_->sent_payload_idx = lt::find_metric_idx("net.sent_payload_bytes");
   impl_->peers_idx = lt::find_metric_idx("peer.num_peers_connected");

@@ -1,10 +1,9 @@
 #include "tracker/api.hpp"
 
-#include <openssl/crypto.h>
-
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "common/hasher.hpp"
 #include "common/http/json.hpp"
 #include "common/http/url.hpp"
 #include "common/logging.hpp"
@@ -109,7 +108,7 @@ result<caller> api::authenticate(const http::request& req) const {
   if (token.empty() || token.size() > 256) return fail(errc::unauthorized, "invalid token");
   passkey_hasher hasher;
   auto hash = hasher(token);
-  if (CRYPTO_memcmp(hash.bytes.data(), admin_hash_.bytes.data(), hash.bytes.size()) == 0) {
+  if (secrets_equal(hash.view(), admin_hash_.view())) {
     return caller{true, 0, {}, {}};
   }
   if (auto user = users_.find(hash)) {
@@ -244,8 +243,6 @@ awaitable<http::response> api::get_user(http::request& req, const caller&) {
 
 // --- torrents --------------------------------------------------------------
 
-namespace {}  // namespace
-
 awaitable<http::response> api::register_torrent(http::request& req, const caller&) {
   if (req.body().size() > options_.max_torrent_size) {
     co_return error_response(
@@ -286,12 +283,17 @@ awaitable<http::response> api::register_torrent(http::request& req, const caller
   auto out = co_await std::move(out_op);
   if (!out) co_return error_response(out.error());
   if (out->created) {
-    log_->info("registered torrent {} '{}' ({} bytes){}{}",
+    log_->info("registered torrent {} '{}' ({} bytes){}{}{}",
                out->row.v1 ? out->row.v1->hex() : out->row.v2->hex(), out->row.name, out->row.size,
                blob ? " for " + blob->str() : std::string(),
-               segment ? fmt::format(" segment {}", *segment) : std::string());
+               segment ? fmt::format(" segment {}", *segment) : std::string(),
+               out->made_private_from
+                   ? fmt::format(", made private (sent as {})", out->made_private_from->hex())
+                   : std::string());
   }
-  co_return http::json_response(out->created ? 201 : 200, torrent_json(out->row, catalog_.peers()));
+  auto j = torrent_json(out->row, catalog_.peers());
+  add_registration_fields(j, *out);
+  co_return http::json_response(out->created ? 201 : 200, std::move(j));
 }
 
 awaitable<http::response> api::list_torrents(http::request& req, const caller&) {

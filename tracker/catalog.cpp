@@ -175,6 +175,20 @@ result<new_torrent> catalog::describe_registration(std::string_view bytes,
                                                    const registration_details& details) {
   auto meta = inspect_torrent(bytes);
   if (!meta) return fail(meta.error());
+  std::optional<info_hash> made_private_from;
+  std::string registered;
+  if (!meta->is_private) {
+    // Setting the flag changes the info-hash, so whoever seeds it must use
+    // the .torrent downloaded from here (the answer names the new hash).
+    auto priv = make_private(bytes);
+    if (!priv) return fail(priv.error());
+    made_private_from = meta->v1 ? meta->v1 : meta->v2;
+    registered = std::move(*priv);
+    meta = inspect_torrent(registered);
+    if (!meta) return fail(meta.error());
+  } else {
+    registered = std::string(bytes);
+  }
   new_torrent t;
   t.v1 = meta->v1;
   t.v2 = meta->v2;
@@ -182,11 +196,12 @@ result<new_torrent> catalog::describe_registration(std::string_view bytes,
   t.size = meta->size;
   t.piece_length = meta->piece_length;
   t.is_private = meta->is_private;
-  t.bytes = std::string(bytes);
+  t.bytes = std::move(registered);
   t.blob = blob;
   t.segment = segment;
   t.now = now;
   t.details = details;
+  t.made_private_from = made_private_from;
   return t;
 }
 
@@ -206,6 +221,7 @@ result<registration_outcome> catalog::register_torrent(std::string_view bytes,
     if (out->created) (void)store_->delete_torrent(out->row);
     return fail(r.error());
   }
+  out->made_private_from = t->made_private_from;
   return out;
 }
 

@@ -87,7 +87,11 @@ class catalog {
                                                    std::int64_t now,
                                                    const registration_details& details = {});
   // Parses, checks and registers a .torrent (optionally for a blob digest
-  // and segment) and whitelists its swarm.
+  // and segment) and whitelists its swarm. A torrent without private=1 is
+  // registered with the flag added (BEP 27: clients of a private torrent use
+  // only this tracker, no DHT or PEX, so the swarm stays inside): the
+  // outcome's row has the new info-hashes and made_private_from the old.
+  // Every way in (REST API, web UI upload) comes through here.
   result<registration_outcome> register_torrent(std::string_view bytes,
                                                 const std::optional<digest>& blob,
                                                 std::optional<std::int64_t> segment,

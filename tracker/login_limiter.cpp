@@ -36,6 +36,11 @@ void login_limiter::succeeded(std::string_view key) {
   buckets_.erase(std::string(key));
 }
 
+std::size_t login_limiter::keys() const {
+  std::lock_guard lock(mutex_);
+  return buckets_.size();
+}
+
 void login_limiter::make_room(std::uint32_t now) {
   // Full buckets carry no information; drop them first.
   std::erase_if(buckets_,

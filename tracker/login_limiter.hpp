@@ -30,6 +30,8 @@ class login_limiter {
   void failed(std::string_view key, std::uint32_t now);
   // Forgets a key's failures (after a successful sign-in).
   void succeeded(std::string_view key);
+  // Keys with a bucket now; never more than max_keys.
+  std::size_t keys() const;
 
  private:
   struct entry {

@@ -1,6 +1,5 @@
 #include "tracker/passkey.hpp"
 
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include <stdexcept>
@@ -30,12 +29,6 @@ std::string generate_passkey() {
   unsigned char raw[16];
   if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
   return to_hex(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
-}
-
-bool secrets_equal(std::string_view a, std::string_view b) {
-  passkey_hasher hash;
-  auto x = hash(a), y = hash(b);
-  return CRYPTO_memcmp(x.bytes.data(), y.bytes.data(), x.bytes.size()) == 0;
 }
 
 }  // namespace blobswarm::tracker

@@ -60,8 +60,4 @@ class passkey_hasher {
 // A new passkey: 32 lowercase hex characters from 16 random bytes (RAND_bytes).
 std::string generate_passkey();
 
-// Compares two secrets in time that depends only on their lengths' hashes:
-// both are hashed first, then compared with CRYPTO_memcmp.
-bool secrets_equal(std::string_view a, std::string_view b);
-
 }  // namespace blobswarm::tracker

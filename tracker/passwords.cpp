@@ -1,12 +1,12 @@
 #include "tracker/passwords.hpp"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <charconv>
 #include <stdexcept>
 
+#include "common/hasher.hpp"
 #include "common/hex.hpp"
 
 namespace blobswarm::tracker {
@@ -79,7 +79,7 @@ bool passwords::verify(std::string_view password, std::string_view stored) {
   auto expected = from_hex(parts[3]);
   if (!salt || !expected || expected->size() != key_size) return false;
   auto got = derive(password, *salt, iterations);
-  return CRYPTO_memcmp(got.data(), expected->data(), key_size) == 0;
+  return secrets_equal(got, *expected);
 }
 
 const std::string& passwords::decoy() {

@@ -111,11 +111,17 @@ struct new_torrent {
   std::optional<std::int64_t> segment;
   std::int64_t now = 0;
   registration_details details;
+  // The info-hash (v1, else v2) as submitted, when it lacked private=1 and
+  // `bytes` has it added (the store keeps only `bytes`).
+  std::optional<info_hash> made_private_from;
 };
 
 struct registration_outcome {
   torrent_row row;
   bool created = false;  // false: the same torrent was already registered
+  // The info-hash (v1, else v2) of the .torrent as submitted, when it lacked
+  // private=1 and the tracker added it (which changed the info-hash).
+  std::optional<info_hash> made_private_from;
 };
 
 struct blob_torrents {

@@ -51,6 +51,12 @@ json torrent_json(const torrent_row& t, const std::optional<swarm_counts>& live)
   return j;
 }
 
+void add_registration_fields(json& j, const registration_outcome& out) {
+  j["created"] = out.created;
+  j["made_private"] = out.made_private_from.has_value();
+  if (out.made_private_from) j["original_info_hash"] = out.made_private_from->hex();
+}
+
 json user_json(const user_row& u, const user_pending& live) {
   std::optional<std::int64_t> last = u.last_announce;
   if (live.last_announce != 0 && (!last || live.last_announce > *last)) last = live.last_announce;

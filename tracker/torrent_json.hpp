@@ -24,6 +24,11 @@ nlohmann::json torrent_json(const torrent_row& t, peer_store& peers);
 std::vector<std::optional<swarm_counts>> live_counts(peer_store& peers,
                                                      const std::vector<torrent_row>& rows);
 
+// What registering a torrent answers besides the torrent (REST API and web
+// UI alike): "created", "made_private" and, when the tracker added
+// private=1, "original_info_hash" (the info-hash of the .torrent as sent).
+void add_registration_fields(nlohmann::json& j, const registration_outcome& out);
+
 nlohmann::json user_json(const user_row& u, const user_pending& live);
 
 }  // namespace blobswarm::tracker

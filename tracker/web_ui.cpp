@@ -1,12 +1,11 @@
 #include "tracker/web_ui.hpp"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "common/hasher.hpp"
 #include "common/http/json.hpp"
 #include "common/http/url.hpp"
 #include "common/logging.hpp"
@@ -73,10 +72,6 @@ std::optional<std::string_view> cookie_value(const http::request& req, std::stri
     }
   }
   return std::nullopt;
-}
-
-bool same_secret(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 // A state-changing request from another site's page says so in Origin.
@@ -223,7 +218,7 @@ awaitable<result<session>> web_ui::authorize(const http::request& req, bool admi
   if (admin && !s->admin) co_return fail(errc::forbidden, "this page is for admins only");
   if (state_changing) {
     auto token = req.header("X-CSRF-Token");
-    if (!token || !same_secret(*token, s->csrf)) {
+    if (!token || !secrets_equal(*token, s->csrf)) {
       co_return fail(errc::forbidden, "missing or wrong CSRF token: reload the page");
     }
     if (!same_origin(req)) co_return fail(errc::forbidden, "cross-origin request refused");
@@ -350,7 +345,7 @@ awaitable<http::response> web_ui::login(http::request& req) {
   if (!token.empty()) {
     if (token.size() <= 256) {
       auto hash = passkey_hasher()(token);
-      if (CRYPTO_memcmp(hash.bytes.data(), admin_hash_.bytes.data(), hash.bytes.size()) == 0) {
+      if (secrets_equal(hash.view(), admin_hash_.view())) {
         auto job = [this, now] {
           return sessions_->create(0, "admin", true, now);
         };
@@ -704,41 +699,21 @@ awaitable<http::response> web_ui::upload(http::request& req, const session& s) {
   std::string body(req.body());
   auto now = static_cast<std::int64_t>(options_.now());
   std::string by = s.name;
-  struct outcome {
-    registration_outcome reg;
-    std::optional<torrent_meta> original;  // set when the tracker made it private
-  };
-  auto job = [this, body = std::move(body), now, by]() -> result<outcome> {
-    auto meta = inspect_torrent(body);
-    if (!meta) return fail(meta.error());
-    // A private tracker's torrents are private (BEP 27): clients then use
-    // only this tracker, no DHT or PEX. Setting the flag changes the
-    // info-hash, so the uploader seeds from the .torrent downloaded here.
-    auto bytes = make_private(body);
-    if (!bytes) return fail(bytes.error());
-    auto reg = catalog_.register_torrent(*bytes, std::nullopt, std::nullopt, now,
-                                         registration_details{std::nullopt, by});
-    if (!reg) return fail(reg.error());
-    outcome o{std::move(*reg), std::nullopt};
-    if (!meta->is_private) o.original = std::move(*meta);
-    return o;
+  auto job = [this, body = std::move(body), now, by] {
+    return catalog_.register_torrent(body, std::nullopt, std::nullopt, now,
+                                     registration_details{std::nullopt, by});
   };
   auto op = on_db(std::move(job));
   auto out = co_await std::move(op);
   if (!out) co_return api_error(out.error());
-  const auto& row = out->reg.row;
-  if (out->reg.created) {
-    log_->info("'{}' uploaded torrent {} '{}' ({} bytes) in the web UI", s.name, id_of(row),
-               row.name, row.size);
+  const auto& row = out->row;
+  if (out->created) {
+    log_->info("'{}' uploaded torrent {} '{}' ({} bytes) in the web UI{}", s.name, id_of(row),
+               row.name, row.size, out->made_private_from ? ", made private" : "");
   }
   auto j = ui_torrent_json(row, catalog_.peers());
-  j["created"] = out->reg.created;
-  j["made_private"] = out->original.has_value();
-  if (out->original) {
-    auto& o = *out->original;
-    j["original_info_hash"] = o.v1 ? o.v1->hex() : o.v2->hex();
-  }
-  co_return api_json(out->reg.created ? 201 : 200, j);
+  add_registration_fields(j, *out);
+  co_return api_json(out->created ? 201 : 200, j);
 }
 
 // --- users -------------------------------------------------------------------

@@ -78,11 +78,25 @@ TEST(database, refuses_a_database_newer_than_it_knows) {
   EXPECT_NE(r.error().message.find("newer"), std::string::npos) << r.error().message;
 }
 
+// Every migration here is valid SQL that would apply, so only the order
+// check can refuse them, and it must do so before touching the database.
 TEST(database, rejects_out_of_order_migrations) {
-  test::temp_dir dir;
-  auto db = database::open(dir / "a.db");
-  const migration gap[] = {v1, broken};
-  EXPECT_FALSE(db->migrate(gap));
+  const migration v3{3, "more table", "CREATE TABLE more (x INTEGER)"};
+  const migration after_a_gap[] = {v1, v3};
+  const migration swapped[] = {v1, v3, v2};
+  const migration numbered_twice[] = {v1, {1, "again", "CREATE TABLE again (x INTEGER)"}};
+  for (auto list : {std::span<const migration>(after_a_gap), std::span<const migration>(swapped),
+                    std::span<const migration>(numbered_twice)}) {
+    test::temp_dir dir;
+    auto db = database::open(dir / "a.db");
+    ASSERT_TRUE(db) << db.error().message;
+    auto r = db->migrate(list);
+    ASSERT_FALSE(r) << "migrated to version " << *r;
+    EXPECT_NE(r.error().message.find("out of order"), std::string::npos) << r.error().message;
+    auto s = db->prepare("SELECT count(*) FROM sqlite_master");
+    ASSERT_TRUE(s->step().value());
+    EXPECT_EQ(s->column_int(0), 0) << "a migration ran before the order was checked";
+  }
 }
 
 TEST(database, refuses_a_file_that_is_not_a_database_and_leaves_it_alone) {

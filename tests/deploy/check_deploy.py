@@ -145,11 +145,19 @@ def run_stack(ctx, stack):
         ctx.problems.add(f"run-{stack}", "needs root (bwrap mounts, setpriv to uid 10001, chown)")
         return
     containers, names, settings = loaded
-    work = tempfile.mkdtemp(prefix=f"run-{stack}-", dir=ctx.work)
-    os.chmod(work, 0o755)  # the services run as uid 10001 and must reach their files
+    # The services run as uid 10001 and must reach their files and binaries
+    # wherever the checkout is (under /root, mode 0700, they could not): the
+    # run's directory is made where anyone may traverse, and the binaries
+    # are copied into it.
+    work = tempfile.mkdtemp(prefix=f"blobswarm-run-{stack}-", dir=runner.traversable_temp_dir())
+    os.chmod(work, 0o755)
     try:
+        bin_dir = os.path.join(work, "bin")
+        os.mkdir(bin_dir)
+        for b in BINARIES:
+            shutil.copy(os.path.join(ctx.bin_dir, b), bin_dir)
         values = runner.generated_secrets(containers, ctx.root, work)
-        r = runner.Runner(stack, containers, names, settings, ctx.bin_dir, work, ctx.problems,
+        r = runner.Runner(stack, containers, names, settings, bin_dir, work, ctx.problems,
                           values, ctx.root)
         r.run()
     finally:
@@ -280,7 +288,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", required=True, help="repository root")
     ap.add_argument("--bin", required=True, help="directory with the built binaries")
-    ap.add_argument("--work", required=True, help="scratch directory (not under /tmp)")
+    ap.add_argument("--work", required=True,
+                    help="scratch directory (the run-* checks run in the system's temp directory)")
     ap.add_argument("check", choices=sorted(CHECKS))
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)

@@ -34,6 +34,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -71,6 +72,19 @@ def wait_for(condition, seconds, step=0.1):
         time.sleep(step)
     return condition()
 
+
+
+def traversable_temp_dir():
+    """The system's temp directory ($TMPDIR, else /tmp) when every directory
+    on its path lets others through (the services run as uid 10001), else
+    /tmp."""
+    base = os.path.realpath(tempfile.gettempdir())
+    parts = base.split("/")
+    for i in range(1, len(parts) + 1):
+        d = "/".join(parts[:i]) or "/"
+        if not os.stat(d).st_mode & 0o001:
+            return "/tmp"
+    return base
 
 
 def top_under_tmp(path):
@@ -434,12 +448,18 @@ class Runner:
         """The service process (bwrap's descendant running the binary)."""
         if inst.c.binary is None:
             return inst.proc.pid
-        target = os.path.join(self.bin_dir, inst.c.binary)
+        # By the executable's identity, not its path: seen from a chroot,
+        # /proc/<pid>/exe of a process in bwrap's mount namespace reads as
+        # the path outside the chroot (the sandbox's mounts are not below
+        # the reader's root), so paths never matched there.
+        st = os.stat(os.path.join(self.bin_dir, inst.c.binary))
+        target = (st.st_dev, st.st_ino)
         todo = [inst.proc.pid]
         while todo:
             pid = todo.pop()
             try:
-                if os.path.realpath(f"/proc/{pid}/exe") == os.path.realpath(target):
+                exe = os.stat(f"/proc/{pid}/exe")
+                if (exe.st_dev, exe.st_ino) == target:
                     return pid
                 for t in os.listdir(f"/proc/{pid}/task"):
                     with open(f"/proc/{pid}/task/{t}/children") as f:
@@ -469,9 +489,15 @@ class Runner:
                                                                f"{inst.proc.returncode}:\n{inst.log_tail()}")
                 continue
             pid = self.binary_pid(inst)
+            if pid is None:
+                # Waiting out its grace period would blame the service for a
+                # signal it never got.
+                self.problems.add(f"{self.stack} {inst.label}",
+                                  f"cannot find the {inst.c.binary} process under pid "
+                                  f"{inst.proc.pid} in /proc to send it SIGTERM")
+                continue
             t0 = time.monotonic()
-            if pid:
-                os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGTERM)
             grace = inst.c.grace or 10
             try:
                 inst.proc.wait(timeout=grace)

@@ -24,7 +24,8 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-QUICKSTART = os.path.join(ROOT, "scripts", "quickstart")
+QUICKSTART = os.path.join(ROOT, "scripts", "quickstart")  # the bash entry a user runs
+QUICKSTART_PY = os.path.join(ROOT, "scripts", "quickstart.d", "quickstart.py")
 TABLE = re.compile(r"^node3\s+127\.0\.0\.4:\d+\s+[\d.]+s\s", re.M)
 
 
@@ -48,7 +49,7 @@ def leftovers(tmp):
 
 
 def quickstart_module():
-    loader = importlib.machinery.SourceFileLoader("quickstart", QUICKSTART)
+    loader = importlib.machinery.SourceFileLoader("quickstart", QUICKSTART_PY)
     spec = importlib.util.spec_from_loader("quickstart", loader)
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
@@ -139,7 +140,7 @@ def main():
     ap.add_argument("case", choices=["exit", "interrupt", "upstream"])
     ap.add_argument("--bin-dir", required=True)
     args = ap.parse_args()
-    base = [sys.executable, QUICKSTART, "--skip-build", "--bin-dir", args.bin_dir]
+    base = [QUICKSTART, "--skip-build", "--bin-dir", args.bin_dir]
     scratch = tempfile.mkdtemp(prefix="quickstart-test-")
     tmp = os.path.join(scratch, "tmp")
     os.mkdir(tmp)

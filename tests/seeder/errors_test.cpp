@@ -169,12 +169,28 @@ TEST_F(seeder_errors, a_stream_of_a_corrupt_blob_is_cut_short) {
     f.seekp(100);
     f.write("X", 1);
   }
+  auto corrupt = content;
+  corrupt[100] = 'X';
   seeder_process s(
       test::seeder_config{.upstream = registry_->url(), .args = {"--upstream-rate-limit", "8MiB"}});
-  // The response starts while the ingest runs and must not end cleanly.
-  auto r = http::client().send({.url = s.url(s.blob_path("err/cut", blob.digest))});
-  ASSERT_FALSE(r && r->status == 200 && r->body.size() == content.size())
-      << "a corrupt blob was served whole";
+  // The response starts while the ingest runs (a 200 with the blob's
+  // length, bytes as they arrive) and must not end cleanly: the last byte
+  // waits for the digest, which does not match, so the connection is cut.
+  // Read on a raw socket to see exactly what was sent.
+  auto raw = test::raw_request(s.port(),
+                               "GET " + s.blob_path("err/cut", blob.digest) +
+                                   " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                               30s);
+  auto head_end = raw.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos) << raw.substr(0, 500);
+  auto head = raw.substr(0, head_end);
+  auto body = raw.substr(head_end + 4);
+  ASSERT_TRUE(head.starts_with("HTTP/1.1 200")) << "no stream began:\n" << raw.substr(0, 500);
+  EXPECT_NE(head.find("Content-Length: " + std::to_string(content.size())), std::string::npos)
+      << head;
+  EXPECT_LT(body.size(), content.size()) << "a corrupt blob was served whole";
+  EXPECT_GE(body.size(), content.size() / 2) << "the stream did not get going";
+  EXPECT_EQ(body, corrupt.substr(0, body.size())) << "bytes other than upstream's were sent";
   EXPECT_EQ(stored_files(s.data()), 0u);
 }
 

@@ -406,12 +406,17 @@ TEST(torrentgen_cli, unreadable_input_is_reported_without_output) {
   ::chmod((dir / "data" / "readable").c_str(), 0644);
   ::chmod((dir / "data" / "secret").c_str(), 0000);
   ::chmod((dir / "closed").c_str(), 0000);
+  // nobody runs a copy of the binary: the build tree may be where nobody
+  // cannot reach it (a checkout in /root, mode 0700).
+  test::temp_dir bin;
+  ::chmod(bin.path().c_str(), 0755);
+  fs::copy_file(test::binary("torrentgen"), bin / "torrentgen");
   auto as_nobody = [&](const std::string& path) {
     test::temp_dir io;
     ::chmod(io.path().c_str(), 0777);
     auto r = test::run_command(
         {setpriv->string(), "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c",
-         "'" + test::binary("torrentgen").string() + "' create '" + path + "' -o '" +
+         "'" + (bin / "torrentgen").string() + "' create '" + path + "' -o '" +
              (dir / "x.torrent").string() + "' 2>'" + (io / "err").string() + "'"});
     return tg_result{r.status, r.output, test::read_text(io / "err")};
   };

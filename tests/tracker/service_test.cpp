@@ -193,6 +193,59 @@ TEST(tracker_api, registers_torrents_for_blobs_and_serves_them_with_the_callers_
   EXPECT_EQ(t.request("GET", "/api/v1/torrents/nothex", passkey).status, 400);
 }
 
+// A public torrent would let its clients find peers by DHT and PEX, outside
+// the tracker: the API registers it with private=1 added, as the web UI's
+// upload does, and names the new info-hash.
+TEST(tracker_api, registers_a_public_torrent_as_private_under_its_new_info_hash) {
+  tracker_instance t;
+  torrent_files files;
+  auto admin = t.admin_token();
+  auto passkey = t.create_user("mirror-1");
+  for (auto kind : {torrent_kind::v1, torrent_kind::hybrid}) {
+    auto pub = test_support::make_public_torrent(files.path, kind);
+    auto r = t.register_torrent(pub.bytes);
+    ASSERT_EQ(r.status, 201) << r.body;
+    auto j = t.json_of(r);
+    EXPECT_TRUE(j["private"]);
+    EXPECT_TRUE(j["created"]);
+    EXPECT_TRUE(j["made_private"]);
+    EXPECT_EQ(j["original_info_hash"], pub.v1_hex);
+    auto now_hex = j["info_hash_v1"].get<std::string>();
+    EXPECT_NE(now_hex, pub.v1_hex);
+    if (kind == torrent_kind::hybrid) {
+      EXPECT_NE(j["info_hash_v2"], pub.v2_hex);
+    }
+    EXPECT_EQ(j["name"], "blob.bin");
+    EXPECT_EQ(j["size"], files.blob.size());
+
+    // Only the private torrent is known: its file says private=1 and has
+    // the new hash; the public one's swarm is not whitelisted.
+    auto file = t.request("GET", "/api/v1/torrents/" + now_hex + "/file", passkey);
+    ASSERT_EQ(file.status, 200) << file.body;
+    lt::error_code ec;
+    lt::torrent_info ti(file.body.data(), static_cast<int>(file.body.size()), ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_TRUE(ti.priv());
+    EXPECT_EQ(hex_of(ti.info_hashes().v1), now_hex);
+    EXPECT_EQ(t.request("GET", "/api/v1/torrents/" + pub.v1_hex, admin).status, 404);
+    auto a =
+        bdecode(t.announce(passkey, announce_query(pub.v1_hex, "-TT0001-000000000001", 7000, 0)));
+    EXPECT_NE(a.str("failure reason").find("not registered"), std::string::npos);
+
+    // Sending it again answers the same registration.
+    auto again = t.register_torrent(pub.bytes);
+    ASSERT_EQ(again.status, 200) << again.body;
+    EXPECT_EQ(t.json_of(again)["info_hash_v1"], now_hex);
+    EXPECT_TRUE(t.json_of(again)["made_private"]);
+    // The private .torrent itself is registered as it is.
+    auto as_is =
+        t.register_torrent(t.request("GET", "/api/v1/torrents/" + now_hex + "/file", admin).body);
+    EXPECT_EQ(as_is.status, 200) << as_is.body;
+    EXPECT_FALSE(t.json_of(as_is)["made_private"]);
+    EXPECT_FALSE(t.json_of(as_is).contains("original_info_hash"));
+  }
+}
+
 TEST(tracker_api, files_segment_torrents_and_retires_them) {
   tracker_instance t;
   torrent_files files;

@@ -206,6 +206,32 @@ TEST_P(store_suite, registers_torrents_idempotently_and_whitelists_them) {
   EXPECT_EQ(swarms.totals().swarms, 1u);
 }
 
+TEST_P(store_suite, registers_a_public_torrent_with_the_private_flag_added) {
+  auto pub =
+      test_support::make_public_torrent(write_blob(dir, "p.bin", 60000, 6), torrent_kind::v2);
+  auto r = cat->register_torrent(pub.bytes, std::nullopt, std::nullopt, 1);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->created);
+  EXPECT_TRUE(r->row.is_private);
+  ASSERT_TRUE(r->made_private_from);
+  EXPECT_EQ(r->made_private_from->hex(), pub.v2_hex);
+  ASSERT_TRUE(r->row.v2);
+  EXPECT_NE(r->row.v2->hex(), pub.v2_hex);
+  EXPECT_FALSE(swarms.contains(swarm_key::from(info_hash::from_hex(pub.v2_hex)->raw())));
+  auto stored = cat->torrent_bytes(r->row.id);
+  ASSERT_TRUE(stored);
+  auto meta = inspect_torrent(*stored);
+  ASSERT_TRUE(meta);
+  EXPECT_TRUE(meta->is_private);
+  EXPECT_EQ(meta->v2->hex(), r->row.v2->hex());
+  // Already private: registered as it is.
+  auto priv = make_torrent(write_blob(dir, "q.bin", 60000, 7), torrent_kind::v1);
+  auto same = cat->register_torrent(priv.bytes, std::nullopt, std::nullopt, 1);
+  ASSERT_TRUE(same);
+  EXPECT_FALSE(same->made_private_from);
+  EXPECT_EQ(same->row.v1->hex(), priv.v1_hex);
+}
+
 TEST_P(store_suite, refuses_conflicting_registrations_and_stores_nothing) {
   auto d = digest_of("blob-2");
   auto whole = torrent("w", 100000, 1);

@@ -40,21 +40,32 @@ made_torrent make_torrent_with_torrentgen(const std::filesystem::path& file, tor
   return describe(test::read_text(out));
 }
 
-made_torrent make_torrent(const std::filesystem::path& file, torrent_kind kind, int piece_size,
-                          const std::string& announce) {
+namespace {
+made_torrent build(const std::filesystem::path& file, torrent_kind kind, int piece_size,
+                   const std::string& announce, bool is_private) {
   lt::file_storage fs;
   lt::add_files(fs, file.string());
   lt::create_flags_t flags = {};
   if (kind == torrent_kind::v1) flags = lt::create_torrent::v1_only;
   if (kind == torrent_kind::v2) flags = lt::create_torrent::v2_only;
   lt::create_torrent ct(fs, piece_size, flags);
-  ct.set_priv(true);
+  ct.set_priv(is_private);
   ct.set_creator("");
   if (!announce.empty()) ct.add_tracker(announce);
   lt::set_piece_hashes(ct, file.parent_path().string());
   std::string bytes;
   lt::bencode(std::back_inserter(bytes), ct.generate());
   return describe(std::move(bytes));
+}
+}  // namespace
+
+made_torrent make_torrent(const std::filesystem::path& file, torrent_kind kind, int piece_size,
+                          const std::string& announce) {
+  return build(file, kind, piece_size, announce, true);
+}
+
+made_torrent make_public_torrent(const std::filesystem::path& file, torrent_kind kind) {
+  return build(file, kind, 16 * 1024, "", false);
 }
 
 }  // namespace blobswarm::tracker::test_support

@@ -21,6 +21,10 @@ struct made_torrent {
 made_torrent make_torrent(const std::filesystem::path& file, torrent_kind kind,
                           int piece_size = 16 * 1024, const std::string& announce = "");
 
+// The same without private=1 in its info dictionary: what a public tracker's
+// client would register.
+made_torrent make_public_torrent(const std::filesystem::path& file, torrent_kind kind);
+
 // The same, made by the project's `torrentgen create` binary.
 made_torrent make_torrent_with_torrentgen(const std::filesystem::path& file, torrent_kind kind,
                                           int piece_size = 64 * 1024);

@@ -77,10 +77,22 @@ TEST(login_limiter, allows_a_burst_then_refuses_until_refilled) {
 }
 
 TEST(login_limiter, stays_bounded_under_many_keys) {
-  login_limiter l({.burst = 1, .refill = 60}, 100);
-  for (int i = 0; i < 1000; ++i) l.failed("key" + std::to_string(i), 5000);
-  // The newest keys are still limited.
-  EXPECT_GT(l.retry_after("key999", 5000), 0u);
+  login_limiter l({.burst = 1, .refill = 600}, 100);
+  std::size_t most = 0;
+  for (std::uint32_t i = 0; i < 1000; ++i) {
+    l.failed("key" + std::to_string(i), 5000 + i);
+    most = std::max(most, l.keys());
+  }
+  EXPECT_LE(most, 100u);
+  // The newest keys are still limited; the oldest made room.
+  EXPECT_GT(l.retry_after("key999", 6000), 0u);
+  EXPECT_GT(l.retry_after("key950", 6000), 0u);
+  EXPECT_EQ(l.retry_after("key0", 6000), 0u);
+  // Under the bound, nothing is dropped early.
+  login_limiter roomy({.burst = 1, .refill = 600}, 100);
+  for (std::uint32_t i = 0; i < 100; ++i) roomy.failed("key" + std::to_string(i), 5000 + i);
+  EXPECT_EQ(roomy.keys(), 100u);
+  EXPECT_GT(roomy.retry_after("key0", 5100), 0u);
 }
 
 TEST(stats_history, spreads_announces_over_minutes_and_keeps_an_hour) {
