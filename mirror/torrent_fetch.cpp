@@ -131,18 +131,8 @@ awaitable<void> torrent_fetch::add_segments(std::uint32_t count) {
   auto self = shared_from_this();
   auto& ctx = d_.context();
   const auto& id = d_.ref().id;
-  const auto window = std::max(ctx.settings.stream_window, layout_.segment_length);
   for (std::uint32_t n = 0; n < count; ++n) {
     if (abandoned_ || d_.failed() || method_error_ || d_.verified()) co_return;
-    // A segment joins once the stream window reaches it: a node that
-    // starts late in a long ingest (a 1 GiB blob has 128 segments) runs a
-    // few segment torrents at a time instead of every published one, and
-    // asks the seeder for the newest pieces only when it needs them next.
-    auto offset = static_cast<std::uint64_t>(n) * layout_.segment_length;
-    while (window > 0 && offset > d_.contiguous() + window) {
-      if (abandoned_ || d_.failed() || method_error_ || d_.verified()) co_return;
-      co_await d_.wait_change(std::chrono::seconds(1));
-    }
     auto t = co_await ctx.sources.seeder_segment_torrent(d_.ref(), n);
     if (abandoned_ || n >= d_.parts().size()) co_return;
     auto& p = *d_.parts()[n];
