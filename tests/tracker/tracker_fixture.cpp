@@ -36,9 +36,13 @@ tracker_instance::tracker_instance(std::vector<std::string> args,
     ADD_FAILURE() << "blobswarm-tracker did not start:\n" << process_->output();
     return;
   }
+  // One regex for every thread that starts a tracker: compiling one reads
+  // and fills the global locale's ctype cache, which ThreadSanitizer reports
+  // as a race when replicas start at the same moment.
+  static const std::regex listening("listening on 127\\.0\\.0\\.1:(\\d+)");
   std::smatch m;
   auto out = process_->output();
-  if (std::regex_search(out, m, std::regex("listening on 127\\.0\\.0\\.1:(\\d+)"))) {
+  if (std::regex_search(out, m, listening)) {
     port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
   }
 }
