@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <libtorrent/torrent_info.hpp>
 
@@ -102,6 +103,159 @@ awaitable<result<void>> blob_download::wait_started(duration limit) {
   }
 }
 
+// --- ranges ------------------------------------------------------------------
+
+void blob_download::ranges_only(duration idle_limit) {
+  ranges_only_ = true;
+  rest_follows_ = false;
+  idle_limit_ = idle_limit;
+  last_range_ = steady::now();
+}
+
+void blob_download::readers_first() {
+  ranges_only_ = true;
+  rest_follows_ = true;
+  last_range_ = steady::now();
+}
+
+bool blob_download::serves_pieces() const noexcept {
+  return strategy_ && strategy_->verifies_pieces() && piece_length_ > 0 && size_.has_value();
+}
+
+awaitable<void> blob_download::wait_route() {
+  auto self = shared_from_this();
+  auto routed = [this] {
+    if (!strategy_ || !size_) return false;
+    if (!strategy_->verifies_pieces()) return true;
+    return !parts_.empty() && parts_.front()->handle.is_valid();
+  };
+  while (!finished() && !routed()) co_await wait_change(std::chrono::seconds(1));
+}
+
+void blob_download::want_range(std::uint64_t first, std::uint64_t last) {
+  last_range_ = steady::now();
+  if (!size_ || first > last || last >= *size_) return;
+  range_asked_ = true;
+  if (!strategy_ || piece_length_ == 0) {
+    constexpr std::size_t keep = 64;
+    if (early_ranges_.size() < keep) early_ranges_.emplace_back(first, last);
+    return;
+  }
+  strategy_->prioritize(first / piece_length_, last / piece_length_);
+}
+
+void blob_download::replay_ranges() {
+  auto early = std::move(early_ranges_);
+  early_ranges_.clear();
+  for (auto [first, last] : early) want_range(first, last);
+}
+
+void blob_download::want_everything() {
+  if (!ranges_only_) return;
+  ranges_only_ = false;
+  if (strategy_) strategy_->fetch_everything();
+}
+
+awaitable<result<std::uint64_t>> blob_download::wait_piece_readable(std::uint64_t offset) {
+  auto self = shared_from_this();
+  while (true) {
+    if (failure_) co_return fail(*failure_);
+    if (verified_) co_return *size_;
+    last_range_ = steady::now();
+    if (serves_pieces() && offset < *size_) {
+      const auto pl = piece_length_;
+      // verify() matched the prefix [0, checked_) piece by piece as well.
+      auto readable = [&](std::uint64_t q) {
+        return std::min((q + 1) * pl, *size_) <= checked_ ||
+               (q < piece_checked_.size() && piece_checked_[q]);
+      };
+      auto p = offset / pl;
+      if (readable(p)) {
+        auto q = p;
+        while (q < done_.size() && readable(q)) ++q;
+        co_return std::min(q * pl, *size_);
+      }
+      if (p < done_.size() && done_[p] && !piece_checking_[p]) spawn(check_piece(p));
+    }
+    co_await wait_change(std::chrono::seconds(1));
+  }
+}
+
+awaitable<void> blob_download::check_piece(std::uint64_t piece) {
+  auto self = shared_from_this();
+  piece_checking_[piece] = true;
+  auto& part = part_of_piece(piece);
+  auto e = extent_at(piece * piece_length_);
+  if (!e || !part.ti) {
+    piece_checking_[piece] = false;
+    co_return;
+  }
+  auto length = std::min<std::uint64_t>(piece_length_, *size_ - piece * piece_length_);
+  auto local = piece - part.first_piece;
+  auto h = part.ti->hash_for_piece(lt::piece_index_t(static_cast<int>(local)));
+  std::string expected(h.data(), h.size());
+  auto read = [where = *e, length, expected]() -> result<bool> {
+    std::string buf(length, '\0');
+    std::uint64_t got = 0;
+    while (got < length) {
+      auto n = ::pread(where.fd, buf.data() + got, length - got,
+                       static_cast<off_t>(where.file_offset + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fail(errc::io, "cannot read back downloaded data");
+      if (n == 0) return false;  // not on disk yet
+      got += static_cast<std::uint64_t>(n);
+    }
+    if (sha1(buf) != expected) {
+      return fail(errc::corrupt, "a piece on disk does not match its hash");
+    }
+    return true;
+  };
+  auto r = co_await ctx_.pool.run(std::move(read));
+  piece_checking_[piece] = false;
+  if (!r) {
+    ctx_.log->error("blob {}: piece {}: {}", ref_.id.str(), piece, r.error().message);
+    fail_with(r.error().with_context(fmt::format("blob {} piece {}", ref_.id.str(), piece)));
+    co_return;
+  }
+  if (*r) {
+    piece_checked_[piece] = true;
+    notify();
+  }
+}
+
+awaitable<void> blob_download::expire_when_idle() {
+  auto self = shared_from_this();
+  while (!finished()) {
+    boost::asio::steady_timer t(ctx_.io, std::chrono::seconds(1));
+    boost::system::error_code ec;
+    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!ranges_only_) co_return;
+    if (steady::now() - last_range_ >= idle_limit_) {
+      ctx_.log->info(
+          "blob {}: nobody asked for a range of it for {} s; dropping its partial "
+          "download",
+          ref_.id.str(), std::chrono::duration_cast<std::chrono::seconds>(idle_limit_).count());
+      fail_with(error{errc::unavailable, "a ranges-only download nobody reads any more"});
+      co_return;
+    }
+  }
+}
+
+awaitable<void> blob_download::rest_after_ranges() {
+  auto self = shared_from_this();
+  // A reader that left before asking for its range (a failed size lookup,
+  // a closed connection) must not leave the blob waiting.
+  constexpr auto no_reader = std::chrono::seconds(5);
+  while (!finished() && ranges_only_) {
+    bool pending = strategy_ && strategy_->ranges_pending();
+    if (range_asked_ ? !pending : steady::now() - started_ >= no_reader) {
+      want_everything();
+      co_return;
+    }
+    co_await wait_change(std::chrono::seconds(1));
+  }
+}
+
 result<blob_download::extent> blob_download::extent_at(std::uint64_t offset) {
   for (auto& p : parts_) {
     if (offset < p->offset || offset >= p->offset + p->length) continue;
@@ -121,6 +275,7 @@ result<blob_download::extent> blob_download::extent_at(std::uint64_t offset) {
 awaitable<void> blob_download::run() {
   auto self = shared_from_this();
   spawn(verify());
+  if (ranges_only_) spawn(rest_follows_ ? rest_after_ranges() : expire_when_idle());
   auto outcome = co_await fetch();
   elapsed_ = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started_);
   if (!outcome) {
@@ -204,6 +359,8 @@ void blob_download::set_size(std::uint64_t size, std::uint32_t piece_length) {
   size_ = size;
   piece_length_ = piece_length;
   done_.assign(piece_length ? (size + piece_length - 1) / piece_length : 0, false);
+  piece_checked_.assign(done_.size(), false);
+  piece_checking_.assign(done_.size(), false);
   next_piece_ = 0;
   notify();
 }
@@ -234,6 +391,7 @@ void blob_download::piece_done(std::uint64_t piece) {
   if (piece >= done_.size() || done_[piece]) return;
   done_[piece] = true;
   advance();
+  notify();  // range readers wait for pieces anywhere
 }
 
 void blob_download::advance() {
@@ -242,6 +400,16 @@ void blob_download::advance() {
   if (next_piece_ == before) return;
   contiguous_ = std::min<std::uint64_t>(next_piece_ * piece_length_, *size_);
   notify();
+}
+
+std::uint64_t blob_download::bytes_stored() const noexcept {
+  if (!size_) return 0;
+  if (piece_length_ == 0 || done_.empty()) return std::min(contiguous_, *size_);
+  std::uint64_t n = 0;
+  for (std::uint64_t p = 0; p < done_.size(); ++p) {
+    if (done_[p]) n += std::min<std::uint64_t>(piece_length_, *size_ - p * piece_length_);
+  }
+  return n;
 }
 
 void blob_download::prefix_stored(std::uint64_t end) {

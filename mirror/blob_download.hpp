@@ -30,6 +30,17 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
  public:
   // `force_direct`: skip the swarm (its torrent lied about this digest before).
   blob_download(download_context& ctx, blob_ref ref, bool force_direct = false);
+  // Only the ranges readers ask for are fetched (lazy pulling with
+  // range_downloads: ranges) until a reader wants the whole blob; such a
+  // download never completes, and goes when readers stop asking.
+  void ranges_only(duration idle_limit);
+  // Started by a range reader, with the rest of the blob to follow
+  // (range_downloads: whole): only the ranges' pieces are fetched until none
+  // is missing, then everything; so the first ranges do not queue behind
+  // the start of the blob at the peers.
+  void readers_first();
+  // Fetching only what readers asked for (for now, after readers_first()).
+  bool is_ranges_only() const noexcept { return ranges_only_; }
   ~blob_download();
   blob_download(const blob_download&) = delete;
   blob_download& operator=(const blob_download&) = delete;
@@ -48,6 +59,23 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
   // Waits until the first bytes are verified, the download failed (its
   // error), or `limit` passed (success: it is still under way).
   awaitable<result<void>> wait_started(duration limit);
+
+  // Ranges. Whether pieces may be served as they arrive (see
+  // fetch_strategy::verifies_pieces); false until the strategy is known.
+  bool serves_pieces() const noexcept;
+  // Waits until the download has chosen how it gets the blob (and, for a
+  // torrent, added it), or finished.
+  awaitable<void> wait_route();
+  // A reader wants bytes [first, last]: their pieces become the most urgent
+  // (kept until the strategy knows its pieces, if it does not yet).
+  void want_range(std::uint64_t first, std::uint64_t last);
+  // The strategy knows its pieces now: it gets the ranges asked for before.
+  void replay_ranges();
+  // A reader wants the whole blob (ends a ranges-only start).
+  void want_everything();
+  // Waits until bytes at `offset` are in pieces checked against the
+  // torrent (or the whole blob is verified); returns the end of that run.
+  awaitable<result<std::uint64_t>> wait_piece_readable(std::uint64_t offset);
 
   struct extent {
     int fd = -1;
@@ -92,6 +120,8 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
   // verified stays verified.
   void restart_prefix();
   std::uint64_t contiguous() const noexcept { return contiguous_; }
+  // Bytes stored so far (pieces reported done, or the HTTP prefix).
+  std::uint64_t bytes_stored() const noexcept;
   bool verified() const noexcept { return verified_; }
   const std::optional<error>& failed() const noexcept { return failure_; }
   void count_http(byte_source from, std::uint64_t bytes);
@@ -119,6 +149,12 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
   // Runs `s` as the current strategy; on failure it is abandoned.
   awaitable<result<void>> attempt(std::shared_ptr<fetch_strategy> s);
   awaitable<void> verify();
+  // Reads piece `piece` back and matches it against the torrent (ranges).
+  awaitable<void> check_piece(std::uint64_t piece);
+  // Ends a ranges-only download that readers stopped asking for.
+  awaitable<void> expire_when_idle();
+  // After readers_first(): fetches everything once no range waits.
+  awaitable<void> rest_after_ranges();
   void advance();
   void fail_with(error e);
 
@@ -129,7 +165,18 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
   std::uint32_t piece_length_ = 0;
   std::uint64_t pieces_per_part_ = 0;  // segmented: pieces per segment
   std::vector<std::shared_ptr<blob_part>> parts_;
-  std::vector<bool> done_;        // per global piece
+  std::vector<bool> done_;  // per global piece
+  // Pieces read back and matched against the torrent out of order (for
+  // ranges), and those being checked.
+  std::vector<bool> piece_checked_;
+  std::vector<bool> piece_checking_;
+  bool ranges_only_ = false;
+  bool rest_follows_ = false;  // readers_first()
+  bool range_asked_ = false;   // want_range() was called
+  // Ranges asked for before the piece length was known (a few at most).
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> early_ranges_;
+  duration idle_limit_{};
+  std::chrono::steady_clock::time_point last_range_{};
   std::uint64_t next_piece_ = 0;  // first piece not done
   // [0, contiguous_): a strategy reported these bytes stored. [0, checked_):
   // verify() has read them back from the files, matched each piece against

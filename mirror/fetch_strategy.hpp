@@ -25,6 +25,18 @@ class fetch_strategy {
   virtual awaitable<result<void>> run() = 0;
   // Gives up: stops its transfers and removes the torrents and files it made.
   virtual void abandon() = 0;
+
+  // Ranges (lazy pulling). Whether every piece it stores is checked against
+  // hashes that the seeder made from the verified blob (the whole-blob
+  // torrent); only such pieces may be served before the whole blob's digest
+  // is known (docs/SECURITY.md).
+  virtual bool verifies_pieces() const noexcept { return false; }
+  // Makes pieces [first, last] the most urgent.
+  virtual void prioritize(std::uint64_t /*first*/, std::uint64_t /*last*/) {}
+  // Whether a piece prioritize() asked for is still missing.
+  virtual bool ranges_pending() const noexcept { return false; }
+  // Downloads the rest of the blob too (after a range-only start).
+  virtual void fetch_everything() {}
 };
 
 }  // namespace blobswarm::mirror

@@ -16,11 +16,21 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-// One torrent's completion time; libtorrent calls every hook on its
-// network thread, so plain members suffice.
+// One torrent's completion time, and whether it holds only the pieces it
+// wanted (libtorrent's "finished" without "seeding": a ranges-only
+// download). libtorrent calls every hook on its network thread, so plain
+// members suffice.
 struct completion {
   std::optional<steady::time_point> at;
+  bool partial = false;
 };
+
+// What libtorrent closes connections for once a torrent has all the pieces
+// it wants and the peer wants none of its own.
+bool redundant(const lt::error_code& ec) {
+  return ec == lt::errors::upload_upload_connection || ec == lt::errors::torrent_finished ||
+         ec == lt::errors::uninteresting_upload_peer;
+}
 
 class keep_peer final : public lt::peer_plugin {
  public:
@@ -31,6 +41,11 @@ class keep_peer final : public lt::peer_plugin {
   lt::string_view type() const override { return "blobswarm_keep_origins"; }
 
   bool can_disconnect(const lt::error_code& ec) override {
+    // A node that holds part of a blob (lazy pulling: only what readers
+    // asked for) wants more as soon as a reader asks again, and so may a
+    // peer that holds part; reconnecting costs seconds (min_reconnect_time,
+    // and the seeder's gate sends the pieces others have elsewhere).
+    if (redundant(ec) && (!pc_.is_seed() || done_->partial)) return false;
     if (!origin()) return true;
     if (ec == lt::errors::uninteresting_upload_peer) return false;
     if (ec == lt::errors::upload_upload_connection || ec == lt::errors::torrent_finished) {
@@ -71,7 +86,10 @@ class keep_torrent final : public lt::torrent_plugin {
     return std::make_shared<keep_peer>(pc, done_, linger_);
   }
 
+  // libtorrent reports "finished" then, with every piece, "seeding", both
+  // before it closes the connections it no longer needs.
   void on_state(lt::torrent_status::state_t s) override {
+    done_->partial = s == lt::torrent_status::finished;
     if (!done_->at && s == lt::torrent_status::seeding) done_->at = steady::now();
   }
 

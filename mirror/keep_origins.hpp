@@ -20,6 +20,13 @@
 // later (bench/swarm, staggered starts: without it the seeder sent each
 // piece again to every latecomer, 2.1 copies of the image), and then
 // leaves, which frees them for any wave of nodes that comes after it.
+//
+// A node that downloads only some pieces of a blob (Range reads: lazy
+// pulling, or the pieces a reader wants first) is "finished" in
+// libtorrent's sense whenever it has every piece it wants, and libtorrent
+// then closes its connections as redundant; the next Range read waited
+// 1-2 s for a reconnect. Such a torrent is partial, not complete, so its
+// connections to peers that are not seeds stay open as well.
 #pragma once
 
 #include <chrono>

@@ -91,6 +91,17 @@ struct service::counters {
                                       "Manifest requests answered", {{"result", "stale"}})),
         manifests_failed(r.add_counter("blobswarm_mirror_manifest_requests_total",
                                        "Manifest requests answered", {{"result", "error"}})),
+        ranges_pieces(r.add_counter("blobswarm_mirror_range_requests_total",
+                                    "Range requests on blobs not cached, by how they were served",
+                                    {{"served", "pieces"}})),
+        ranges_whole(r.add_counter("blobswarm_mirror_range_requests_total",
+                                   "Range requests on blobs not cached, by how they were served",
+                                   {{"served", "whole"}})),
+        ranges_before_complete(
+            r.add_counter("blobswarm_mirror_ranges_before_complete_total",
+                          "Range responses sent in full while their blob was still downloading")),
+        range_bytes(r.add_counter("blobswarm_mirror_range_bytes_total",
+                                  "Bytes of range responses sent from pieces as they arrived")),
         active(r.add_gauge("blobswarm_mirror_active_downloads", "Blob downloads in progress")),
         pull_seconds(r.add_histogram("blobswarm_mirror_pull_seconds",
                                      "Time to obtain a blob that was not cached",
@@ -109,6 +120,10 @@ struct service::counters {
   metrics::counter& manifests;
   metrics::counter& manifests_stale;
   metrics::counter& manifests_failed;
+  metrics::counter& ranges_pieces;
+  metrics::counter& ranges_whole;
+  metrics::counter& ranges_before_complete;
+  metrics::counter& range_bytes;
   metrics::gauge& active;
   metrics::histogram& pull_seconds;
 };
@@ -429,17 +444,8 @@ awaitable<http::response> service::handle_blob(http::request& req, const registr
     co_return r;
   }
 
-  auto dl = download_for(ref);
-  if (req.header("range")) {
-    // Partial reads are served only from a verified blob.
-    co_await dl->wait_finished();
-    if (!dl->succeeded()) co_return registry_error(*dl->failure(), registry::subject::blob);
-    auto done = cache_->find_blob(id);
-    if (done && *done) {
-      if (auto served = co_await serve_cached(req, **done)) co_return std::move(*served);
-    }
-    co_return registry_error(404, "BLOB_UNKNOWN", "the blob left the cache before it was served");
-  }
+  if (req.header("range")) co_return co_await serve_range(req, ref);
+  auto dl = download_for(ref, false);
   auto size = co_await dl->wait_size();
   if (!size) co_return registry_error(size.error(), registry::subject::blob);
   // A 200 cannot be taken back: a download that fails before its first
@@ -472,6 +478,73 @@ awaitable<http::response> service::handle_blob(http::request& req, const registr
   };
   auto r = http::response::stream(200, total, producer, "application/octet-stream");
   r.set("Docker-Content-Digest", id.str());
+  r.set(api_version_header, "registry/2.0");
+  r.set("Accept-Ranges", "bytes");
+  co_return r;
+}
+
+// A Range request on a blob this node does not hold (lazy pulling: eStargz,
+// SOCI and Nydus snapshotters read layers this way). Its pieces become the
+// most urgent of the download and are sent as soon as each is checked
+// against the whole-blob torrent, which the seeder made from the verified
+// blob. Without such a torrent (the blob comes over HTTP, or as segments
+// of an ingest still in progress) the range waits for the whole blob and
+// its digest: a partial read cannot be checked any other way.
+awaitable<http::response> service::serve_range(http::request& req, const blob_ref& ref) {
+  auto dl = download_for(ref, true);
+  auto size = co_await dl->wait_size();
+  if (!size) co_return registry_error(size.error(), registry::subject::blob);
+  auto range = http::parse_range(req.header("range"), *size);
+  if (range.what == http::range_request::kind::unsatisfiable) {
+    auto r = registry_error(416, "BLOB_UNKNOWN", "range not satisfiable");
+    r.set("Content-Range", fmt::format("bytes */{}", *size));
+    co_return r;
+  }
+  if (range.what != http::range_request::kind::partial) range.range = {0, *size - 1};
+  const auto want = range.range;
+  dl->want_range(want.first, want.last);
+  // The download picks its route first (torrent or HTTP); a range can only
+  // be served by pieces on the whole-blob torrent.
+  co_await dl->wait_route();
+  if (!dl->serves_pieces() && !dl->finished()) {
+    dl->want_everything();
+    co_await dl->wait_finished();
+  }
+  if (dl->finished()) {
+    if (!dl->succeeded()) co_return registry_error(*dl->failure(), registry::subject::blob);
+    auto done = cache_->find_blob(ref.id);
+    if (done && *done) {
+      counters_->ranges_whole.inc();
+      if (auto served = co_await serve_cached(req, **done)) co_return std::move(*served);
+    }
+    co_return registry_error(404, "BLOB_UNKNOWN", "the blob left the cache before it was served");
+  }
+  dl->want_range(want.first, want.last);
+  counters_->ranges_pieces.inc();
+  auto producer = [dl, want, c = counters_.get()](http::body_writer& w) -> awaitable<result<void>> {
+    auto off = want.first;
+    while (off <= want.last) {
+      dl->want_range(off, want.last);  // keeps a ranges-only download alive
+      auto end = co_await dl->wait_piece_readable(off);
+      if (!end) co_return fail(end.error());
+      auto stop = std::min(*end, want.last + 1);
+      while (off < stop) {
+        auto e = dl->extent_at(off);
+        if (!e) co_return fail(e.error());
+        auto len = std::min(e->length, stop - off);
+        if (!co_await w.write_file(e->fd, e->file_offset, len)) {
+          co_return fail(errc::unavailable, "client stopped reading");
+        }
+        off += len;
+        c->range_bytes.inc(len);
+      }
+    }
+    if (!dl->finished()) c->ranges_before_complete.inc();
+    co_return result<void>{};
+  };
+  auto r = http::response::stream(206, want.length(), producer, "application/octet-stream");
+  r.set("Content-Range", http::content_range(want, *size));
+  r.set("Docker-Content-Digest", ref.id.str());
   r.set(api_version_header, "registry/2.0");
   r.set("Accept-Ranges", "bytes");
   co_return r;
@@ -537,13 +610,23 @@ awaitable<std::optional<http::response>> service::serve_cached(http::request& re
   co_return r;
 }
 
-std::shared_ptr<blob_download> service::download_for(const blob_ref& ref) {
-  if (auto it = downloads_.find(ref.id.str()); it != downloads_.end()) return it->second;
+std::shared_ptr<blob_download> service::download_for(const blob_ref& ref, bool for_a_range) {
+  bool ranges_only = for_a_range && settings_.range_downloads == "ranges";
+  if (auto it = downloads_.find(ref.id.str()); it != downloads_.end()) {
+    // A range does not change what happens to the rest; a whole read does.
+    if (!for_a_range) it->second->want_everything();
+    return it->second;
+  }
   bool lied = false;
   if (auto it = lying_torrents_.find(ref.id.str()); it != lying_torrents_.end()) {
     lied = std::chrono::steady_clock::now() - it->second < lie_memory;
   }
   auto d = std::make_shared<blob_download>(*download_ctx_, ref, lied);
+  if (ranges_only) {
+    d->ranges_only(settings_.range_idle);
+  } else if (for_a_range) {
+    d->readers_first();
+  }
   downloads_.emplace(ref.id.str(), d);
   counters_->active.add(1);
   d->start();
@@ -615,6 +698,13 @@ http::response service::stats_json() const {
                       {"from_upstream", b.stats.from_upstream},
                       {"finished_at", b.finished_at}});
   }
+  nlohmann::json active = nlohmann::json::array();
+  for (const auto& [digest, d] : downloads_) {
+    active.push_back({{"digest", digest},
+                      {"size", d->size().value_or(0)},
+                      {"stored", d->bytes_stored()},
+                      {"ranges_only", d->is_ranges_only()}});
+  }
   peers = counters_->peers.value();
   seeder = counters_->seeder.value();
   upstream = counters_->upstream.value();
@@ -630,6 +720,12 @@ http::response service::stats_json() const {
                         {"denied", counters_->denied.value()}}},
                       {"cache", {{"bytes", cache_->bytes_used()}, {"quota", cache_->quota()}}},
                       {"active_downloads", downloads_.size()},
+                      {"active", active},
+                      {"ranges",
+                       {{"served_from_pieces", counters_->ranges_pieces.value()},
+                        {"served_whole", counters_->ranges_whole.value()},
+                        {"before_complete", counters_->ranges_before_complete.value()},
+                        {"bytes", counters_->range_bytes.value()}}},
                       {"prefetch",
                        {{"started", prefetch_->started()},
                         {"running", prefetch_->running()},

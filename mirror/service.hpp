@@ -61,7 +61,11 @@ class service {
   awaitable<std::optional<http::response>> serve_cached(http::request& req, const cached_blob& b);
   awaitable<std::optional<http::response>> authorize_blob(http::request& req,
                                                           const registry_path& route);
-  std::shared_ptr<blob_download> download_for(const blob_ref& ref);
+  // The download of `ref`, started if needed. `for_a_range`: a Range
+  // request asks (with range_downloads 'ranges' a new download fetches only
+  // what readers ask for); any other request makes it fetch everything.
+  std::shared_ptr<blob_download> download_for(const blob_ref& ref, bool for_a_range = false);
+  awaitable<http::response> serve_range(http::request& req, const blob_ref& ref);
   awaitable<void> watch(std::shared_ptr<blob_download> d);
   void remember_lie(const digest& id);
   void on_seeding(const digest& d, const lt::torrent_handle& h);

@@ -25,6 +25,10 @@ result<void> settings::validate() const {
   if (disk_threads < 1 || disk_threads > 64) {
     return fail(errc::invalid_argument, "disk_threads must be 1-64");
   }
+  if (range_downloads != "whole" && range_downloads != "ranges") {
+    return fail(errc::invalid_argument, "range_downloads must be 'whole' or 'ranges', got '{}'",
+                range_downloads);
+  }
   if (prefetch_concurrency > 64) {
     return fail(errc::invalid_argument, "prefetch_concurrency must be 0-64");
   }

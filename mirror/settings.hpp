@@ -41,6 +41,11 @@ struct settings {
   byte_size swarm_min_size{256 * 1024};
   // Prefetched downloads at once when an image manifest is served (0: off).
   unsigned prefetch_concurrency = 4;
+  // A Range request for a blob not cached: "whole" downloads all of it in
+  // the background (the range's pieces first); "ranges" only what readers
+  // ask for (lazy pulling), dropped after range_idle without a request.
+  std::string range_downloads = "whole";
+  duration range_idle = std::chrono::seconds(60);
   duration shutdown_grace = std::chrono::seconds(10);
   std::string tls_cert_file;
   std::string tls_key_file;
@@ -93,6 +98,12 @@ struct settings {
     v("prefetch_concurrency", prefetch_concurrency,
       "when an image manifest is served, download its layers before the client asks, this many "
       "at a time (0: off)");
+    v("range_downloads", range_downloads,
+      "a Range request on a blob not cached: 'whole' downloads the rest in the background, "
+      "'ranges' only what readers ask for (lazy pulling)");
+    v("range_idle", range_idle,
+      "with range_downloads 'ranges': drop a partial download nobody asked for a range of this "
+      "long");
     v("segment_linger", segment_linger,
       "keep seeding a cold blob's segment torrents this long after it completed");
     v("shutdown_grace", shutdown_grace, "how long requests in flight may finish on shutdown");

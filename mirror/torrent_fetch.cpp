@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -77,7 +78,18 @@ awaitable<result<void>> torrent_fetch::run_whole() {
   d_.set_size(static_cast<std::uint64_t>((*ti)->total_size()),
               static_cast<std::uint32_t>((*ti)->piece_length()));
   fed_.assign(d_.piece_count(), false);
+  wanted_.assign(d_.piece_count(), false);
+  d_.replay_ranges();
   if (auto r = d_.begin_entry(); !r) co_return r;
+  // A torrent with nothing wanted is "finished" to libtorrent, which then
+  // connects to no seed: a download started by a range joins the swarm
+  // with that range's pieces wanted.
+  while (d_.is_ranges_only() && !abandoned_ && !d_.failed() &&
+         std::find(wanted_.begin(), wanted_.end(), true) == wanted_.end()) {
+    co_await d_.wait_change(std::chrono::seconds(1));
+  }
+  if (d_.failed()) co_return fail(*d_.failed());
+  if (abandoned_) co_return fail(errc::unavailable, "the download was given up");
   blob_part p{.path = ctx.store.blob_path(id), .length = *d_.size(), .ti = *ti};
   p.listener = std::make_shared<part_listener>(weak_from_this(), 0);
   auto h = ctx.peers.add(p.ti, ctx.store.blobs_dir(), announce_urls(), false, p.listener,
@@ -108,6 +120,8 @@ awaitable<result<void>> torrent_fetch::run_segmented() {
   d_.set_size(l.size, l.piece_length);
   d_.set_pieces_per_part(l.segment_length / l.piece_length);
   fed_.assign(d_.piece_count(), false);
+  wanted_.assign(d_.piece_count(), false);
+  d_.replay_ranges();
   if (auto r = d_.begin_entry(); !r) co_return r;
   if (auto r = blobswarm::create_directories(ctx.segments_dir); !r) co_return r;
   for (std::uint32_t n = 0; n < l.segment_count; ++n) {
@@ -196,9 +210,13 @@ awaitable<result<void>> torrent_fetch::drive() {
     if (method_error_) co_return fail(*method_error_);
     co_await d_.wait_change(drive_tick);
     if (d_.verified() || d_.failed() || method_error_) continue;
-    if (d_.next_piece() >= d_.piece_count()) continue;  // all there; verify() finishes up
     auto now = steady::now();
-    if (!d_.part_of_piece(d_.next_piece()).handle.is_valid()) {
+    auto target = frontier();
+    if (!target) {
+      watch_->excuse(now);  // all there (verify() finishes up), or nothing wanted
+      continue;
+    }
+    if (!d_.part_of_piece(*target).handle.is_valid()) {
       watch_->excuse(now);  // not published by the seeder yet: not a stall
       continue;
     }
@@ -217,7 +235,8 @@ awaitable<result<void>> torrent_fetch::drive() {
     // A piece_finished alert libtorrent dropped looks like a stall; and
     // feeding it a piece it already has over HTTP would never finish.
     resync();
-    if (d_.verified() || d_.next_piece() >= d_.piece_count()) continue;
+    target = frontier();
+    if (d_.verified() || !target) continue;
     if (what == stall_watch::action::ask_origins) {
       if (!origins_asked_) ask_for_origins();
       continue;
@@ -229,9 +248,7 @@ awaitable<result<void>> torrent_fetch::drive() {
       if (fed_[p] && !d_.is_done(p)) ++pending;
     }
     if (pending * d_.piece_length() >= 2 * ctx.settings.fallback_chunk) continue;
-    auto first = d_.next_piece();
-    while (first < d_.piece_count() && (d_.is_done(first) || fed_[first])) ++first;
-    if (first >= d_.piece_count()) continue;
+    auto first = *target;
     if (!stalled_logged_) {
       ctx.log->info(
           "blob {}: swarm stalled at {} of {} (nothing for {} ms); fetching missing "
@@ -285,6 +302,7 @@ awaitable<result<void>> torrent_fetch::fill_over_http(std::uint64_t first) {
   while (last < d_.piece_count() && !d_.is_done(last) && !fed_[last] &&
          last - first < chunk_pieces) {
     if (!d_.part_of_piece(last).handle.is_valid()) break;
+    if (d_.is_ranges_only() && !wanted_[last]) break;  // only what readers asked for
     ++last;
   }
   if (last == first) co_return result<void>{};
@@ -349,14 +367,92 @@ void torrent_fetch::piece_finished(std::size_t part_index, int local_piece) {
 // libtorrent's time-critical pieces (set_piece_deadline) would do the same,
 // but crashed mirrors in its network thread (arvidn/libtorrent#5891).
 std::vector<lt::download_priority_t> torrent_fetch::initial_priorities(const blob_part& p) const {
-  if (d_.context().settings.stream_window == 0 || !p.ti) return {};
-  return std::vector<lt::download_priority_t>(static_cast<std::size_t>(p.ti->num_pieces()),
-                                              lt::low_priority);
+  if (!p.ti) return {};
+  const bool ranges_only = d_.is_ranges_only();
+  const auto window = d_.context().settings.stream_window;
+  const auto n = static_cast<std::size_t>(p.ti->num_pieces());
+  auto wanted = [&](std::size_t local) {
+    auto global = p.first_piece + local;
+    return global < wanted_.size() && wanted_[global];
+  };
+  bool any_wanted = false;
+  for (std::size_t i = 0; i < n && !any_wanted; ++i) any_wanted = wanted(i);
+  if (!ranges_only && window == 0 && !any_wanted) return {};
+  // A ranges-only download fetches nothing but what readers ask for.
+  std::vector<lt::download_priority_t> out(
+      n, ranges_only ? lt::dont_download : (window ? lt::low_priority : lt::default_priority));
+  for (std::size_t i = 0; i < n; ++i) {
+    if (wanted(i)) out[i] = range_priority;
+  }
+  return out;
+}
+
+void torrent_fetch::prioritize(std::uint64_t first, std::uint64_t last) {
+  if (abandoned_ || wanted_.empty()) return;
+  last = std::min<std::uint64_t>(last, wanted_.size() - 1);
+  std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> raise;
+  blob_part* current = nullptr;
+  auto flush = [&] {
+    if (current && !raise.empty()) current->handle.prioritize_pieces(raise);
+    raise.clear();
+  };
+  for (auto piece = first; piece <= last; ++piece) {
+    if (d_.is_done(piece) || wanted_[piece]) continue;
+    wanted_[piece] = true;
+    // Parts not added yet get it from initial_priorities().
+    if (d_.parts().empty()) continue;
+    auto& p = d_.part_of_piece(piece);
+    if (!p.handle.is_valid()) continue;
+    if (&p != current) {
+      flush();
+      current = &p;
+    }
+    raise.emplace_back(lt::piece_index_t(static_cast<int>(piece - p.first_piece)), range_priority);
+  }
+  flush();
+  // A range is news to a swarm that had nothing to do: look again at once.
+  d_.notify();
+}
+
+bool torrent_fetch::ranges_pending() const noexcept {
+  for (std::uint64_t p = 0; p < wanted_.size(); ++p) {
+    if (wanted_[p] && !d_.is_done(p)) return true;
+  }
+  return false;
+}
+
+void torrent_fetch::fetch_everything() {
+  if (abandoned_) return;
+  for (const auto& p : d_.parts()) {
+    if (!p->handle.is_valid() || !p->ti) continue;
+    std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> low;
+    for (int local = 0; local < p->ti->num_pieces(); ++local) {
+      auto global = p->first_piece + static_cast<std::uint64_t>(local);
+      if (!d_.is_done(global) && !wanted_[global]) {
+        low.emplace_back(lt::piece_index_t(local), lt::low_priority);
+      }
+    }
+    if (!low.empty()) p->handle.prioritize_pieces(low);
+  }
+  window_until_ = 0;
+  update_window();
+  d_.notify();
+}
+
+std::optional<std::uint64_t> torrent_fetch::frontier() const {
+  for (std::uint64_t p = 0; p < wanted_.size(); ++p) {
+    if (wanted_[p] && !d_.is_done(p) && !fed_[p]) return p;
+  }
+  if (d_.is_ranges_only()) return std::nullopt;
+  auto first = d_.next_piece();
+  while (first < d_.piece_count() && (d_.is_done(first) || fed_[first])) ++first;
+  if (first >= d_.piece_count()) return std::nullopt;
+  return first;
 }
 
 void torrent_fetch::update_window() {
   const auto window = d_.context().settings.stream_window;
-  if (d_.piece_count() == 0 || window == 0 || abandoned_) return;
+  if (d_.piece_count() == 0 || window == 0 || abandoned_ || d_.is_ranges_only()) return;
   auto window_pieces = std::max<std::uint64_t>(1, window / d_.piece_length());
   auto until = std::min<std::uint64_t>(d_.next_piece() + window_pieces, d_.piece_count());
   auto piece = std::max(d_.next_piece(), window_until_);
@@ -375,7 +471,7 @@ void torrent_fetch::update_window() {
     }
     if (!d_.is_done(piece)) {
       raise.emplace_back(lt::piece_index_t(static_cast<int>(piece - p.first_piece)),
-                         lt::top_priority);
+                         window_priority);
     }
   }
   flush();

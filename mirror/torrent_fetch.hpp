@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <libtorrent/download_priority.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,11 @@ namespace blobswarm::mirror {
 class torrent_fetch final : public fetch_strategy,
                             public std::enable_shared_from_this<torrent_fetch> {
  public:
+  // libtorrent picks higher priorities first: what range readers wait for
+  // above the stream window, the window above the rest.
+  static constexpr lt::download_priority_t range_priority = lt::top_priority;
+  static constexpr lt::download_priority_t window_priority{6};
+
   // The whole-blob torrent; `from` says where it came from (log lines).
   static std::shared_ptr<torrent_fetch> whole(blob_download& d, std::string torrent,
                                               std::string_view from);
@@ -34,6 +40,12 @@ class torrent_fetch final : public fetch_strategy,
   std::string_view mode() const noexcept override { return segmented_ ? "segments" : "swarm"; }
   awaitable<result<void>> run() override;
   void abandon() override;
+  // The whole-blob torrent was registered by the seeder after it verified
+  // the blob; segment torrents were made while it was still arriving.
+  bool verifies_pieces() const noexcept override { return !segmented_; }
+  void prioritize(std::uint64_t first, std::uint64_t last) override;
+  bool ranges_pending() const noexcept override;
+  void fetch_everything() override;
 
   // From the swarm (through per-part listeners).
   void piece_finished(std::size_t part, int local_piece);
@@ -66,6 +78,10 @@ class torrent_fetch final : public fetch_strategy,
   std::vector<std::string> announce_urls() const;
   void ask_for_origins();
   void remove_torrents(bool remove_files);
+  // The first piece the stall remedies should get: a missing piece a range
+  // reader waits for, else the first missing piece of the prefix (none in a
+  // ranges-only download nobody waits on).
+  std::optional<std::uint64_t> frontier() const;
 
   blob_download& d_;
   bool segmented_ = false;
@@ -73,6 +89,7 @@ class torrent_fetch final : public fetch_strategy,
   std::string from_;
   seeder_descriptor layout_;
   std::vector<bool> fed_;           // handed to libtorrent from HTTP, per global piece
+  std::vector<bool> wanted_;        // asked for by a range reader, per global piece
   std::uint64_t window_until_ = 0;  // pieces before this have had top priority
   std::optional<stall_watch> watch_;
   bool stalled_logged_ = false;

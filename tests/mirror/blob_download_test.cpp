@@ -18,6 +18,7 @@
 #include "common/hasher.hpp"
 #include "common/hex.hpp"
 #include "common/logging.hpp"
+#include "mirror/torrent_fetch.hpp"
 #include "tests/support/http_fixture.hpp"
 #include "tests/support/support.hpp"
 #include "torrentgen/piece_hasher.hpp"
@@ -391,7 +392,7 @@ TEST(blob_download, the_pieces_after_the_prefix_come_first) {
     seen = priorities_in(n, ih);
     if (seen.size() != 25) return false;
     for (std::size_t i = from; i < to; ++i) {
-      if (seen[i] != lt::top_priority) return false;
+      if (seen[i] != torrent_fetch::window_priority) return false;
     }
     return true;
   };

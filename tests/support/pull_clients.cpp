@@ -62,6 +62,18 @@ std::string containerd_daemon::image_digest(const std::string& ref) {
   return pos == std::string::npos ? std::string() : r.output.substr(pos, 71);
 }
 
+command_result containerd_daemon::convert_to_estargz(const std::string& src,
+                                                     const std::string& dst) {
+  for (auto argv : std::vector<std::vector<std::string>>{
+           {"ctr-remote", "-a", socket_, "images", "pull", "--plain-http", src},
+           {"ctr-remote", "-a", socket_, "images", "convert", "--estargz", "--oci", src, dst},
+           {"ctr-remote", "-a", socket_, "images", "push", "--plain-http", dst}}) {
+    auto r = run_command(argv, std::chrono::seconds(120));
+    if (r.status != 0) return r;
+  }
+  return command_result{0, ""};
+}
+
 command_result podman_pull(const std::filesystem::path& work, const std::string& registry_host,
                            const std::string& mirror_host_port, const std::string& ref) {
   std::filesystem::create_directories(work);

@@ -20,6 +20,9 @@ class containerd_daemon {
                       const std::string& ref, const std::string& user = {});
   // The image's target digest, as containerd recorded it ("" if absent).
   std::string image_digest(const std::string& ref);
+  // Pulls `src` (a plain-HTTP registry's image), converts it to eStargz
+  // with ctr-remote (Debian's stargz-snapshotter) and pushes it as `dst`.
+  command_result convert_to_estargz(const std::string& src, const std::string& dst);
   const std::filesystem::path& dir() const noexcept { return dir_.path(); }
 
  private:

@@ -377,8 +377,15 @@ fs::path registry_fixture::build_image(const fs::path& layout, const std::string
   for (std::size_t i = 0; i < spec.layer_sizes.size(); ++i) {
     auto bundle = dir_ / ("bundle-" + std::to_string(builds_++));
     must_run({umoci, "unpack", "--rootless", "--image", image, bundle.string()});
-    write_text(bundle / "rootfs" / ("layer-" + std::to_string(i) + ".bin"),
-               random_bytes(spec.layer_sizes[i], spec.seed * 1000 + i));
+    if (spec.files_per_layer <= 1) {
+      write_text(bundle / "rootfs" / ("layer-" + std::to_string(i) + ".bin"),
+                 random_bytes(spec.layer_sizes[i], spec.seed * 1000 + i));
+    }
+    for (int j = 0; spec.files_per_layer > 1 && j < spec.files_per_layer; ++j) {
+      write_text(bundle / "rootfs" / fmt::format("layer-{}-{}.bin", i, j),
+                 random_bytes(spec.layer_sizes[i] / static_cast<std::size_t>(spec.files_per_layer),
+                              spec.seed * 1000 + i * 100 + static_cast<std::uint64_t>(j)));
+    }
     must_run({umoci, "repack", "--image", image, bundle.string()});
     fs::remove_all(bundle);
   }

@@ -65,6 +65,9 @@ struct image_spec {
   std::string os = "linux";
   std::string architecture = "amd64";
   std::string variant;  // written into the index entry's platform only
+  // More than 1: layer i holds files "layer-<i>-<j>.bin", each
+  // random_bytes(size / files_per_layer, seed * 1000 + i * 100 + j).
+  int files_per_layer = 1;
 };
 
 struct pushed_blob {
