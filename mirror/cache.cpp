@@ -32,6 +32,16 @@ constexpr db::migration migrations[] = {
           digest TEXT NOT NULL, media_type TEXT NOT NULL, size INTEGER NOT NULL,
           fetched_at_ms INTEGER NOT NULL,
           PRIMARY KEY (host, name, tag));)"},
+    {2, "torrents fetched through /files",
+     R"(CREATE TABLE files (
+          info_hash TEXT PRIMARY KEY,
+          size INTEGER NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('downloading', 'complete')),
+          torrent BLOB,
+          verified_at_ns INTEGER,
+          created_at INTEGER NOT NULL,
+          last_access INTEGER NOT NULL);
+        CREATE INDEX files_lru ON files(state, last_access);)"},
 };
 
 std::int64_t now_s() {
@@ -91,7 +101,7 @@ cache::cache(options o, std::shared_ptr<spdlog::logger> log, db::database db)
 cache::~cache() = default;
 
 result<std::unique_ptr<cache>> cache::open(options o, std::shared_ptr<spdlog::logger> log) {
-  for (auto sub : {"blobs", "manifests"}) {
+  for (auto sub : {"blobs", "manifests", "files"}) {
     if (auto r = blobswarm::create_directories(o.dir / sub); !r) return fail(r.error());
   }
   auto db = db::database::open(o.dir / "index.db");
@@ -153,10 +163,46 @@ result<void> cache::recover() {
       std::filesystem::remove_all(entry.path(), ec);
     }
   }
-  auto total = db_.prepare("SELECT coalesce(sum(size), 0) FROM blobs");
+  if (auto r = recover_files(); !r) return r;
+  auto total = db_.prepare(
+      "SELECT (SELECT coalesce(sum(size), 0) FROM blobs) + (SELECT coalesce(sum(size), 0) FROM "
+      "files)");
   if (!total) return fail(total.error());
   if (auto r = total->step(); !r) return fail(r.error());
   used_ = static_cast<std::uint64_t>(total->column_int(0));
+  return {};
+}
+
+result<void> cache::recover_files() {
+  // As for blobs: a torrent that was downloading when the process stopped
+  // is dropped with its files.
+  std::vector<std::string> partial;
+  {
+    auto s = db_.prepare("SELECT info_hash FROM files WHERE state = 'downloading'");
+    if (!s) return fail(s.error());
+    while (true) {
+      auto row = s->step();
+      if (!row) return fail(row.error());
+      if (!*row) break;
+      partial.emplace_back(s->column_text(0));
+    }
+  }
+  for (const auto& hex : partial) {
+    log_->warn("discarding the partial download of torrent {} left by a previous run", hex);
+    remove_file_dir(hex);
+    auto del = db_.prepare("DELETE FROM files WHERE info_hash = ?");
+    if (del) (void)del->bind(hex).run();
+  }
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.dir / "files", ec)) {
+    auto name = entry.path().filename().string();
+    auto s = db_.prepare("SELECT 1 FROM files WHERE info_hash = ?");
+    bool known = info_hash::from_hex(name) && s && s->bind(name).step().value_or(false);
+    if (!known) {
+      log_->warn("removing stray cache directory {}", entry.path().string());
+      std::filesystem::remove_all(entry.path(), ec);
+    }
+  }
   return {};
 }
 
@@ -197,17 +243,22 @@ result<void> cache::record_identity(const digest& d, const file_identity& id) {
   return s->bind(id.size, id.inode, id.mtime_ns, id.ctime_ns, d.str()).run();
 }
 
-result<void> cache::begin_blob(const digest& d, std::uint64_t size) {
+result<void> cache::make_room(std::string_view what, std::uint64_t size) {
   enforce_quota(size);
   if (used_ + size > options_.quota) {
-    return fail(errc::no_space, "cache quota {} cannot hold blob {} of {} bytes", options_.quota,
-                d.str(), size);
+    return fail(errc::no_space, "cache quota {} cannot hold {} of {} bytes", options_.quota, what,
+                size);
   }
   auto avail = available_space(blobs_dir());
   if (avail && *avail < size) {
-    return fail(errc::no_space, "disk has {} bytes free, blob {} needs {}", *avail, d.str(), size);
+    return fail(errc::no_space, "disk has {} bytes free, {} needs {}", *avail, what, size);
   }
   keep_reserve();
+  return {};
+}
+
+result<void> cache::begin_blob(const digest& d, std::uint64_t size) {
+  if (auto room = make_room("blob " + d.str(), size); !room) return room;
   // A 'downloading' row may be left by an earlier download whose
   // abort_blob() could not delete it (a full disk refuses sqlite writes
   // too); only one download per digest runs, so it is stale: take it over.
@@ -322,7 +373,12 @@ result<std::vector<cached_blob>> cache::complete_blobs() {
 }
 
 cache_lease cache::lease(const digest& d) {
-  std::string hex(d.hex());
+  return lease_key(std::string(d.hex()));
+}
+
+// Blob leases are keyed by the digest's hex (64 or 128 characters), torrent
+// leases by the v1 info-hash's (40): the two never collide.
+cache_lease cache::lease_key(std::string hex) {
   ++leases_->counts[hex];
   return cache_lease(leases_, std::move(hex));
 }
@@ -343,18 +399,28 @@ std::uint64_t cache::enforce_quota(std::uint64_t incoming) {
       static_cast<std::uint64_t>(static_cast<double>(options_.quota) * options_.low_watermark);
   if (used_ + incoming <= high) return 0;
   auto target = incoming > low ? 0 : low - incoming;
+  // Blobs and torrents fetched through /files, oldest access first.
   auto s = db_.prepare(
-      "SELECT digest, size FROM blobs WHERE state = 'complete' ORDER BY last_access ASC");
+      "SELECT 0, digest, size, last_access FROM blobs WHERE state = 'complete' "
+      "UNION ALL SELECT 1, info_hash, size, last_access FROM files WHERE state = 'complete' "
+      "ORDER BY 4 ASC");
   if (!s) return 0;
   std::vector<std::pair<digest, std::uint64_t>> victims;
+  std::vector<std::pair<info_hash, std::uint64_t>> file_victims;
   std::uint64_t projected = used_;
   while (projected > target) {
     auto row = s->step();
     if (!row || !*row) break;
-    auto d = digest::parse(s->column_text(0));
-    if (!d || leased(std::string(d->hex()))) continue;
-    auto size = static_cast<std::uint64_t>(s->column_int(1));
-    victims.emplace_back(*d, size);
+    auto size = static_cast<std::uint64_t>(s->column_int(2));
+    if (s->column_int(0) == 0) {
+      auto d = digest::parse(s->column_text(1));
+      if (!d || leased(std::string(d->hex()))) continue;
+      victims.emplace_back(*d, size);
+    } else {
+      auto ih = info_hash::from_hex(s->column_text(1));
+      if (!ih || leased(ih->hex())) continue;
+      file_victims.emplace_back(*ih, size);
+    }
     projected -= std::min(projected, size);
   }
   s->reset();
@@ -364,7 +430,109 @@ std::uint64_t cache::enforce_quota(std::uint64_t incoming) {
     abort_blob(d);
     freed += size;
   }
+  for (const auto& [ih, size] : file_victims) {
+    log_->info("evicting torrent {} ({} bytes, least recently used)", ih.hex(), size);
+    abort_file(ih);
+    freed += size;
+  }
   return freed;
+}
+
+std::filesystem::path cache::file_dir(const info_hash& ih) const {
+  return options_.dir / "files" / ih.hex();
+}
+
+void cache::remove_file_dir(const std::string& hex) {
+  std::error_code ec;
+  std::filesystem::remove_all(options_.dir / "files" / hex, ec);
+}
+
+result<std::optional<cached_file>> cache::find_file(const info_hash& ih) {
+  auto s = db_.cached(
+      "SELECT size, torrent, verified_at_ns FROM files WHERE info_hash = ? AND state = "
+      "'complete'");
+  if (!s) return fail(s.error());
+  auto row = (*s)->bind(ih.hex()).step();
+  if (!row) return fail(row.error());
+  if (!*row) return std::optional<cached_file>{};
+  auto& q = **s;
+  cached_file f{ih, static_cast<std::uint64_t>(q.column_int(0)), std::string(q.column_blob(1)),
+                q.column_int(2)};
+  q.reset();
+  return std::optional<cached_file>(std::move(f));
+}
+
+result<void> cache::begin_file(const info_hash& ih, std::uint64_t size) {
+  if (auto room = make_room("torrent " + ih.hex(), size); !room) return room;
+  // A 'downloading' row left behind is stale (one download per torrent runs).
+  auto s = db_.prepare(
+      "INSERT INTO files(info_hash, size, state, created_at, last_access) "
+      "VALUES (?, ?, 'downloading', ?, ?) "
+      "ON CONFLICT(info_hash) DO UPDATE SET size = excluded.size, created_at = "
+      "excluded.created_at, last_access = excluded.last_access WHERE files.state = 'downloading'");
+  if (!s) return fail(s.error());
+  auto t = now_s();
+  if (auto r = s->bind(ih.hex(), size, t, t).run(); !r) return r;
+  if (db_.changes() != 1) return fail(errc::conflict, "torrent {} is already cached", ih.hex());
+  used_ += size;
+  return {};
+}
+
+result<void> cache::commit_file(const info_hash& ih, std::string_view torrent) {
+  auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  auto s = db_.prepare(
+      "UPDATE files SET state = 'complete', torrent = ?, verified_at_ns = ?, last_access = ? "
+      "WHERE info_hash = ? AND state = 'downloading'");
+  if (!s) return fail(s.error());
+  if (auto r = s->bind(db::blob{torrent}, now_ns, now_s(), ih.hex()).run(); !r) return r;
+  if (db_.changes() != 1) {
+    return fail(errc::conflict, "torrent {} was not being downloaded", ih.hex());
+  }
+  return {};
+}
+
+void cache::abort_file(const info_hash& ih) {
+  auto hex = ih.hex();
+  auto s = db_.prepare("SELECT size FROM files WHERE info_hash = ?");
+  if (s && s->bind(hex).step().value_or(false)) {
+    used_ -= std::min(used_, static_cast<std::uint64_t>(s->column_int(0)));
+  }
+  remove_file_dir(hex);  // first, as in abort_blob: its space lets sqlite write
+  auto del = db_.prepare("DELETE FROM files WHERE info_hash = ?");
+  auto deleted = del ? del->bind(hex).run() : result<void>(fail(del.error()));
+  if (!deleted && deleted.error().code == errc::no_space && release_reserve()) {
+    deleted = del->bind(hex).run();
+  }
+  if (!deleted) log_->warn("cannot remove torrent {} from the index: {}", hex, deleted.error());
+  if (options_.on_remove_file) options_.on_remove_file(ih);
+}
+
+void cache::touch_file(const info_hash& ih) {
+  auto s = db_.cached("UPDATE files SET last_access = ? WHERE info_hash = ?");
+  if (s) (void)(*s)->bind(now_s(), ih.hex()).run();
+}
+
+result<std::vector<cached_file>> cache::complete_files() {
+  auto s = db_.prepare(
+      "SELECT info_hash, size, torrent, verified_at_ns FROM files WHERE state = 'complete'");
+  if (!s) return fail(s.error());
+  std::vector<cached_file> out;
+  while (true) {
+    auto row = s->step();
+    if (!row) return fail(row.error());
+    if (!*row) break;
+    auto ih = info_hash::from_hex(s->column_text(0));
+    if (!ih) continue;
+    out.push_back(cached_file{*ih, static_cast<std::uint64_t>(s->column_int(1)),
+                              std::string(s->column_blob(2)), s->column_int(3)});
+  }
+  return out;
+}
+
+cache_lease cache::lease_file(const info_hash& ih) {
+  return lease_key(ih.hex());
 }
 
 result<void> cache::put_manifest(const cached_manifest& m) {
