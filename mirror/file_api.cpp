@@ -40,6 +40,14 @@ std::string content_disposition(std::string_view name) {
                      http::percent_encode(name));
 }
 
+// A JSON error; a torrent this node cannot serve (v2-only) is 422, not the
+// 405 errc::unsupported means elsewhere.
+http::response refusal(const error& e) {
+  auto r = http::json_error(e);
+  if (e.code == errc::unsupported) r.status(422);
+  return r;
+}
+
 http::response range_refused(std::uint64_t size) {
   auto r = http::json_response(
       416, json{{"error",
@@ -152,12 +160,13 @@ awaitable<http::response> file_api::by_hash(http::request& req) {
     path = std::move(*decoded);
   }
   auto t = co_await torrent_for(*ih);
-  if (!t) co_return http::json_error(t.error());
+  if (!t) co_return refusal(t.error());
   const auto& torrent = **t;
   if (path.empty() || path.ends_with('/')) {
     if (path.empty() && !torrent.is_directory()) {
-      co_return co_await serve(req,
-                               target{*t, &torrent.files().front(), std::nullopt, torrent.name()});
+      // Named: GCC 12 destroys a braced temporary inside co_await twice.
+      target whole{*t, &torrent.files().front(), std::nullopt, torrent.name()};
+      co_return co_await serve(req, std::move(whole));
     }
     co_return listing(req, torrent, path);
   }
@@ -169,7 +178,8 @@ awaitable<http::response> file_api::by_hash(http::request& req) {
                                            "lists its files",
                                            ih->hex(), torrent.name(), path, ih->hex())});
   }
-  co_return co_await serve(req, target{*t, f, std::nullopt, base_name(f->path)});
+  target one{*t, f, std::nullopt, base_name(f->path)};
+  co_return co_await serve(req, std::move(one));
 }
 
 http::response file_api::listing(const http::request& req, const file_torrent& t,
@@ -337,15 +347,22 @@ awaitable<http::response> file_api::by_url(http::request& req) {
     blob->set("ETag", fmt::format("\"{}\"", f->id.str()));
     co_return std::move(*blob);
   }
-  auto t = co_await torrent_for(f->torrent);
-  if (!t) co_return http::json_error(t.error());
+  if (!f->torrent) {  // an empty file has no torrent
+    auto r = http::response::bytes(200, "", octet_stream);
+    r.set("Content-Disposition", content_disposition(filename));
+    r.set("ETag", fmt::format("\"{}\"", f->id.str()));
+    co_return r;
+  }
+  auto t = co_await torrent_for(*f->torrent);
+  if (!t) co_return refusal(t.error());
   if ((*t)->is_directory() || (*t)->size() != f->size) {
     co_return http::json_error(
         error{errc::upstream, fmt::format("torrent {} that the seeder gave for {} is not its one "
                                           "file of {} bytes",
-                                          f->torrent.hex(), *url, f->size)});
+                                          f->torrent->hex(), *url, f->size)});
   }
-  co_return co_await serve(req, target{*t, &(*t)->files().front(), f->id, std::move(filename)});
+  target file{*t, &(*t)->files().front(), f->id, std::move(filename)};
+  co_return co_await serve(req, std::move(file));
 }
 
 }  // namespace blobswarm::mirror

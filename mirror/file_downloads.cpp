@@ -163,7 +163,7 @@ nlohmann::json file_downloads::status() const {
   }
   nlohmann::json seeding = nlohmann::json::array();
   for (const auto& [v1, h] : seeding_) {
-    auto st = h.status({});
+    auto st = h.status(lt::torrent_handle::query_name);
     seeding.push_back({{"info_hash", v1.hex()},
                        {"name", st.name},
                        {"uploaded", st.all_time_upload},

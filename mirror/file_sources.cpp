@@ -78,9 +78,14 @@ awaitable<result<url_file>> file_sources::resolve_url(std::string url,
   auto j = nlohmann::json::parse(r->body, nullptr, false);
   if (!j.is_object()) co_return fail(errc::upstream, "the seeder's answer for {} is not JSON", url);
   auto d = digest::parse(j.value("digest", ""));
-  auto ih = info_hash::from_hex(j.value("info_hash_v1", ""));
   auto size = j.find("size");
-  if (!d || !ih || size == j.end() || !size->is_number_unsigned()) {
+  std::optional<info_hash> ih;
+  if (auto raw = j.find("info_hash_v1"); raw != j.end() && raw->is_string()) {
+    auto parsed = info_hash::from_hex(raw->get<std::string>());
+    if (parsed) ih = *parsed;
+  }
+  bool empty = size != j.end() && size->is_number_unsigned() && size->get<std::uint64_t>() == 0;
+  if (!d || (!ih && !empty) || size == j.end() || !size->is_number_unsigned()) {
     co_return fail(errc::upstream, "the seeder's answer for {} lacks digest, size or info-hash",
                    url);
   }
@@ -88,7 +93,7 @@ awaitable<result<url_file>> file_sources::resolve_url(std::string url,
     co_return fail(errc::digest_mismatch, "the seeder has {} for {}, not {}", d->str(), url,
                    expected->str());
   }
-  co_return url_file{std::move(url), *d, size->get<std::uint64_t>(), *ih, j.value("name", "")};
+  co_return url_file{std::move(url), *d, size->get<std::uint64_t>(), ih, j.value("name", "")};
 }
 
 }  // namespace blobswarm::mirror

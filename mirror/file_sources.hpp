@@ -23,8 +23,10 @@ struct url_file {
   std::string url;
   digest id;  // SHA-256 of the bytes the seeder fetched
   std::uint64_t size = 0;
-  info_hash torrent;  // v1 info-hash of the file's torrent (as for a blob of that digest)
-  std::string name;   // the URL path's last segment, for Content-Disposition
+  // v1 info-hash of the file's torrent (the torrent a blob of that digest
+  // has); none for an empty file.
+  std::optional<info_hash> torrent;
+  std::string name;  // the URL path's last segment, for Content-Disposition
 };
 
 class file_sources {
