@@ -263,14 +263,15 @@ awaitable<http::response> file_api::serve(http::request& req, target t) {
   const auto size = t.file->size;
   auto w = wanted_of(req, size);
   if (w.range.what == http::range_request::kind::unsatisfiable) co_return range_refused(size);
-  auto dl = downloads_.get(t.torrent, t.expected);
-  if (!dl) co_return http::json_error(dl.error());
-  auto d = *dl;
   http::response r;
   if (req.method() == http::verb::head || w.length == 0) {
+    // The torrent says it all: no download for a HEAD.
     r = http::response::bytes(w.status, "", octet_stream);
     r.declare_length(w.length);
   } else {
+    auto dl = downloads_.get(t.torrent, t.expected);
+    if (!dl) co_return http::json_error(dl.error());
+    auto d = *dl;
     const auto& tor = *t.torrent;
     const auto begin = t.file->offset + w.first;
     const auto end = begin + w.length;

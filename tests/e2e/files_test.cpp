@@ -286,6 +286,12 @@ TEST(files, directory_torrent_reaches_curl_through_two_mirrors_the_second_from_t
   EXPECT_EQ(part.header("content-range"), "bytes 4000000-4099999/6291456");
   EXPECT_EQ(part.body, s.files["sub/b.bin"].substr(4000000, 100000));
 
+  // A HEAD answers from the torrent (and starts no download).
+  auto head = curl(first.url("/files/" + ih + "/a.bin"), {"-I"});
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.header("content-length"), "3145728");
+  EXPECT_NE(head.header("content-disposition").find("a.bin"), std::string::npos);
+
   // Every file through the first node.
   for (const auto& [path, url] : urls) {
     auto got = curl(url);
@@ -400,8 +406,11 @@ TEST(files, url_leaves_its_origin_once_for_three_mirrors) {
   EXPECT_EQ(checked.body, model);
   EXPECT_EQ(origin.count("GET /model.safetensors"), 1u);
   // The tracker lists it as a file pulled from that URL.
-  auto t = sys.tracker_get("/api/v1/blobs/" + url_param(sha256_digest(model)));
-  EXPECT_EQ(t["_status"], 200) << t.dump();
+  auto blob = sys.tracker_get("/api/v1/blobs/" + url_param(sha256_digest(model)));
+  ASSERT_EQ(blob["_status"], 200) << blob.dump();
+  auto row =
+      sys.tracker_get("/api/v1/torrents/" + blob["torrent"]["info_hash_v1"].get<std::string>());
+  EXPECT_EQ(row["source_url"], url) << row.dump();
 }
 
 TEST(files, wrong_digest_is_refused_and_nothing_is_kept) {
