@@ -269,15 +269,15 @@ awaitable<http::response> file_api::serve(http::request& req, target t) {
     r = http::response::bytes(w.status, "", octet_stream);
     r.declare_length(w.length);
   } else {
-    auto dl = downloads_.get(t.torrent, t.expected);
-    if (!dl) co_return http::json_error(dl.error());
-    auto d = *dl;
     const auto& tor = *t.torrent;
     const auto begin = t.file->offset + w.first;
     const auto end = begin + w.length;
     const int first_piece = tor.piece_at(begin);
     const int last_piece = tor.piece_at(end - 1);
     const bool urgent = w.status == 206;
+    auto dl = downloads_.get(t.torrent, t.expected, first_piece, last_piece);
+    if (!dl) co_return http::json_error(dl.error());
+    auto d = *dl;
     // With an expected digest, the file's last bytes wait for it.
     const auto release_at =
         t.expected ? t.file->offset + size - std::min(size, d->holdback()) : end;

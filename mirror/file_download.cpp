@@ -29,6 +29,10 @@ constexpr int urgent_deadline_ms = 0;
 constexpr int streaming_deadline_ms = 1000;
 constexpr int deadline_step_ms = 20;
 
+// How long the pieces a download's first request reads are the only ones
+// fetched (start()).
+constexpr auto hold_rest_for = std::chrono::seconds(2);
+
 // A piece libtorrent reported may not be in its files yet (threaded disk
 // back-end): read it again this often before calling the data corrupt.
 constexpr int read_attempts = 40;
@@ -94,7 +98,7 @@ void file_download::spawn(awaitable<void> task) {
   });
 }
 
-result<void> file_download::start() {
+result<void> file_download::start(int first, int last) {
   const auto& id = torrent_->id();
   auto v1 = lt::sha1_hash(id.raw().data());
   if (ctx_.peers.find(v1).is_valid()) {
@@ -109,9 +113,23 @@ result<void> file_download::start() {
   auto n = static_cast<std::size_t>(torrent_->piece_count());
   done_.assign(n, false);
   deadline_.assign(n, -1);
+  // Deadlines (want()) make pieces time-critical, but a peer serves the
+  // requests it has in order, and libtorrent asks a seed for its "allowed
+  // fast" pieces (BEP 6, any pieces) before it is unchoked: a Range read at
+  // the end of a file waited behind a dozen other pieces. So at first only
+  // the first reader's pieces are wanted at all; release_rest() adds the
+  // others once they arrived, or after hold_rest_for.
+  std::vector<lt::download_priority_t> priorities(n, lt::dont_download);
+  first_wanted_ = first;
+  last_wanted_ = window_end(first, last);
+  for (int p = first_wanted_; p <= last_wanted_; ++p) {
+    priorities[static_cast<std::size_t>(p)] = lt::top_priority;
+  }
+  holding_rest_ = true;
+  started_ = steady::now();
   std::weak_ptr<swarm_listener> listener = weak_from_this();
   auto h = ctx_.peers.add(torrent_->info(), ctx_.store.file_dir(id), ctx_.announce_urls, false,
-                          listener);
+                          listener, std::move(priorities));
   if (!h) {
     ctx_.store.abort_file(id);
     began_ = false;
@@ -126,11 +144,26 @@ result<void> file_download::start() {
   return {};
 }
 
-void file_download::want(int first, int last, bool urgent) {
-  if (finished() || !handle_.is_valid()) return;
+int file_download::window_end(int first, int last) const {
   auto window = static_cast<int>(
       std::max<std::uint64_t>(2, ctx_.settings.stream_window / torrent_->piece_length()));
-  last = std::min({last, first + window - 1, torrent_->piece_count() - 1});
+  return std::min({last, first + window - 1, torrent_->piece_count() - 1});
+}
+
+void file_download::release_rest() {
+  if (!holding_rest_ || finished() || !handle_.is_valid()) return;
+  holding_rest_ = false;
+  std::vector<lt::download_priority_t> priorities(done_.size(), lt::low_priority);
+  for (std::size_t p = 0; p < done_.size(); ++p) {
+    bool first = static_cast<int>(p) >= first_wanted_ && static_cast<int>(p) <= last_wanted_;
+    if (first || deadline_[p] >= 0) priorities[p] = lt::top_priority;
+  }
+  handle_.prioritize_pieces(priorities);
+}
+
+void file_download::want(int first, int last, bool urgent) {
+  if (finished() || !handle_.is_valid()) return;
+  last = window_end(first, last);
   int base = urgent ? urgent_deadline_ms : streaming_deadline_ms;
   for (int p = first; p <= last; ++p) {
     auto i = static_cast<std::size_t>(p);
@@ -199,6 +232,15 @@ void file_download::mark_done(int piece) {
   if (done_[i]) return;
   done_[i] = true;
   ++done_count_;
+  ctx_.log->debug("torrent {}: piece {} arrived ({} of {})", torrent_->id().hex(), piece,
+                  done_count_, torrent_->piece_count());
+  if (holding_rest_) {
+    bool all = true;
+    for (int p = first_wanted_; p <= last_wanted_ && all; ++p) {
+      all = done_[static_cast<std::size_t>(p)];
+    }
+    if (all) release_rest();
+  }
   changed_.notify_all();
   maybe_commit();
 }
@@ -234,8 +276,9 @@ awaitable<void> file_download::watch() {
   auto self = shared_from_this();
   // Ends when the download does; each pass waits at most a second.
   while (!finished()) {
-    co_await changed_.wait(std::chrono::seconds(1));
+    co_await changed_.wait(holding_rest_ ? hold_rest_for : std::chrono::seconds(1));
     if (finished()) break;
+    if (holding_rest_ && steady::now() - started_ >= hold_rest_for) release_rest();
     if (steady::now() - last_progress_ > ctx_.settings.stall_timeout) {
       fail_with(error{errc::timeout,
                       fmt::format("no peer sent any of torrent {} ('{}') for {} ({} of {} pieces "

@@ -76,8 +76,10 @@ class file_download final : public swarm_listener,
   file_download& operator=(const file_download&) = delete;
 
   // Records the download in the cache (room for every file) and adds the
-  // torrent to the session. errc::no_space when the cache cannot hold it.
-  result<void> start();
+  // torrent to the session, fetching only pieces [first, last] (what the
+  // request that starts it reads) until they arrived or a moment passed,
+  // then the rest. errc::no_space when the cache cannot hold it.
+  result<void> start(int first, int last);
   const file_torrent& torrent() const noexcept { return *torrent_; }
   const std::shared_ptr<const file_torrent>& torrent_ptr() const noexcept { return torrent_; }
   std::uint64_t holdback() const noexcept { return ctx_.settings.holdback; }
@@ -129,6 +131,10 @@ class file_download final : public swarm_listener,
   void mark_done(int piece);
   void maybe_commit();
   void fail_with(error e);
+  // The pieces of [first, last] within a reader's window.
+  int window_end(int first, int last) const;
+  // The pieces the first request did not ask for may be fetched now.
+  void release_rest();
 
   file_context& ctx_;
   std::shared_ptr<const file_torrent> torrent_;
@@ -138,6 +144,11 @@ class file_download final : public swarm_listener,
   int done_count_ = 0;
   // Per piece, the deadline (ms) already given to libtorrent; -1: none.
   std::vector<int> deadline_;
+  // Pieces [first_wanted_, last_wanted_] come before any other (start()).
+  int first_wanted_ = 0;
+  int last_wanted_ = -1;
+  bool holding_rest_ = false;
+  std::chrono::steady_clock::time_point started_;
   bool digest_ok_ = false;
   bool committed_ = false;
   bool began_ = false;

@@ -57,11 +57,12 @@ std::shared_ptr<file_download> file_downloads::in_flight(const info_hash& v1) co
 }
 
 result<std::shared_ptr<file_download>> file_downloads::get(std::shared_ptr<const file_torrent> t,
-                                                           std::optional<digest> expected) {
+                                                           std::optional<digest> expected,
+                                                           int first, int last) {
   if (auto d = in_flight(t->id())) return d;
   auto id = t->id();
   auto d = std::make_shared<file_download>(ctx_, std::move(t), std::move(expected));
-  if (auto r = d->start(); !r) return fail(r.error());
+  if (auto r = d->start(first, last); !r) return fail(r.error());
   std::weak_ptr<bool> alive = alive_;
   d->on_finished([this, alive](file_download& done) {
     if (alive.lock()) finished(done);

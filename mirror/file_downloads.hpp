@@ -27,9 +27,10 @@ class file_downloads {
 
   // The download of torrent `v1` in flight, if any.
   std::shared_ptr<file_download> in_flight(const info_hash& v1) const;
-  // Joins the download of `t` in flight or starts one.
+  // Joins the download of `t` in flight or starts one, pieces [first,
+  // last] first (file_download::start).
   result<std::shared_ptr<file_download>> get(std::shared_ptr<const file_torrent> t,
-                                             std::optional<digest> expected);
+                                             std::optional<digest> expected, int first, int last);
   // At start-up: seeds every torrent the cache holds complete.
   void reseed();
   // The cache dropped torrent `v1` (evicted or discarded): stop seeding it.

@@ -163,12 +163,14 @@ shared_dir make_shared_dir(const temp_dir& dir, const std::string& format) {
   return s;
 }
 
-// The first seed of a torrent: a real BitTorrent client.
-std::unique_ptr<process> start_seed(const files_system& sys, const shared_dir& s) {
+// The first seed of a torrent: a real BitTorrent client, uploading at
+// most `rate` bytes/s (0: no limit).
+std::unique_ptr<process> start_seed(const files_system& sys, const shared_dir& s,
+                                    std::uint64_t rate = 0) {
   auto p = std::make_unique<process>(std::vector<std::string>{
       "/usr/bin/python3", std::string(BLOBSWARM_SOURCE_DIR) + "/tests/e2e/lt_seed.py", "--torrent",
       s.torrent.string(), "--save", s.root.parent_path().string(), "--tracker",
-      sys.tracker->url("/announce/" + sys.passkey)});
+      sys.tracker->url("/announce/" + sys.passkey), "--rate", std::to_string(rate)});
   EXPECT_TRUE(p->wait_for_output("announced", std::chrono::seconds(30))) << p->output();
   return p;
 }
@@ -328,6 +330,26 @@ TEST(files, directory_torrent_reaches_curl_through_two_mirrors_the_second_from_t
   auto missing = curl(second.url("/files/" + ih + "/no/such.file"));
   EXPECT_EQ(missing.status, 404);
   EXPECT_NE(missing.body.find("no file 'no/such.file'"), std::string::npos) << missing.body;
+}
+
+TEST(files, range_read_is_answered_before_the_rest_of_the_file) {
+  files_system sys(1);
+  auto s = make_shared_dir(sys.dir, "v1");
+  auto ih = sys.register_torrent(s.torrent);
+  // 9 MiB in 256 KiB pieces at 1 MiB/s: the whole torrent takes 9 s.
+  auto seed = start_seed(sys, s, 1 << 20);
+  auto& m = *sys.mirrors[0];
+  // The last two pieces of sub/b.bin (the torrent's pieces 34 and 35 of 37).
+  auto part = curl(m.url("/files/" + ih + "/sub/b.bin"), {"-r", "5767168-6291455"});
+  ASSERT_EQ(part.status, 206) << part.body;
+  EXPECT_EQ(part.body, s.files["sub/b.bin"].substr(5767168));
+  // Its pieces came first: most of the torrent had not arrived yet.
+  auto status = files_status(m);
+  ASSERT_EQ(status["downloads"].size(), 1u) << status.dump();
+  auto done = status["downloads"][0]["pieces_done"].get<int>();
+  auto pieces = status["downloads"][0]["pieces"].get<int>();
+  EXPECT_EQ(pieces, 37);
+  EXPECT_LE(done, 6) << "a Range read waited for " << done << " of " << pieces << " pieces";
 }
 
 TEST(files, hybrid_torrent_is_verified_and_its_padding_never_shows) {

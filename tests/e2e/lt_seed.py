@@ -9,6 +9,7 @@ once the tracker has answered, then seeds until SIGTERM or SIGINT, when it
 announces "stopped" and exits.
 
 Usage: lt_seed.py --torrent FILE --save DIR --tracker URL [--timeout 120]
+                  [--rate BYTES_PER_S]
 """
 import argparse
 import signal
@@ -24,6 +25,7 @@ def main():
     ap.add_argument("--save", required=True)
     ap.add_argument("--tracker", required=True)
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--rate", type=int, default=0, help="upload limit (0: none)")
     args = ap.parse_args()
 
     session = lt.session({
@@ -36,7 +38,13 @@ def main():
         "enable_outgoing_utp": False,
         "allow_multiple_connections_per_ip": True,
         "alert_mask": lt.alert_category.error | lt.alert_category.tracker | lt.alert_category.status,
+        "upload_rate_limit": args.rate,
     })
+    if args.rate:
+        # Loopback peers are exempt from rate limits unless in the global class.
+        f = lt.ip_filter()
+        f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+        session.set_peer_class_filter(f)
     params = lt.add_torrent_params()
     params.ti = lt.torrent_info(args.torrent)
     params.save_path = args.save
