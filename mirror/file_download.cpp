@@ -22,12 +22,10 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-// Deadlines (ms from now) for libtorrent's time-critical pieces: Range
-// reads first, then streaming readers, each piece a little after the one
-// before it so that they arrive in order.
-constexpr int urgent_deadline_ms = 0;
-constexpr int streaming_deadline_ms = 1000;
-constexpr int deadline_step_ms = 20;
+// Piece priorities: a Range read's pieces first, then the windows ahead of
+// streaming readers, then the rest of the torrent.
+constexpr auto urgent_priority = lt::top_priority;
+constexpr auto streaming_priority = lt::download_priority_t(6);
 
 // How long the pieces a download's first request reads are the only ones
 // fetched (start()).
@@ -112,18 +110,19 @@ result<void> file_download::start(int first, int last) {
   lease_ = ctx_.store.lease_file(id);
   auto n = static_cast<std::size_t>(torrent_->piece_count());
   done_.assign(n, false);
-  deadline_.assign(n, -1);
-  // Deadlines (want()) make pieces time-critical, but a peer serves the
-  // requests it has in order, and libtorrent asks a seed for its "allowed
-  // fast" pieces (BEP 6, any pieces) before it is unchoked: a Range read at
-  // the end of a file waited behind a dozen other pieces. So at first only
-  // the first reader's pieces are wanted at all; release_rest() adds the
-  // others once they arrived, or after hold_rest_for.
+  raised_.assign(n, 0);
+  // Priorities (want()) decide what libtorrent asks for next, but a peer
+  // serves the requests it has in order, and libtorrent asks a seed for its
+  // "allowed fast" pieces (BEP 6, any pieces) before it is unchoked: a Range
+  // read at the end of a file waited behind a dozen other pieces. So at
+  // first only the first reader's pieces are wanted at all; release_rest()
+  // adds the others once they arrived, or after hold_rest_for.
   std::vector<lt::download_priority_t> priorities(n, lt::dont_download);
   first_wanted_ = first;
   last_wanted_ = window_end(first, last);
   for (int p = first_wanted_; p <= last_wanted_; ++p) {
-    priorities[static_cast<std::size_t>(p)] = lt::top_priority;
+    priorities[static_cast<std::size_t>(p)] = urgent_priority;
+    raised_[static_cast<std::size_t>(p)] = static_cast<std::uint8_t>(urgent_priority);
   }
   holding_rest_ = true;
   started_ = steady::now();
@@ -155,8 +154,7 @@ void file_download::release_rest() {
   holding_rest_ = false;
   std::vector<lt::download_priority_t> priorities(done_.size(), lt::low_priority);
   for (std::size_t p = 0; p < done_.size(); ++p) {
-    bool first = static_cast<int>(p) >= first_wanted_ && static_cast<int>(p) <= last_wanted_;
-    if (first || deadline_[p] >= 0) priorities[p] = lt::top_priority;
+    if (raised_[p]) priorities[p] = lt::download_priority_t(raised_[p]);
   }
   handle_.prioritize_pieces(priorities);
 }
@@ -164,15 +162,17 @@ void file_download::release_rest() {
 void file_download::want(int first, int last, bool urgent) {
   if (finished() || !handle_.is_valid()) return;
   last = window_end(first, last);
-  int base = urgent ? urgent_deadline_ms : streaming_deadline_ms;
+  auto target = urgent ? urgent_priority : streaming_priority;
+  std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> raise;
   for (int p = first; p <= last; ++p) {
     auto i = static_cast<std::size_t>(p);
-    if (done_[i]) continue;
-    int deadline = base + (p - first) * deadline_step_ms;
-    if (deadline_[i] >= 0 && deadline_[i] <= deadline) continue;
-    deadline_[i] = deadline;
-    handle_.set_piece_deadline(lt::piece_index_t(p), deadline);
+    if (done_[i] || raised_[i] >= static_cast<std::uint8_t>(target)) continue;
+    raised_[i] = static_cast<std::uint8_t>(target);
+    raise.emplace_back(lt::piece_index_t(p), target);
   }
+  // While the rest is held back (start()), only raised pieces are wanted
+  // anyway; release_rest() gives every piece its priority then.
+  if (!raise.empty()) handle_.prioritize_pieces(raise);
 }
 
 awaitable<result<void>> file_download::wait_piece(int p, duration limit) {

@@ -3,10 +3,13 @@
 // arrives, then kept and seeded.
 //
 // The whole torrent is fetched (the cache holds and seeds torrents whole),
-// rarest-first; what readers ask for goes first: each reader marks the
-// pieces ahead of it time-critical (libtorrent's piece deadlines), a Range
-// reader with the earliest deadlines of all, so that an offset in the middle
-// of a large file costs its pieces, not everything before them.
+// rarest-first; what readers ask for goes first: each reader raises the
+// piece priority of the pieces ahead of it (a window of stream_window
+// bytes), a Range reader to the top priority, above every streaming
+// reader, so that an offset in the middle of a large file costs its
+// pieces, not everything before them. Priorities, not libtorrent's
+// time-critical pieces (set_piece_deadline), which crashed mirrors inside
+// libtorrent 2.0.8 (arvidn/libtorrent#5891; mirror/torrent_fetch.cpp).
 //
 // A reader takes a piece once libtorrent reports it passed its hash check,
 // and reads it back from the files and checks it against its v1 SHA-1
@@ -142,8 +145,8 @@ class file_download final : public swarm_listener,
   lt::torrent_handle handle_;
   std::vector<bool> done_;
   int done_count_ = 0;
-  // Per piece, the deadline (ms) already given to libtorrent; -1: none.
-  std::vector<int> deadline_;
+  // Per piece, the priority a reader raised it to (0: none).
+  std::vector<std::uint8_t> raised_;
   // Pieces [first_wanted_, last_wanted_] come before any other (start()).
   int first_wanted_ = 0;
   int last_wanted_ = -1;
