@@ -44,6 +44,10 @@ constexpr db::migration migrations[] = {
         CREATE INDEX files_lru ON files(state, last_access);)"},
 };
 
+// The two kinds of entry: blobs by digest, /files torrents by info-hash.
+constexpr cache::entry_table blobs_table{"blobs", "digest"};
+constexpr cache::entry_table files_table{"files", "info_hash"};
+
 std::int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -131,22 +135,12 @@ result<digest> digest_of_file(std::string_view name) {
 result<void> cache::recover() {
   // Downloads that were in progress when the process stopped: their data
   // was never verified, so it goes.
-  std::vector<std::string> partial;
-  {
-    auto s = db_.prepare("SELECT digest FROM blobs WHERE state = 'downloading'");
-    if (!s) return fail(s.error());
-    while (true) {
-      auto row = s->step();
-      if (!row) return fail(row.error());
-      if (!*row) break;
-      partial.emplace_back(s->column_text(0));
-    }
-  }
-  for (const auto& text : partial) {
+  auto partial = partial_entries(blobs_table);
+  if (!partial) return fail(partial.error());
+  for (const auto& text : *partial) {
     log_->warn("discarding unverified partial download of {} left by a previous run", text);
     if (auto d = digest::parse(text)) remove_blob(std::string(d->hex()));
-    auto del = db_.prepare("DELETE FROM blobs WHERE digest = ?");
-    if (del) (void)del->bind(text).run();
+    (void)delete_entry(blobs_table, text);
   }
   // Files without an index entry (crash between write and index update).
   std::error_code ec;
@@ -176,22 +170,12 @@ result<void> cache::recover() {
 result<void> cache::recover_files() {
   // As for blobs: a torrent that was downloading when the process stopped
   // is dropped with its files.
-  std::vector<std::string> partial;
-  {
-    auto s = db_.prepare("SELECT info_hash FROM files WHERE state = 'downloading'");
-    if (!s) return fail(s.error());
-    while (true) {
-      auto row = s->step();
-      if (!row) return fail(row.error());
-      if (!*row) break;
-      partial.emplace_back(s->column_text(0));
-    }
-  }
-  for (const auto& hex : partial) {
+  auto partial = partial_entries(files_table);
+  if (!partial) return fail(partial.error());
+  for (const auto& hex : *partial) {
     log_->warn("discarding the partial download of torrent {} left by a previous run", hex);
     remove_file_dir(hex);
-    auto del = db_.prepare("DELETE FROM files WHERE info_hash = ?");
-    if (del) (void)del->bind(hex).run();
+    (void)delete_entry(files_table, hex);
   }
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(options_.dir / "files", ec)) {
@@ -258,21 +242,66 @@ result<void> cache::make_room(std::string_view what, std::uint64_t size) {
 }
 
 result<void> cache::begin_blob(const digest& d, std::uint64_t size) {
-  if (auto room = make_room("blob " + d.str(), size); !room) return room;
-  // A 'downloading' row may be left by an earlier download whose
-  // abort_blob() could not delete it (a full disk refuses sqlite writes
-  // too); only one download per digest runs, so it is stale: take it over.
-  auto s = db_.prepare(
-      "INSERT INTO blobs(digest, size, state, created_at, last_access) "
+  return begin_entry(blobs_table, d.str(), size, "blob " + d.str());
+}
+
+result<void> cache::begin_entry(const entry_table& t, const std::string& key, std::uint64_t size,
+                                const std::string& what) {
+  if (auto room = make_room(what, size); !room) return room;
+  // A 'downloading' row may be left by an earlier download whose abort
+  // could not delete it (a full disk refuses sqlite writes too); only one
+  // download per key runs, so it is stale: take it over.
+  auto s = db_.prepare(fmt::format(
+      "INSERT INTO {0}({1}, size, state, created_at, last_access) "
       "VALUES (?, ?, 'downloading', ?, ?) "
-      "ON CONFLICT(digest) DO UPDATE SET size = excluded.size, created_at = excluded.created_at, "
-      "last_access = excluded.last_access WHERE blobs.state = 'downloading'");
+      "ON CONFLICT({1}) DO UPDATE SET size = excluded.size, created_at = excluded.created_at, "
+      "last_access = excluded.last_access WHERE {0}.state = 'downloading'",
+      t.name, t.key));
   if (!s) return fail(s.error());
-  auto t = now_s();
-  if (auto r = s->bind(d.str(), size, t, t).run(); !r) return r;
-  if (db_.changes() != 1) return fail(errc::conflict, "blob {} is already cached", d.str());
+  auto now = now_s();
+  if (auto r = s->bind(key, size, now, now).run(); !r) return r;
+  if (db_.changes() != 1) return fail(errc::conflict, "{} is already cached", what);
   used_ += size;
   return {};
+}
+
+result<std::vector<std::string>> cache::partial_entries(const entry_table& t) {
+  auto s = db_.prepare(fmt::format("SELECT {} FROM {} WHERE state = 'downloading'", t.key, t.name));
+  if (!s) return fail(s.error());
+  std::vector<std::string> out;
+  while (true) {
+    auto row = s->step();
+    if (!row) return fail(row.error());
+    if (!*row) break;
+    out.emplace_back(s->column_text(0));
+  }
+  return out;
+}
+
+result<void> cache::delete_entry(const entry_table& t, const std::string& key) {
+  auto del = db_.prepare(fmt::format("DELETE FROM {} WHERE {} = ?", t.name, t.key));
+  return del ? del->bind(key).run() : result<void>(fail(del.error()));
+}
+
+void cache::drop_entry(const entry_table& t, const std::string& key,
+                       const std::function<void()>& remove_data) {
+  auto s = db_.prepare(fmt::format("SELECT size FROM {} WHERE {} = ?", t.name, t.key));
+  if (s && s->bind(key).step().value_or(false)) {
+    used_ -= std::min(used_, static_cast<std::uint64_t>(s->column_int(0)));
+  }
+  // The data first: on a full disk its space is what lets sqlite write
+  // the deletion. A row without its data is harmless (a 'downloading' row
+  // is dropped at start-up, a 'complete' one is a miss when served).
+  remove_data();
+  auto deleted = delete_entry(t, key);
+  if (!deleted && deleted.error().code == errc::no_space && release_reserve()) {
+    deleted = delete_entry(t, key);
+  }
+  if (!deleted) {
+    // A 'downloading' row left behind is taken over by the next begin or
+    // dropped at the next start.
+    log_->warn("cannot remove {} from the index: {}", key, deleted.error().message);
+  }
 }
 
 result<void> cache::commit_blob(const digest& d, std::string_view torrent) {
@@ -301,25 +330,7 @@ result<void> cache::set_torrent(const digest& d, std::string_view torrent) {
 }
 
 void cache::abort_blob(const digest& d) {
-  auto s = db_.prepare("SELECT size FROM blobs WHERE digest = ?");
-  if (s && s->bind(d.str()).step().value_or(false)) {
-    auto size = static_cast<std::uint64_t>(s->column_int(0));
-    used_ -= std::min(used_, size);
-  }
-  // The file first: on a full disk its space is what lets sqlite write
-  // the deletion. A row without its file is harmless (a 'downloading' row
-  // is dropped at start-up, a 'complete' one is a miss when served).
-  remove_blob(std::string(d.hex()));
-  auto del = db_.prepare("DELETE FROM blobs WHERE digest = ?");
-  auto deleted = del ? del->bind(d.str()).run() : result<void>(fail(del.error()));
-  if (!deleted && deleted.error().code == errc::no_space && release_reserve()) {
-    deleted = del->bind(d.str()).run();
-  }
-  if (!deleted) {
-    // A 'downloading' row left behind is taken over by the next
-    // begin_blob() or dropped at the next start.
-    log_->warn("cannot remove {} from the index: {}", d.str(), deleted.error().message);
-  }
+  drop_entry(blobs_table, d.str(), [&] { remove_blob(std::string(d.hex())); });
   if (options_.on_remove) options_.on_remove(d);
 }
 
@@ -463,19 +474,7 @@ result<std::optional<cached_file>> cache::find_file(const info_hash& ih) {
 }
 
 result<void> cache::begin_file(const info_hash& ih, std::uint64_t size) {
-  if (auto room = make_room("torrent " + ih.hex(), size); !room) return room;
-  // A 'downloading' row left behind is stale (one download per torrent runs).
-  auto s = db_.prepare(
-      "INSERT INTO files(info_hash, size, state, created_at, last_access) "
-      "VALUES (?, ?, 'downloading', ?, ?) "
-      "ON CONFLICT(info_hash) DO UPDATE SET size = excluded.size, created_at = "
-      "excluded.created_at, last_access = excluded.last_access WHERE files.state = 'downloading'");
-  if (!s) return fail(s.error());
-  auto t = now_s();
-  if (auto r = s->bind(ih.hex(), size, t, t).run(); !r) return r;
-  if (db_.changes() != 1) return fail(errc::conflict, "torrent {} is already cached", ih.hex());
-  used_ += size;
-  return {};
+  return begin_entry(files_table, ih.hex(), size, "torrent " + ih.hex());
 }
 
 result<void> cache::commit_file(const info_hash& ih, std::string_view torrent) {
@@ -495,17 +494,7 @@ result<void> cache::commit_file(const info_hash& ih, std::string_view torrent) {
 
 void cache::abort_file(const info_hash& ih) {
   auto hex = ih.hex();
-  auto s = db_.prepare("SELECT size FROM files WHERE info_hash = ?");
-  if (s && s->bind(hex).step().value_or(false)) {
-    used_ -= std::min(used_, static_cast<std::uint64_t>(s->column_int(0)));
-  }
-  remove_file_dir(hex);  // first, as in abort_blob: its space lets sqlite write
-  auto del = db_.prepare("DELETE FROM files WHERE info_hash = ?");
-  auto deleted = del ? del->bind(hex).run() : result<void>(fail(del.error()));
-  if (!deleted && deleted.error().code == errc::no_space && release_reserve()) {
-    deleted = del->bind(hex).run();
-  }
-  if (!deleted) log_->warn("cannot remove torrent {} from the index: {}", hex, deleted.error());
+  drop_entry(files_table, hex, [&] { remove_file_dir(hex); });
   if (options_.on_remove_file) options_.on_remove_file(ih);
 }
 

@@ -188,6 +188,24 @@ class cache {
   result<void> recover_files();
   // Reserves quota and disk space for an incoming entry, evicting if needed.
   result<void> make_room(std::string_view what, std::uint64_t size);
+
+ public:
+  // A table of entries with a size, a state and an access time: blobs (by
+  // digest) and /files torrents (by info-hash) are kept alike.
+  struct entry_table {
+    std::string_view name;
+    std::string_view key;
+  };
+
+ private:
+  // Records a download in progress of `key` (`what` names it in errors).
+  result<void> begin_entry(const entry_table& t, const std::string& key, std::uint64_t size,
+                           const std::string& what);
+  result<std::vector<std::string>> partial_entries(const entry_table& t);
+  result<void> delete_entry(const entry_table& t, const std::string& key);
+  // Forgets an entry: its size, then its data (remove_data), then its row.
+  void drop_entry(const entry_table& t, const std::string& key,
+                  const std::function<void()>& remove_data);
   // DIR/space-reserve: a little disk space held back so that sqlite can
   // still record removals when the disk is full (a failed download must
   // not leave its entry behind). Released when a removal needs it, taken

@@ -68,17 +68,8 @@ struct files_system {
 
   explicit files_system(int n, json seeder_extra = json::object()) {
     admin_token = to_hex(random_bytes(16, std::random_device{}()));
-    write_text(dir / "admin-token", admin_token);
-    auto tracker_listen = "127.0.0.1:" + std::to_string(free_port());
-    tracker =
-        std::make_unique<service_process>("blobswarm-tracker",
-                                          json{{"listen", tracker_listen},
-                                               {"db", (dir / "tracker.db").string()},
-                                               {"admin_token_file", (dir / "admin-token").string()},
-                                               {"access_log", false}},
-                                          tracker_listen);
-    tracker->start();
-    passkey = create_user("nodes");
+    tracker = start_tracker(dir.path(), admin_token);
+    passkey = create_tracker_user(*tracker, admin_token, "nodes");
     auto seeder_listen = "127.0.0.1:" + std::to_string(free_port());
     json sc = {{"listen", seeder_listen},
                {"data", (dir / "seeder").string()},
@@ -98,17 +89,6 @@ struct files_system {
       c.passkey = passkey;
       mirrors.push_back(start_mirror(c));
     }
-  }
-
-  std::string create_user(const std::string& name) {
-    http::client c;
-    auto r = c.send({.method = "POST",
-                     .url = tracker->url("/api/v1/users"),
-                     .headers = {{"Authorization", "Bearer " + admin_token},
-                                 {"Content-Type", "application/json"}},
-                     .body = json{{"name", name}}.dump()});
-    EXPECT_TRUE(r && r->status == 201) << (r ? r->body : r.error().message);
-    return r ? json::parse(r->body).value("passkey", "") : "";
   }
 
   // Registers a .torrent as an upload (no digest); its v1 info-hash, or its
