@@ -274,9 +274,12 @@ void file_download::fail_with(error e) {
 
 awaitable<void> file_download::watch() {
   auto self = shared_from_this();
-  // Ends when the download does; each pass waits at most a second.
+  // Ends when the download does; each pass waits at most a second (or
+  // hold_rest_for, which is longer).
   while (!finished()) {
-    co_await changed_.wait(holding_rest_ ? hold_rest_for : std::chrono::seconds(1));
+    duration pause = std::chrono::seconds(1);
+    if (holding_rest_) pause = hold_rest_for;
+    co_await changed_.wait(pause);
     if (finished()) break;
     if (holding_rest_ && steady::now() - started_ >= hold_rest_for) release_rest();
     if (steady::now() - last_progress_ > ctx_.settings.stall_timeout) {
