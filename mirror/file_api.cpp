@@ -318,6 +318,8 @@ awaitable<http::response> file_api::serve(http::request& req, target t) {
       co_return result<void>{};
     };
     r = http::response::stream(w.status, w.length, producer, octet_stream);
+    // The download may complete (and its own lease end) while this is sent.
+    r.hold(std::make_shared<cache_lease>(store_.lease_file(tor.id())));
   }
   if (w.status == 206) r.set("Content-Range", http::content_range(w.range.range, size));
   r.set("Accept-Ranges", "bytes");
