@@ -32,7 +32,21 @@ constexpr db::migration migrations[] = {
           digest TEXT NOT NULL, media_type TEXT NOT NULL, size INTEGER NOT NULL,
           fetched_at_ms INTEGER NOT NULL,
           PRIMARY KEY (host, name, tag));)"},
+    {2, "torrents fetched through /files",
+     R"(CREATE TABLE files (
+          info_hash TEXT PRIMARY KEY,
+          size INTEGER NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('downloading', 'complete')),
+          torrent BLOB,
+          verified_at_ns INTEGER,
+          created_at INTEGER NOT NULL,
+          last_access INTEGER NOT NULL);
+        CREATE INDEX files_lru ON files(state, last_access);)"},
 };
+
+// The two kinds of entry: blobs by digest, /files torrents by info-hash.
+constexpr cache::entry_table blobs_table{"blobs", "digest"};
+constexpr cache::entry_table files_table{"files", "info_hash"};
 
 std::int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -91,7 +105,7 @@ cache::cache(options o, std::shared_ptr<spdlog::logger> log, db::database db)
 cache::~cache() = default;
 
 result<std::unique_ptr<cache>> cache::open(options o, std::shared_ptr<spdlog::logger> log) {
-  for (auto sub : {"blobs", "manifests"}) {
+  for (auto sub : {"blobs", "manifests", "files"}) {
     if (auto r = blobswarm::create_directories(o.dir / sub); !r) return fail(r.error());
   }
   auto db = db::database::open(o.dir / "index.db");
@@ -121,22 +135,12 @@ result<digest> digest_of_file(std::string_view name) {
 result<void> cache::recover() {
   // Downloads that were in progress when the process stopped: their data
   // was never verified, so it goes.
-  std::vector<std::string> partial;
-  {
-    auto s = db_.prepare("SELECT digest FROM blobs WHERE state = 'downloading'");
-    if (!s) return fail(s.error());
-    while (true) {
-      auto row = s->step();
-      if (!row) return fail(row.error());
-      if (!*row) break;
-      partial.emplace_back(s->column_text(0));
-    }
-  }
-  for (const auto& text : partial) {
+  auto partial = partial_entries(blobs_table);
+  if (!partial) return fail(partial.error());
+  for (const auto& text : *partial) {
     log_->warn("discarding unverified partial download of {} left by a previous run", text);
     if (auto d = digest::parse(text)) remove_blob(std::string(d->hex()));
-    auto del = db_.prepare("DELETE FROM blobs WHERE digest = ?");
-    if (del) (void)del->bind(text).run();
+    (void)delete_entry(blobs_table, text);
   }
   // Files without an index entry (crash between write and index update).
   std::error_code ec;
@@ -153,10 +157,36 @@ result<void> cache::recover() {
       std::filesystem::remove_all(entry.path(), ec);
     }
   }
-  auto total = db_.prepare("SELECT coalesce(sum(size), 0) FROM blobs");
+  if (auto r = recover_files(); !r) return r;
+  auto total = db_.prepare(
+      "SELECT (SELECT coalesce(sum(size), 0) FROM blobs) + (SELECT coalesce(sum(size), 0) FROM "
+      "files)");
   if (!total) return fail(total.error());
   if (auto r = total->step(); !r) return fail(r.error());
   used_ = static_cast<std::uint64_t>(total->column_int(0));
+  return {};
+}
+
+result<void> cache::recover_files() {
+  // As for blobs: a torrent that was downloading when the process stopped
+  // is dropped with its files.
+  auto partial = partial_entries(files_table);
+  if (!partial) return fail(partial.error());
+  for (const auto& hex : *partial) {
+    log_->warn("discarding the partial download of torrent {} left by a previous run", hex);
+    remove_file_dir(hex);
+    (void)delete_entry(files_table, hex);
+  }
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.dir / "files", ec)) {
+    auto name = entry.path().filename().string();
+    auto s = db_.prepare("SELECT 1 FROM files WHERE info_hash = ?");
+    bool known = info_hash::from_hex(name) && s && s->bind(name).step().value_or(false);
+    if (!known) {
+      log_->warn("removing stray cache directory {}", entry.path().string());
+      std::filesystem::remove_all(entry.path(), ec);
+    }
+  }
   return {};
 }
 
@@ -197,31 +227,81 @@ result<void> cache::record_identity(const digest& d, const file_identity& id) {
   return s->bind(id.size, id.inode, id.mtime_ns, id.ctime_ns, d.str()).run();
 }
 
-result<void> cache::begin_blob(const digest& d, std::uint64_t size) {
+result<void> cache::make_room(std::string_view what, std::uint64_t size) {
   enforce_quota(size);
   if (used_ + size > options_.quota) {
-    return fail(errc::no_space, "cache quota {} cannot hold blob {} of {} bytes", options_.quota,
-                d.str(), size);
+    return fail(errc::no_space, "cache quota {} cannot hold {} of {} bytes", options_.quota, what,
+                size);
   }
   auto avail = available_space(blobs_dir());
   if (avail && *avail < size) {
-    return fail(errc::no_space, "disk has {} bytes free, blob {} needs {}", *avail, d.str(), size);
+    return fail(errc::no_space, "disk has {} bytes free, {} needs {}", *avail, what, size);
   }
   keep_reserve();
-  // A 'downloading' row may be left by an earlier download whose
-  // abort_blob() could not delete it (a full disk refuses sqlite writes
-  // too); only one download per digest runs, so it is stale: take it over.
-  auto s = db_.prepare(
-      "INSERT INTO blobs(digest, size, state, created_at, last_access) "
+  return {};
+}
+
+result<void> cache::begin_blob(const digest& d, std::uint64_t size) {
+  return begin_entry(blobs_table, d.str(), size, "blob " + d.str());
+}
+
+result<void> cache::begin_entry(const entry_table& t, const std::string& key, std::uint64_t size,
+                                const std::string& what) {
+  if (auto room = make_room(what, size); !room) return room;
+  // A 'downloading' row may be left by an earlier download whose abort
+  // could not delete it (a full disk refuses sqlite writes too); only one
+  // download per key runs, so it is stale: take it over.
+  auto s = db_.prepare(fmt::format(
+      "INSERT INTO {0}({1}, size, state, created_at, last_access) "
       "VALUES (?, ?, 'downloading', ?, ?) "
-      "ON CONFLICT(digest) DO UPDATE SET size = excluded.size, created_at = excluded.created_at, "
-      "last_access = excluded.last_access WHERE blobs.state = 'downloading'");
+      "ON CONFLICT({1}) DO UPDATE SET size = excluded.size, created_at = excluded.created_at, "
+      "last_access = excluded.last_access WHERE {0}.state = 'downloading'",
+      t.name, t.key));
   if (!s) return fail(s.error());
-  auto t = now_s();
-  if (auto r = s->bind(d.str(), size, t, t).run(); !r) return r;
-  if (db_.changes() != 1) return fail(errc::conflict, "blob {} is already cached", d.str());
+  auto now = now_s();
+  if (auto r = s->bind(key, size, now, now).run(); !r) return r;
+  if (db_.changes() != 1) return fail(errc::conflict, "{} is already cached", what);
   used_ += size;
   return {};
+}
+
+result<std::vector<std::string>> cache::partial_entries(const entry_table& t) {
+  auto s = db_.prepare(fmt::format("SELECT {} FROM {} WHERE state = 'downloading'", t.key, t.name));
+  if (!s) return fail(s.error());
+  std::vector<std::string> out;
+  while (true) {
+    auto row = s->step();
+    if (!row) return fail(row.error());
+    if (!*row) break;
+    out.emplace_back(s->column_text(0));
+  }
+  return out;
+}
+
+result<void> cache::delete_entry(const entry_table& t, const std::string& key) {
+  auto del = db_.prepare(fmt::format("DELETE FROM {} WHERE {} = ?", t.name, t.key));
+  return del ? del->bind(key).run() : result<void>(fail(del.error()));
+}
+
+void cache::drop_entry(const entry_table& t, const std::string& key,
+                       const std::function<void()>& remove_data) {
+  auto s = db_.prepare(fmt::format("SELECT size FROM {} WHERE {} = ?", t.name, t.key));
+  if (s && s->bind(key).step().value_or(false)) {
+    used_ -= std::min(used_, static_cast<std::uint64_t>(s->column_int(0)));
+  }
+  // The data first: on a full disk its space is what lets sqlite write
+  // the deletion. A row without its data is harmless (a 'downloading' row
+  // is dropped at start-up, a 'complete' one is a miss when served).
+  remove_data();
+  auto deleted = delete_entry(t, key);
+  if (!deleted && deleted.error().code == errc::no_space && release_reserve()) {
+    deleted = delete_entry(t, key);
+  }
+  if (!deleted) {
+    // A 'downloading' row left behind is taken over by the next begin or
+    // dropped at the next start.
+    log_->warn("cannot remove {} from the index: {}", key, deleted.error().message);
+  }
 }
 
 result<void> cache::commit_blob(const digest& d, std::string_view torrent) {
@@ -250,25 +330,7 @@ result<void> cache::set_torrent(const digest& d, std::string_view torrent) {
 }
 
 void cache::abort_blob(const digest& d) {
-  auto s = db_.prepare("SELECT size FROM blobs WHERE digest = ?");
-  if (s && s->bind(d.str()).step().value_or(false)) {
-    auto size = static_cast<std::uint64_t>(s->column_int(0));
-    used_ -= std::min(used_, size);
-  }
-  // The file first: on a full disk its space is what lets sqlite write
-  // the deletion. A row without its file is harmless (a 'downloading' row
-  // is dropped at start-up, a 'complete' one is a miss when served).
-  remove_blob(std::string(d.hex()));
-  auto del = db_.prepare("DELETE FROM blobs WHERE digest = ?");
-  auto deleted = del ? del->bind(d.str()).run() : result<void>(fail(del.error()));
-  if (!deleted && deleted.error().code == errc::no_space && release_reserve()) {
-    deleted = del->bind(d.str()).run();
-  }
-  if (!deleted) {
-    // A 'downloading' row left behind is taken over by the next
-    // begin_blob() or dropped at the next start.
-    log_->warn("cannot remove {} from the index: {}", d.str(), deleted.error().message);
-  }
+  drop_entry(blobs_table, d.str(), [&] { remove_blob(std::string(d.hex())); });
   if (options_.on_remove) options_.on_remove(d);
 }
 
@@ -322,7 +384,12 @@ result<std::vector<cached_blob>> cache::complete_blobs() {
 }
 
 cache_lease cache::lease(const digest& d) {
-  std::string hex(d.hex());
+  return lease_key(std::string(d.hex()));
+}
+
+// Blob leases are keyed by the digest's hex (64 or 128 characters), torrent
+// leases by the v1 info-hash's (40): the two never collide.
+cache_lease cache::lease_key(std::string hex) {
   ++leases_->counts[hex];
   return cache_lease(leases_, std::move(hex));
 }
@@ -343,18 +410,28 @@ std::uint64_t cache::enforce_quota(std::uint64_t incoming) {
       static_cast<std::uint64_t>(static_cast<double>(options_.quota) * options_.low_watermark);
   if (used_ + incoming <= high) return 0;
   auto target = incoming > low ? 0 : low - incoming;
+  // Blobs and torrents fetched through /files, oldest access first.
   auto s = db_.prepare(
-      "SELECT digest, size FROM blobs WHERE state = 'complete' ORDER BY last_access ASC");
+      "SELECT 0, digest, size, last_access FROM blobs WHERE state = 'complete' "
+      "UNION ALL SELECT 1, info_hash, size, last_access FROM files WHERE state = 'complete' "
+      "ORDER BY 4 ASC");
   if (!s) return 0;
   std::vector<std::pair<digest, std::uint64_t>> victims;
+  std::vector<std::pair<info_hash, std::uint64_t>> file_victims;
   std::uint64_t projected = used_;
   while (projected > target) {
     auto row = s->step();
     if (!row || !*row) break;
-    auto d = digest::parse(s->column_text(0));
-    if (!d || leased(std::string(d->hex()))) continue;
-    auto size = static_cast<std::uint64_t>(s->column_int(1));
-    victims.emplace_back(*d, size);
+    auto size = static_cast<std::uint64_t>(s->column_int(2));
+    if (s->column_int(0) == 0) {
+      auto d = digest::parse(s->column_text(1));
+      if (!d || leased(std::string(d->hex()))) continue;
+      victims.emplace_back(*d, size);
+    } else {
+      auto ih = info_hash::from_hex(s->column_text(1));
+      if (!ih || leased(ih->hex())) continue;
+      file_victims.emplace_back(*ih, size);
+    }
     projected -= std::min(projected, size);
   }
   s->reset();
@@ -364,7 +441,87 @@ std::uint64_t cache::enforce_quota(std::uint64_t incoming) {
     abort_blob(d);
     freed += size;
   }
+  for (const auto& [ih, size] : file_victims) {
+    log_->info("evicting torrent {} ({} bytes, least recently used)", ih.hex(), size);
+    abort_file(ih);
+    freed += size;
+  }
   return freed;
+}
+
+std::filesystem::path cache::file_dir(const info_hash& ih) const {
+  return options_.dir / "files" / ih.hex();
+}
+
+void cache::remove_file_dir(const std::string& hex) {
+  std::error_code ec;
+  std::filesystem::remove_all(options_.dir / "files" / hex, ec);
+}
+
+result<std::optional<cached_file>> cache::find_file(const info_hash& ih) {
+  auto s = db_.cached(
+      "SELECT size, torrent, verified_at_ns FROM files WHERE info_hash = ? AND state = "
+      "'complete'");
+  if (!s) return fail(s.error());
+  auto row = (*s)->bind(ih.hex()).step();
+  if (!row) return fail(row.error());
+  if (!*row) return std::optional<cached_file>{};
+  auto& q = **s;
+  cached_file f{ih, static_cast<std::uint64_t>(q.column_int(0)), std::string(q.column_blob(1)),
+                q.column_int(2)};
+  q.reset();
+  return std::optional<cached_file>(std::move(f));
+}
+
+result<void> cache::begin_file(const info_hash& ih, std::uint64_t size) {
+  return begin_entry(files_table, ih.hex(), size, "torrent " + ih.hex());
+}
+
+result<void> cache::commit_file(const info_hash& ih, std::string_view torrent) {
+  auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  auto s = db_.prepare(
+      "UPDATE files SET state = 'complete', torrent = ?, verified_at_ns = ?, last_access = ? "
+      "WHERE info_hash = ? AND state = 'downloading'");
+  if (!s) return fail(s.error());
+  if (auto r = s->bind(db::blob{torrent}, now_ns, now_s(), ih.hex()).run(); !r) return r;
+  if (db_.changes() != 1) {
+    return fail(errc::conflict, "torrent {} was not being downloaded", ih.hex());
+  }
+  return {};
+}
+
+void cache::abort_file(const info_hash& ih) {
+  auto hex = ih.hex();
+  drop_entry(files_table, hex, [&] { remove_file_dir(hex); });
+  if (options_.on_remove_file) options_.on_remove_file(ih);
+}
+
+void cache::touch_file(const info_hash& ih) {
+  auto s = db_.cached("UPDATE files SET last_access = ? WHERE info_hash = ?");
+  if (s) (void)(*s)->bind(now_s(), ih.hex()).run();
+}
+
+result<std::vector<cached_file>> cache::complete_files() {
+  auto s = db_.prepare(
+      "SELECT info_hash, size, torrent, verified_at_ns FROM files WHERE state = 'complete'");
+  if (!s) return fail(s.error());
+  std::vector<cached_file> out;
+  while (true) {
+    auto row = s->step();
+    if (!row) return fail(row.error());
+    if (!*row) break;
+    auto ih = info_hash::from_hex(s->column_text(0));
+    if (!ih) continue;
+    out.push_back(cached_file{*ih, static_cast<std::uint64_t>(s->column_int(1)),
+                              std::string(s->column_blob(2)), s->column_int(3)});
+  }
+  return out;
+}
+
+cache_lease cache::lease_file(const info_hash& ih) {
+  return lease_key(ih.hex());
 }
 
 result<void> cache::put_manifest(const cached_manifest& m) {

@@ -1,8 +1,11 @@
 // cache: the mirror's content-addressed store under DIR.
 //
-//   DIR/index.db          sqlite index (blobs, manifests, tags)
+//   DIR/index.db          sqlite index (blobs, manifests, tags, files)
 //   DIR/blobs/<hex>       blob files: complete and verified, or being
 //                         downloaded (libtorrent writes them in place)
+//   DIR/files/<info-hash> the files of a torrent fetched through /files
+//                         (mirror/file_download.hpp), laid out as the
+//                         torrent names them
 //   DIR/manifests/<hex>   manifest bytes, immutable by digest
 //   DIR/space-reserve     disk space kept for the index (see keep_reserve)
 //
@@ -13,9 +16,9 @@
 // sendfile speed a cache exists for). After a crash, entries that were
 // still downloading are removed with their data.
 //
-// Quota: when the bytes held pass the high watermark, least recently used
-// complete blobs that nobody holds a lease on are evicted until the total
-// is under the low watermark.
+// Quota: blobs and torrents share it. When the bytes held pass the high
+// watermark, least recently used complete blobs and torrents that nobody
+// holds a lease on are evicted until the total is under the low watermark.
 #pragma once
 
 #include <spdlog/logger.h>
@@ -32,6 +35,7 @@
 #include "common/digest.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "common/info_hash.hpp"
 #include "db/database.hpp"
 
 namespace blobswarm::mirror {
@@ -53,6 +57,16 @@ struct cached_blob {
   std::uint64_t size = 0;
   std::string torrent;  // the .torrent it was downloaded with, to seed it; may be empty
   file_identity identity;
+};
+
+// A torrent fetched through /files whose every piece arrived and passed its
+// hash check. Its files are not re-hashed when served (a torrent may be
+// terabytes); a file modified after `verified_at_ns` is not served.
+struct cached_file {
+  info_hash id;
+  std::uint64_t size = 0;  // bytes of its files, padding excluded
+  std::string torrent;     // the .torrent, to list and seed it
+  std::int64_t verified_at_ns = 0;
 };
 
 struct cached_manifest {
@@ -103,6 +117,8 @@ class cache {
     // Told about every blob that leaves the cache (eviction, failed
     // verification), so its torrent stops seeding a deleted file.
     std::function<void(const digest&)> on_remove;
+    // The same for torrents fetched through /files.
+    std::function<void(const info_hash&)> on_remove_file;
   };
 
   static result<std::unique_ptr<cache>> open(options o, std::shared_ptr<spdlog::logger> log);
@@ -135,6 +151,21 @@ class cache {
 
   cache_lease lease(const digest& d);
 
+  // --- torrents fetched through /files, by v1 info-hash ------------------------
+
+  // Where the torrent's files are (libtorrent's save path for it).
+  std::filesystem::path file_dir(const info_hash& ih) const;
+  result<std::optional<cached_file>> find_file(const info_hash& ih);
+  // Makes room for `size` bytes and records a download in progress, like begin_blob.
+  result<void> begin_file(const info_hash& ih, std::uint64_t size);
+  // Every piece arrived and passed its hash check: the torrent becomes servable.
+  result<void> commit_file(const info_hash& ih, std::string_view torrent);
+  // Forgets the torrent and deletes its files.
+  void abort_file(const info_hash& ih);
+  void touch_file(const info_hash& ih);
+  result<std::vector<cached_file>> complete_files();
+  cache_lease lease_file(const info_hash& ih);
+
   result<void> put_manifest(const cached_manifest& m);
   result<std::optional<cached_manifest>> find_manifest(const digest& d);
   result<void> put_tag(std::string_view host, std::string_view name, std::string_view tag,
@@ -151,7 +182,30 @@ class cache {
   cache(options o, std::shared_ptr<spdlog::logger> log, db::database db);
   result<void> recover();
   bool leased(const std::string& hex) const;
+  cache_lease lease_key(std::string hex);
   void remove_blob(const std::string& hex);
+  void remove_file_dir(const std::string& hex);
+  result<void> recover_files();
+  // Reserves quota and disk space for an incoming entry, evicting if needed.
+  result<void> make_room(std::string_view what, std::uint64_t size);
+
+ public:
+  // A table of entries with a size, a state and an access time: blobs (by
+  // digest) and /files torrents (by info-hash) are kept alike.
+  struct entry_table {
+    std::string_view name;
+    std::string_view key;
+  };
+
+ private:
+  // Records a download in progress of `key` (`what` names it in errors).
+  result<void> begin_entry(const entry_table& t, const std::string& key, std::uint64_t size,
+                           const std::string& what);
+  result<std::vector<std::string>> partial_entries(const entry_table& t);
+  result<void> delete_entry(const entry_table& t, const std::string& key);
+  // Forgets an entry: its size, then its data (remove_data), then its row.
+  void drop_entry(const entry_table& t, const std::string& key,
+                  const std::function<void()>& remove_data);
   // DIR/space-reserve: a little disk space held back so that sqlite can
   // still record removals when the disk is full (a failed download must
   // not leave its entry behind). Released when a removal needs it, taken

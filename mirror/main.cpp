@@ -13,7 +13,11 @@ int main(int argc, char** argv) {
       "Registry mirror for dockerd, containerd and podman: blob pulls become BitTorrent swarm "
       "downloads, streamed to the runtime and digest-verified",
       "Point runtimes at --listen: dockerd \"registry-mirrors\", containerd hosts.toml, podman\n"
-      "registries.conf mirrors. See docs/mirror.md and docs/OPERATIONS.md.\n"};
+      "registries.conf mirrors. Files through the swarm, with curl or wget:\n"
+      "  GET /files/<info-hash>[/<path>]          any torrent the tracker has (Range; a\n"
+      "                                           directory torrent without a path: its files)\n"
+      "  GET /files?url=<URL>[&digest=sha256:..]  a file the seeder pulls from an allowed origin\n"
+      "See docs/mirror.md (\"Files\") and docs/OPERATIONS.md.\n"};
   return config::run<mirror::settings>(info, argc, argv, [](mirror::settings& s) {
     auto log = logging::get("mirror");
     asio::io_context io;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <libtorrent/file_storage.hpp>
+#include <libtorrent/hasher.hpp>
 #include <libtorrent/peer_request.hpp>
 #include <libtorrent/storage_defs.hpp>
 #include <optional>
@@ -151,6 +152,8 @@ class node_disk_io final : public disk_io_base {
     return false;  // never a queue to back off from
   }
 
+  // v1 piece hashes, and for hybrid torrents (fetched through /files) the
+  // v2 block hashes too: libtorrent checks both for a hybrid torrent.
   void async_hash(
       lt::storage_index_t idx, lt::piece_index_t piece, lt::span<lt::sha256_hash> v2,
       lt::disk_job_flags_t flags,
@@ -158,18 +161,36 @@ class node_disk_io final : public disk_io_base {
           handler) override {
     lt::sha1_hash hash;
     lt::storage_error e;
-    if (!v2.empty() || !(flags & lt::disk_interface::v1_hash)) {
-      e = disk_unsupported(lt::operation_t::file_read);
-    } else {
-      auto& s = *storages_[idx];
-      lt::storage_error read_failure;
-      int err = sha1_piece(
+    auto& s = *storages_[idx];
+    bool v1 = bool(flags & lt::disk_interface::v1_hash);
+    if (v1 && v2.empty()) {
+      // Stops at the first failed read, whose error `e` then holds.
+      sha1_piece(
           [&](char* into, int at, int n) {
-            read_failure = s.transfer(piece, at, into, n, false);
-            return read_failure ? read_failure.ec.value() : 0;
+            e = s.transfer(piece, at, into, n, false);
+            return e ? e.ec.value() : 0;
           },
           s.files().piece_size(piece), hash, scratch_);
-      if (err) e = read_failure;
+    } else {
+      e = hash_both(s, piece, v1, v2, hash);
+    }
+    complete([piece, hash, e, handler = std::move(handler)] { handler(piece, hash, e); });
+  }
+
+  void async_hash2(
+      lt::storage_index_t idx, lt::piece_index_t piece, int offset, lt::disk_job_flags_t,
+      std::function<void(lt::piece_index_t, lt::sha256_hash const&, lt::storage_error const&)>
+          handler) override {
+    auto& s = *storages_[idx];
+    int len = std::min(lt::default_block_size, s.files().piece_size2(piece) - offset);
+    lt::sha256_hash hash;
+    lt::storage_error e;
+    if (len <= 0) {
+      e = disk_error(EINVAL, lt::operation_t::file_read);
+    } else {
+      scratch_.resize(static_cast<std::size_t>(len));
+      e = s.transfer(piece, offset, scratch_.data(), len, false);
+      if (!e) hash = lt::hasher256(scratch_.data(), len).final();
     }
     complete([piece, hash, e, handler = std::move(handler)] { handler(piece, hash, e); });
   }
@@ -204,6 +225,31 @@ class node_disk_io final : public disk_io_base {
   }
 
  private:
+  // One read of the piece for both: the v1 hash over all of it (padding
+  // included), a v2 hash per 16 KiB block of its part in its file.
+  lt::storage_error hash_both(node_storage& s, lt::piece_index_t piece, bool v1,
+                              lt::span<lt::sha256_hash> v2, lt::sha1_hash& out) {
+    constexpr int chunk = 1 << 20;  // a multiple of the block size
+    const int block = lt::default_block_size;
+    int size1 = v1 ? s.files().piece_size(piece) : 0;
+    int size2 = v2.empty() ? 0 : s.files().piece_size2(piece);
+    int size = std::max(size1, size2);
+    scratch_.resize(static_cast<std::size_t>(std::min(chunk, size)));
+    lt::hasher h;
+    for (int at = 0; at < size; at += chunk) {
+      int n = std::min(size - at, chunk);
+      if (auto e = s.transfer(piece, at, scratch_.data(), n, false)) return e;
+      if (at < size1) h.update(scratch_.data(), std::min(n, size1 - at));
+      for (int b = 0; b < n && at + b < size2; b += block) {
+        auto i = static_cast<std::ptrdiff_t>((at + b) / block);
+        if (i >= v2.size()) break;
+        v2[i] = lt::hasher256(scratch_.data() + b, std::min(block, size2 - at - b)).final();
+      }
+    }
+    if (v1) out = h.final();
+    return {};
+  }
+
   storage_slots<node_storage> storages_;
   std::vector<char> scratch_;  // piece hashing
 };

@@ -15,8 +15,9 @@
 // link rate; `disk_io: "threads"` selects libtorrent's threaded back-end for
 // storage that cannot keep up (docs/mirror.md).
 //
-// Blob torrents are v1 (the mirror refuses others, blob_download), so v2
-// hashing is refused too.
+// Blob torrents are v1; torrents fetched through /files may be hybrid
+// (v1 + v2), whose pieces libtorrent checks against both kinds of hash, so
+// v2 block hashes (SHA-256 per 16 KiB) are made here too.
 #pragma once
 
 #include <libtorrent/disk_interface.hpp>

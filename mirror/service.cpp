@@ -168,6 +168,9 @@ result<void> service::init() {
   co.quota = settings_.cache_size.bytes;
   co.high_watermark = settings_.cache_high_watermark;
   co.low_watermark = settings_.cache_low_watermark;
+  co.on_remove_file = [this](const info_hash& ih) {
+    if (file_downloads_) file_downloads_->removed(ih);
+  };
   co.on_remove = [this](const digest& d) {
     auto it = seeding_.find(d.hex());
     if (it == seeding_.end()) return;
@@ -241,6 +244,32 @@ result<void> service::init() {
   std::error_code ec;
   std::filesystem::remove_all(download_ctx_->segments_dir, ec);
   reseed();
+  if (auto r = init_files(seeder_token); !r) return r;
+  return {};
+}
+
+result<void> service::init_files(std::string seeder_token) {
+  if (!settings_.files) return {};
+  std::string token;
+  if (!settings_.files_token_file.empty()) {
+    auto t = read_secret(settings_.files_token_file, "files_token_file", 16);
+    if (!t) return fail(t.error());
+    token = std::move(*t);
+  }
+  file_sources_ = std::make_unique<file_sources>(*pool_, settings_.tracker, passkey_,
+                                                 settings_.seeder, std::move(seeder_token));
+  file_settings fs;
+  fs.stall_timeout = settings_.file_stall_timeout;
+  fs.stream_window = std::max<std::uint64_t>(settings_.stream_window.bytes, 1);
+  file_downloads_ = std::make_unique<file_downloads>(
+      file_context{io_, *cache_, *swarm_, *pool_, download_ctx_->announce_urls, fs,
+                   logging::get("files")},
+      settings_.seed_time, *metrics_);
+  files_ = std::make_unique<file_api>(
+      *file_downloads_, *file_sources_,
+      file_api::options{.token = std::move(token), .tls = !settings_.tls_cert_file.empty()},
+      logging::get("files"));
+  file_downloads_->reseed();
   return {};
 }
 
@@ -296,6 +325,7 @@ http::router service::routes() {
   r.any("/v2", v2);
   r.any("/v2/", v2);
   r.any("/v2/{rest*}", v2);
+  if (files_) files_->add_routes(r);
   return r;
 }
 

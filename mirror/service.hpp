@@ -17,6 +17,9 @@
 #include "mirror/authorizer.hpp"
 #include "mirror/blob_download.hpp"
 #include "mirror/cache.hpp"
+#include "mirror/file_api.hpp"
+#include "mirror/file_downloads.hpp"
+#include "mirror/file_sources.hpp"
 #include "mirror/http_sources.hpp"
 #include "mirror/manifest_proxy.hpp"
 #include "mirror/prefetcher.hpp"
@@ -48,6 +51,8 @@ class service {
 
   service(asio::io_context& io, const settings& s, std::shared_ptr<spdlog::logger> log);
   result<void> init();
+  // /files (file_api.hpp), unless settings say no.
+  result<void> init_files(std::string seeder_token);
   http::router routes();
 
   awaitable<http::response> handle_v2(http::request& req);
@@ -95,6 +100,10 @@ class service {
   // HTTP only for a while (bounded; see remember_lie).
   std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> lying_torrents_;
   std::deque<recent_blob> recent_;
+  // /files (file_api.hpp); last, so they go before what they use.
+  std::unique_ptr<file_sources> file_sources_;
+  std::unique_ptr<file_downloads> file_downloads_;
+  std::unique_ptr<file_api> files_;
 };
 
 }  // namespace blobswarm::mirror

@@ -40,6 +40,9 @@ result<void> settings::validate() const {
   if (tls_cert_file.empty() != tls_key_file.empty()) {
     return fail(errc::invalid_argument, "tls_cert_file and tls_key_file go together");
   }
+  if (file_stall_timeout < std::chrono::seconds(1)) {
+    return fail(errc::invalid_argument, "file_stall_timeout must be at least 1s");
+  }
   if (auto r = lt_settings::validate(libtorrent); !r) return r;
   return log.validate();
 }

@@ -47,6 +47,10 @@ struct settings {
   std::string range_downloads = "whole";
   duration range_idle = std::chrono::seconds(60);
   duration shutdown_grace = std::chrono::seconds(10);
+  // /files: torrents and allowed URLs through this node (docs/mirror.md, "Files").
+  bool files = true;
+  std::string files_token_file;
+  duration file_stall_timeout = std::chrono::seconds(60);
   std::string tls_cert_file;
   std::string tls_key_file;
   lt_settings::overrides libtorrent;
@@ -107,6 +111,14 @@ struct settings {
     v("segment_linger", segment_linger,
       "keep seeding a cold blob's segment torrents this long after it completed");
     v("shutdown_grace", shutdown_grace, "how long requests in flight may finish on shutdown");
+    v("files", files,
+      "serve /files: any torrent the tracker has, and files the seeder pulls from allowed URLs, "
+      "fetched through this node's swarm");
+    v("files_token_file", files_token_file,
+      "file with a token /files requests must send as 'Authorization: Bearer <token>' (empty: "
+      "whoever reaches --listen may fetch every torrent this node's passkey can)");
+    v("file_stall_timeout", file_stall_timeout,
+      "a /files download that receives nothing from any peer for this long fails");
     v("tls_cert_file", tls_cert_file,
       "PEM certificate (chain) for HTTPS on --listen (with --tls-key-file; default: plain HTTP)");
     v("tls_key_file", tls_key_file, "PEM private key of --tls-cert-file");

@@ -9,7 +9,8 @@ int main(int argc, char** argv) {
       "blobswarm-seeder",
       "Fetches registry blobs once, makes deterministic torrents, registers and seeds them",
       "API: GET /api/v1/blobs/<name>/<digest>[/torrent|/descriptor|/segments/<n>/torrent]"
-      "[?ns=<registry host>], POST /api/v1/preheat, POST /api/v1/notifications, /metrics, "
+      "[?ns=<registry host>], GET /api/v1/files?url=<URL>[&digest=sha256:..] (origins in "
+      "file_origins only), POST /api/v1/preheat, POST /api/v1/notifications, /metrics, "
       "/healthz. See docs/seeder.md."};
   return config::run<seeder::settings>(info, argc, argv, [](seeder::settings& s) {
     auto svc = seeder::service::make(s);

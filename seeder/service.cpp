@@ -13,10 +13,13 @@
 #include "common/service.hpp"
 #include "seeder/api.hpp"
 #include "seeder/blob_store.hpp"
+#include "seeder/file_api.hpp"
 #include "seeder/ingestor.hpp"
 #include "seeder/preheater.hpp"
 #include "seeder/torrent_session.hpp"
 #include "seeder/tracker_link.hpp"
+#include "seeder/url_index.hpp"
+#include "seeder/url_ingest.hpp"
 
 namespace blobswarm::seeder {
 
@@ -75,12 +78,15 @@ result<std::unique_ptr<service>> service::make(const settings& s) {
 service::~service() {
   alive_.reset();
   if (ingest_) ingest_->shutdown();
+  if (urls_) urls_->shutdown();
   if (tracker_) tracker_->stop();
   // Cancelled transfers end quickly; their completions are posted to io_.
   pool_.reset();
   io_.restart();
   io_.poll();
   server_.reset();
+  file_api_.reset();
+  urls_.reset();
   api_.reset();
   preheater_.reset();
   ingest_.reset();
@@ -95,7 +101,8 @@ result<void> service::start() {
   auto log = logging::get("seeder");
   raise_file_limit();
   const auto& st = settings_;
-  pool_ = std::make_unique<blocking_pool>(static_cast<std::size_t>(st.max_ingests) + 4);
+  // Registry ingests and URL fetches (max_ingests each), the tracker link and the API.
+  pool_ = std::make_unique<blocking_pool>(2 * static_cast<std::size_t>(st.max_ingests) + 4);
   session_ = std::make_unique<torrent_session>(
       io_,
       session_options{.listen = st.peer_listen,
@@ -160,6 +167,7 @@ result<void> service::start() {
 
   tracker_->start([session](std::string url) { session->set_announce_url(std::move(url)); });
   ingest_->resume_stored();
+  if (auto r = start_files(); !r) return r;
 
   auto listen = host_port::parse(st.listen);
   if (!listen) return fail(listen.error());
@@ -167,8 +175,10 @@ result<void> service::start() {
   sopts.body_limit = 4 << 20;  // notifications and preheat requests
   sopts.tls_cert_file = st.tls_cert_file;
   sopts.tls_key_file = st.tls_key_file;
-  server_ = std::make_unique<http::server>(
-      io_, std::make_shared<const http::router>(api_->routes()), sopts, logging::get("http"));
+  auto routes = api_->routes();
+  file_api_->add_routes(routes);
+  server_ = std::make_unique<http::server>(io_, std::make_shared<const http::router>(routes), sopts,
+                                           logging::get("http"));
   auto ep = server_->listen(*listen);
   if (!ep) return fail(ep.error());
   log->info("blobswarm-seeder {} listening on {} (data {}, default upstream {}, tracker {})",
@@ -181,6 +191,27 @@ result<void> service::start() {
         ep->str());
   }
   schedule_flush();
+  return {};
+}
+
+result<void> service::start_files() {
+  const auto& st = settings_;
+  auto allow = origin_allowlist::make(st.file_origins);
+  if (!allow) return fail(allow.error());
+  auto index = url_index::open(std::filesystem::path(st.data) / "urls.db");
+  if (!index) return fail(index.error().with_context("urls.db"));
+  urls_ = std::make_unique<url_ingest>(
+      io_, *pool_, *store_, *session_, *tracker_, std::move(*allow), std::move(*index),
+      url_ingest_options{.ttl = st.file_ttl,
+                         .max_size = st.max_file_size.bytes,
+                         .stall_timeout = st.upstream_stall_timeout,
+                         .max_fetches = st.max_ingests},
+      metrics_, logging::get("files"));
+  file_api_ =
+      std::make_unique<file_api>(*urls_, api_token_, st.wait_timeout, logging::get("files"));
+  auto* urls = urls_.get();
+  metrics_.add_gauge_callback("blobswarm_seeder_url_fetches_running", "URL fetches running",
+                              [urls] { return static_cast<double>(urls->running()); });
   return {};
 }
 
@@ -201,6 +232,7 @@ awaitable<void> service::shutdown() {
   // Cancelled ingests fail their waiting requests (503) at once, so the
   // server's grace period is not spent waiting for fetches.
   ingest_->shutdown();
+  urls_->shutdown();
   tracker_->stop();
   co_await server_->stop(std::chrono::seconds(5));
   (void)store_->flush();

@@ -23,6 +23,8 @@ namespace blobswarm::seeder {
 
 class api;
 class blob_store;
+class file_api;
+class url_ingest;
 class ingestor;
 class preheater;
 class torrent_session;
@@ -42,6 +44,8 @@ class service {
  private:
   explicit service(settings s);
   result<void> start();
+  // /api/v1/files: the allow-list, the URL index and their fetcher.
+  result<void> start_files();
   awaitable<void> shutdown();
   void schedule_flush();
 
@@ -57,6 +61,9 @@ class service {
   std::unique_ptr<preheater> preheater_;
   std::unique_ptr<api> api_;
   std::unique_ptr<http::server> server_;
+  // Files pulled from URLs (url_ingest.hpp).
+  std::unique_ptr<url_ingest> urls_;
+  std::unique_ptr<file_api> file_api_;
   std::string tracker_token_;
   std::string api_token_;
   std::string notification_token_;

@@ -54,6 +54,7 @@ result<void> settings::validate() const {
   if (tls_cert_file.empty() != tls_key_file.empty()) {
     return fail(errc::invalid_argument, "tls_cert_file and tls_key_file go together");
   }
+  if (file_ttl < duration::zero()) return fail(errc::invalid_argument, "file_ttl must be >= 0");
   return lt_settings::validate(libtorrent);
 }
 

@@ -9,6 +9,7 @@
 #include "common/lt_settings.hpp"
 #include "common/registry/upstream_table.hpp"
 #include "common/units.hpp"
+#include "seeder/origin_allowlist.hpp"
 
 namespace blobswarm::seeder {
 
@@ -41,6 +42,10 @@ struct settings {
   std::string notification_token_file;
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Files pulled from URLs for the mirrors' /files?url= (seeder/url_ingest.hpp).
+  std::map<std::string, origin_settings> file_origins;
+  duration file_ttl = std::chrono::minutes(10);
+  byte_size max_file_size{0};
   lt_settings::overrides libtorrent;
   logging::settings log;
 
@@ -92,6 +97,15 @@ struct settings {
     v("tls_cert_file", tls_cert_file,
       "PEM certificate (chain) for HTTPS on --listen (with --tls-key-file; default: plain HTTP)");
     v("tls_key_file", tls_key_file, "PEM private key of --tls-cert-file");
+    v("file_origins", file_origins,
+      "origins files may be pulled from for the mirrors' /files?url=, with their credentials: "
+      "{\"https://<host>\": {paths, bearer_token_file, username, password_file, header, "
+      "header_value_file, insecure, ca_file}} (empty: no URL is fetched)");
+    v("file_ttl", file_ttl,
+      "how long a URL's file is served as fetched before the origin is asked again (with its "
+      "ETag / Last-Modified)");
+    v("max_file_size", max_file_size,
+      "largest file pulled from a URL (0: as large as the store can hold)");
     v("libtorrent", libtorrent,
       "libtorrent settings_pack entries by name, applied after blobswarm's (expert tuning), "
       "e.g. {\"send_buffer_watermark\": 1024}");

@@ -94,12 +94,13 @@ void tracker_link::enqueue(task t) {
 
 void tracker_link::register_torrent(const digest& d, std::optional<std::uint32_t> segment,
                                     std::string torrent, std::function<void(bool)> done,
-                                    std::string repository) {
+                                    std::string repository, std::string source_url) {
   enqueue(task{.what = task::kind::add,
                .digest = d,
                .segment = segment,
                .torrent = std::move(torrent),
                .repository = std::move(repository),
+               .source_url = std::move(source_url),
                .done = std::move(done)});
 }
 
@@ -198,6 +199,7 @@ tracker_link::outcome tracker_link::run(const task& t) {
   auto url = options_.url + "/api/v1/torrents?digest=" + http::percent_encode(t.digest->str());
   if (t.segment) url += "&segment=" + std::to_string(*t.segment);
   if (!t.repository.empty()) url += "&repository=" + http::percent_encode(t.repository);
+  if (!t.source_url.empty()) url += "&url=" + http::percent_encode(t.source_url);
   auth.emplace_back("Content-Type", "application/x-bittorrent");
   auto r = http_.send({.method = "POST", .url = url, .headers = auth, .body = t.torrent});
   if (!r) {

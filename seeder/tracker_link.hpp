@@ -2,7 +2,8 @@
 //  - its own passkey: POST /api/v1/users {"name"} (201), or on 409 rotate
 //    with POST /api/v1/users/<name>/passkey; kept in the data directory so a
 //    restart does not rotate it again;
-//  - POST /api/v1/torrents?digest=..[&segment=n] registers a torrent;
+//  - POST /api/v1/torrents?digest=..[&segment=n][&url=..] registers a torrent
+//    (url: the address a file pulled from a URL came from);
 //  - DELETE /api/v1/torrents/<infohash> retires one.
 // Registrations and retirements go through one ordered queue worked by a
 // coroutine: while the tracker is unreachable they wait and are retried
@@ -52,10 +53,11 @@ class tracker_link {
 
   // `done(true)` runs (on the io executor) once the tracker has the
   // torrent; a refusal is logged and reported as done(false). `repository`
-  // ("<registry host>/<name>", may be empty) is shown in the tracker's web UI.
+  // ("<registry host>/<name>", may be empty) is shown in the tracker's web UI,
+  // and so is `source_url` (a file pulled from that URL; may be empty).
   void register_torrent(const blobswarm::digest& d, std::optional<std::uint32_t> segment,
                         std::string torrent, std::function<void(bool)> done = {},
-                        std::string repository = {});
+                        std::string repository = {}, std::string source_url = {});
   void retire(const info_hash& ih);
 
   std::size_t pending() const noexcept { return queue_.size(); }
@@ -72,6 +74,7 @@ class tracker_link {
     std::optional<std::uint32_t> segment;
     std::string torrent;
     std::string repository;
+    std::string source_url;
     std::optional<info_hash> hash;
     std::function<void(bool)> done;
   };

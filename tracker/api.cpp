@@ -275,6 +275,17 @@ awaitable<http::response> api::register_torrent(http::request& req, const caller
     }
     details.repository = std::move(*repo);
   }
+  if (auto raw = q.get("url")) {
+    // Where a seeder pulled the file from (shown in the web UI).
+    auto url = http::percent_decode(*raw, true);
+    if (!url || url->size() > 2048 ||
+        !(url->starts_with("https://") || url->starts_with("http://"))) {
+      co_return error_response(error{errc::invalid_argument,
+                                     "url must be an http(s) URL of at most 2048 characters, "
+                                     "percent-encoded"});
+    }
+    details.source_url = std::move(*url);
+  }
   auto now = options_.now();
   std::string body(req.body());
   auto out_op = on_db([this, body = std::move(body), blob, segment, now, details] {

@@ -67,11 +67,15 @@ CREATE UNIQUE INDEX torrents_blob_segment ON torrents(digest, segment)
   WHERE segment IS NOT NULL;
 CREATE INDEX torrents_created ON torrents(created_at);
 )sql"},
+    {2, "files pulled from URLs", R"sql(
+ALTER TABLE torrents ADD COLUMN source_url TEXT;  -- the URL a seeder pulled the file from
+)sql"},
 };
 
 constexpr std::string_view torrent_columns =
     "id, info_hash_v1, info_hash_v2, swarm_key, alias_key, name, size, piece_length, private, "
-    "digest, segment, created_at, uploaded, downloaded, completed, repository, uploaded_by";
+    "digest, segment, created_at, uploaded, downloaded, completed, repository, uploaded_by, "
+    "source_url";
 
 constexpr std::string_view user_columns =
     "id, name, created_at, uploaded, downloaded, completed, announces, last_announce, "
@@ -106,6 +110,7 @@ torrent_row read_torrent(const pg_rows& r, int i) {
   t.completed = u64(r, i, 14);
   t.repository = r.text_or_null(i, 15);
   t.uploaded_by = r.text_or_null(i, 16);
+  t.source_url = r.text_or_null(i, 17);
   return t;
 }
 
@@ -200,12 +205,13 @@ std::string where_of(const torrent_filter& f) {
   std::string w = "WHERE TRUE";
   if (!f.text.empty()) {
     w += " AND (name ILIKE $1 OR digest ILIKE $1 OR encode(info_hash_v1, 'hex') ILIKE $1 OR "
-         "encode(info_hash_v2, 'hex') ILIKE $1 OR repository ILIKE $1 OR uploaded_by ILIKE $1)";
+         "encode(info_hash_v2, 'hex') ILIKE $1 OR repository ILIKE $1 OR uploaded_by ILIKE $1 OR "
+         "source_url ILIKE $1)";
   } else {
     w += " AND $1::text IS NULL";
   }
-  if (f.what == torrent_filter::kind::blobs) w += " AND digest IS NOT NULL";
-  if (f.what == torrent_filter::kind::files) w += " AND digest IS NULL";
+  if (f.what == torrent_filter::kind::blobs) w += " AND digest IS NOT NULL AND source_url IS NULL";
+  if (f.what == torrent_filter::kind::files) w += " AND (digest IS NULL OR source_url IS NOT NULL)";
   return w;
 }
 
@@ -662,9 +668,9 @@ result<registration_outcome> pg_store::register_torrent(const new_torrent& t) {
     }
     if (existing) {
       auto r = c.exec(
-          "UPDATE torrents SET digest = $1, segment = $2, repository = coalesce($3, repository) "
-          "WHERE id = $4",
-          t.blob->str(), t.segment, t.details.repository, existing->id);
+          "UPDATE torrents SET digest = $1, segment = $2, repository = coalesce($3, repository), "
+          "source_url = coalesce($4, source_url) WHERE id = $5",
+          t.blob->str(), t.segment, t.details.repository, t.details.source_url, existing->id);
       if (!r) return fail(r.error());
     } else {
       std::optional<std::string> digest_text;
@@ -673,11 +679,11 @@ result<registration_outcome> pg_store::register_torrent(const new_torrent& t) {
       if (alias) alias_blob = db::blob{alias->view()};
       auto r = c.exec(
           "INSERT INTO torrents(info_hash_v1, info_hash_v2, swarm_key, alias_key, name, size, "
-          "piece_length, private, digest, segment, torrent, created_at, repository, uploaded_by) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+          "piece_length, private, digest, segment, torrent, created_at, repository, uploaded_by, "
+          "source_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
           blob_of(t.v1), blob_of(t.v2), db::blob{primary.view()}, alias_blob, t.name, t.size,
           t.piece_length, t.is_private, digest_text, t.segment, db::blob{t.bytes}, t.now,
-          t.details.repository, t.details.uploaded_by);
+          t.details.repository, t.details.uploaded_by, t.details.source_url);
       if (!r) return fail(r.error());
     }
     auto row = find_torrent_on(c, key);
@@ -791,8 +797,10 @@ result<std::uint64_t> pg_store::count_torrents(const torrent_filter& f) {
 result<catalog_totals> pg_store::totals() {
   return run([](pg_connection& c) -> result<catalog_totals> {
     auto r = c.exec(
-        "SELECT count(*), count(*) FILTER (WHERE digest IS NOT NULL AND segment IS NULL), "
-        "count(*) FILTER (WHERE segment IS NOT NULL), count(*) FILTER (WHERE digest IS NULL), "
+        "SELECT count(*), "
+        "count(*) FILTER (WHERE digest IS NOT NULL AND segment IS NULL AND source_url IS NULL), "
+        "count(*) FILTER (WHERE segment IS NOT NULL), "
+        "count(*) FILTER (WHERE digest IS NULL OR source_url IS NOT NULL), "
         "coalesce(sum(size), 0)::bigint, coalesce(sum(uploaded), 0)::bigint, "
         "coalesce(sum(downloaded), 0)::bigint, coalesce(sum(completed), 0)::bigint, "
         "(SELECT count(*) FROM users) FROM torrents");

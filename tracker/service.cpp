@@ -428,6 +428,8 @@ result<ip_endpoint> service::start(std::span<asio::io_context* const> contexts) 
     web_ui_options uo;
     uo.admin_token = i.admin_token;
     uo.public_url = &i.public_url;
+    uo.mirror_url = i.s.mirror_url;
+    while (uo.mirror_url.ends_with('/')) uo.mirror_url.pop_back();
     uo.now = i.now;
     uo.sample = [&i] {
       return i.sample();

@@ -88,6 +88,9 @@ result<void> settings::validate() const {
   if (tls_cert_file.empty() != tls_key_file.empty()) {
     return fail(errc::invalid_argument, "tls_cert_file and tls_key_file go together");
   }
+  if (!mirror_url.starts_with("http://") && !mirror_url.starts_with("https://")) {
+    return fail(errc::invalid_argument, "mirror_url '{}' must be an http(s) URL", mirror_url);
+  }
   return log.validate();
 }
 

@@ -38,6 +38,7 @@ struct settings {
   duration resync_interval = std::chrono::minutes(1);
   std::string admin_token_file;
   std::string public_url;  // base URL written into .torrent files; default http://<listen>
+  std::string mirror_url = "http://127.0.0.1:65001";  // a node's mirror, for the web UI's links
   duration announce_interval = std::chrono::minutes(2);
   duration min_interval = std::chrono::seconds(30);
   duration peer_ttl = std::chrono::minutes(10);
@@ -80,6 +81,9 @@ struct settings {
     v("public_url", public_url,
       "base URL clients reach the tracker at, written into .torrent files (default: "
       "http://<listen>, or https:// with TLS)");
+    v("mirror_url", mirror_url,
+      "base URL of a node's blobswarm-mirror as the web UI shows it in links to fetch files "
+      "(each node has its own; default: the mirror's default listen address)");
     v("announce_interval", announce_interval, "interval clients are asked to re-announce at");
     v("min_interval", min_interval, "minimum re-announce interval");
     v("peer_ttl", peer_ttl, "forget peers that have not announced for this long");

@@ -59,11 +59,15 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_user ON sessions(user_id);
 )sql"},
+    {4, "files pulled from URLs", R"sql(
+ALTER TABLE torrents ADD COLUMN source_url TEXT;  -- the URL a seeder pulled the file from
+)sql"},
 };
 
 constexpr std::string_view torrent_columns =
     "id, info_hash_v1, info_hash_v2, swarm_key, alias_key, name, size, piece_length, private, "
-    "digest, segment, created_at, uploaded, downloaded, completed, repository, uploaded_by";
+    "digest, segment, created_at, uploaded, downloaded, completed, repository, uploaded_by, "
+    "source_url";
 
 constexpr std::string_view user_columns =
     "id, name, created_at, uploaded, downloaded, completed, announces, last_announce, "
@@ -103,6 +107,7 @@ torrent_row read_torrent(const db::statement& s) {
   r.completed = u64(s, 14);
   r.repository = text_or_null(s, 15);
   r.uploaded_by = text_or_null(s, 16);
+  r.source_url = text_or_null(s, 17);
   return r;
 }
 
@@ -361,25 +366,29 @@ result<registration_outcome> sqlite_store::register_torrent(const new_torrent& t
   auto alias = keys->alias;
   if (existing) {
     auto s = db_.cached(
-        "UPDATE torrents SET digest = ?, segment = ?, repository = coalesce(?, repository) "
-        "WHERE id = ?");
+        "UPDATE torrents SET digest = ?, segment = ?, repository = coalesce(?, repository), "
+        "source_url = coalesce(?, source_url) WHERE id = ?");
     if (!s) return fail(s.error());
-    if (auto r = (*s)->bind(t.blob->str(), t.segment, t.details.repository, existing->id).run(); !r)
+    if (auto r = (*s)->bind(t.blob->str(), t.segment, t.details.repository, t.details.source_url,
+                            existing->id)
+                     .run();
+        !r)
       return fail(r.error());
   } else {
     auto s = db_.cached(
         "INSERT INTO torrents(info_hash_v1, info_hash_v2, swarm_key, alias_key, name, size, "
-        "piece_length, private, digest, segment, torrent, created_at, repository, uploaded_by) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "piece_length, private, digest, segment, torrent, created_at, repository, uploaded_by, "
+        "source_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!s) return fail(s.error());
     std::optional<std::string> digest_text;
     if (t.blob) digest_text = t.blob->str();
     std::optional<db::blob> alias_blob;
     if (alias) alias_blob = db::blob{alias->view()};
-    auto r = (*s)->bind(blob_of(t.v1), blob_of(t.v2), db::blob{primary.view()}, alias_blob, t.name,
-                        t.size, t.piece_length, t.is_private, digest_text, t.segment,
-                        db::blob{t.bytes}, t.now, t.details.repository, t.details.uploaded_by)
-                 .run();
+    auto r =
+        (*s)->bind(blob_of(t.v1), blob_of(t.v2), db::blob{primary.view()}, alias_blob, t.name,
+                   t.size, t.piece_length, t.is_private, digest_text, t.segment, db::blob{t.bytes},
+                   t.now, t.details.repository, t.details.uploaded_by, t.details.source_url)
+            .run();
     if (!r) return fail(r.error());
   }
   auto row = find_torrent(*keys->lookup);
@@ -548,12 +557,13 @@ std::string where_of(const torrent_filter& f) {
   if (!f.text.empty()) {
     w += " AND (name LIKE ?1 ESCAPE '\\' OR digest LIKE ?1 ESCAPE '\\' OR "
          "hex(info_hash_v1) LIKE ?1 ESCAPE '\\' OR hex(info_hash_v2) LIKE ?1 ESCAPE '\\' OR "
-         "repository LIKE ?1 ESCAPE '\\' OR uploaded_by LIKE ?1 ESCAPE '\\')";
+         "repository LIKE ?1 ESCAPE '\\' OR uploaded_by LIKE ?1 ESCAPE '\\' OR "
+         "source_url LIKE ?1 ESCAPE '\\')";
   } else {
     w += " AND ?1 IS NULL";
   }
-  if (f.what == torrent_filter::kind::blobs) w += " AND digest IS NOT NULL";
-  if (f.what == torrent_filter::kind::files) w += " AND digest IS NULL";
+  if (f.what == torrent_filter::kind::blobs) w += " AND digest IS NOT NULL AND source_url IS NULL";
+  if (f.what == torrent_filter::kind::files) w += " AND (digest IS NULL OR source_url IS NOT NULL)";
   return w;
 }
 
@@ -620,8 +630,10 @@ result<std::uint64_t> sqlite_store::count_torrents(const torrent_filter& f) {
 
 result<catalog_totals> sqlite_store::totals() {
   auto s = db_.cached(
-      "SELECT count(*), coalesce(sum(digest IS NOT NULL AND segment IS NULL), 0), "
-      "coalesce(sum(segment IS NOT NULL), 0), coalesce(sum(digest IS NULL), 0), "
+      "SELECT count(*), "
+      "coalesce(sum(digest IS NOT NULL AND segment IS NULL AND source_url IS NULL), 0), "
+      "coalesce(sum(segment IS NOT NULL), 0), "
+      "coalesce(sum(digest IS NULL OR source_url IS NOT NULL), 0), "
       "coalesce(sum(size), 0), coalesce(sum(uploaded), 0), coalesce(sum(downloaded), 0), "
       "coalesce(sum(completed), 0), (SELECT count(*) FROM users) FROM torrents");
   if (!s) return fail(s.error());

@@ -23,6 +23,9 @@ result<registration_step> plan_registration(const new_torrent& t,
                                             const blob_torrents& blob) {
   if (existing) {
     bool same_place = existing->blob == t.blob && existing->segment == t.segment;
+    // The same file pulled from another URL (or first told its URL): record it.
+    bool new_source = t.details.source_url && t.details.source_url != existing->source_url;
+    if (same_place && new_source) return registration_step::update;
     if (same_place || (!t.blob && !t.segment)) return registration_step::keep;
     if (existing->blob) {
       return fail(errc::conflict, "torrent {} is already registered",

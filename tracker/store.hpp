@@ -72,15 +72,18 @@ struct torrent_row {
   std::uint64_t completed = 0;
   std::optional<std::string> repository;   // where the blob was pulled from, when told
   std::optional<std::string> uploaded_by;  // user name, for torrents uploaded in the web UI
+  std::optional<std::string> source_url;   // the URL a seeder pulled this file from, when told
 };
 
 // Who registers a torrent and what they say about it.
 struct registration_details {
   std::optional<std::string> repository;
   std::optional<std::string> uploaded_by;
+  std::optional<std::string> source_url;
 };
 
-// A search of the torrent list (web UI).
+// A search of the torrent list (web UI). Files are torrents without a
+// digest (uploads) and files seeders pulled from URLs; blobs the rest.
 struct torrent_filter {
   enum class kind { all, blobs, files };
   std::string text;  // part of the name, digest, info-hash or repository; empty: all
@@ -91,7 +94,7 @@ struct catalog_totals {
   std::uint64_t torrents = 0;
   std::uint64_t blobs = 0;     // whole-blob torrents
   std::uint64_t segments = 0;  // segment torrents
-  std::uint64_t files = 0;     // torrents without a digest (uploads)
+  std::uint64_t files = 0;     // uploads and files pulled from URLs
   std::uint64_t size = 0;      // bytes in all torrents
   std::uint64_t uploaded = 0;  // reported, flushed
   std::uint64_t downloaded = 0;

@@ -1,5 +1,7 @@
 #include "tracker/torrent_json.hpp"
 
+#include "common/http/url.hpp"
+
 namespace blobswarm::tracker {
 
 using json = nlohmann::json;
@@ -33,6 +35,7 @@ json torrent_json(const torrent_row& t, const std::optional<swarm_counts>& live)
             {"digest", t.blob ? json(t.blob->str()) : json(nullptr)},
             {"segment", t.segment ? json(*t.segment) : json(nullptr)},
             {"repository", t.repository ? json(*t.repository) : json(nullptr)},
+            {"source_url", t.source_url ? json(*t.source_url) : json(nullptr)},
             {"created_at", t.created_at}};
   std::uint64_t seeders = 0, leechers = 0, completed = t.completed;
   std::uint64_t uploaded = t.uploaded, downloaded = t.downloaded;
@@ -55,6 +58,23 @@ void add_registration_fields(json& j, const registration_outcome& out) {
   j["created"] = out.created;
   j["made_private"] = out.made_private_from.has_value();
   if (out.made_private_from) j["original_info_hash"] = out.made_private_from->hex();
+}
+
+std::string_view kind_of(const torrent_row& t) {
+  if (!t.blob || t.source_url) return "file";
+  return t.segment ? "segment" : "blob";
+}
+
+json fetch_urls(const torrent_row& t, std::string_view mirror_url) {
+  json j = {{"fetch_url", nullptr}, {"fetch_by_url", nullptr}};
+  if (kind_of(t) != "file" || !t.v1) return j;
+  j["fetch_url"] = fmt::format("{}/files/{}", mirror_url, t.v1->hex());
+  if (t.source_url && t.blob) {
+    j["fetch_by_url"] =
+        fmt::format("{}/files?url={}&digest={}", mirror_url, http::percent_encode(*t.source_url),
+                    http::percent_encode(t.blob->str()));
+  }
+  return j;
 }
 
 json user_json(const user_row& u, const user_pending& live) {

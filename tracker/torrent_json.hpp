@@ -31,4 +31,14 @@ void add_registration_fields(nlohmann::json& j, const registration_outcome& out)
 
 nlohmann::json user_json(const user_row& u, const user_pending& live);
 
+// "file" (an upload without a digest, or a file a seeder pulled from a
+// URL), "blob" or "segment".
+std::string_view kind_of(const torrent_row& t);
+// Where a node fetches a file through its own mirror (mirror/file_api.hpp),
+// as {"fetch_url", "fetch_by_url"}: /files/<v1 info-hash> for a file with a
+// v1 hash, and for a file pulled from a URL also /files?url=..&digest=..,
+// which has the mirror check the digest. Nulls for blobs (fetched through
+// the registry API) and v2-only torrents (which mirrors refuse).
+nlohmann::json fetch_urls(const torrent_row& t, std::string_view mirror_url);
+
 }  // namespace blobswarm::tracker

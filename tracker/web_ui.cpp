@@ -102,19 +102,15 @@ std::string id_of(const torrent_row& t) {
   return t.v1 ? t.v1->hex() : t.v2->hex();
 }
 
-std::string_view kind_of(const torrent_row& t) {
-  if (!t.blob) return "file";
-  return t.segment ? "segment" : "blob";
-}
-
 // The API's torrent JSON plus what the pages need: the id they link by,
-// the kind, and who uploaded it.
+// the kind, who uploaded it and where to fetch it.
 template <class Live>
-json ui_torrent_json(const torrent_row& t, Live&& live) {
+json ui_torrent_json(const torrent_row& t, Live&& live, const std::string& mirror_url) {
   auto j = torrent_json(t, std::forward<Live>(live));
   j["id"] = id_of(t);
   j["kind"] = kind_of(t);
   j["uploaded_by"] = t.uploaded_by ? json(*t.uploaded_by) : json(nullptr);
+  j.update(fetch_urls(t, mirror_url));
   return j;
 }
 
@@ -557,7 +553,7 @@ awaitable<http::response> web_ui::list_torrents(http::request& req, const sessio
   json rows = json::array();
   auto live = live_counts(catalog_.peers(), found->rows);
   for (std::size_t n = 0; n < found->rows.size(); ++n) {
-    rows.push_back(ui_torrent_json(found->rows[n], live[n]));
+    rows.push_back(ui_torrent_json(found->rows[n], live[n], options_.mirror_url));
   }
   co_return api_json(200, {{"torrents", std::move(rows)},
                            {"total", found->total},
@@ -610,9 +606,20 @@ awaitable<http::response> web_ui::torrent_detail(http::request& req, const sessi
   auto g = co_await std::move(op);
   if (!g) co_return api_error(g.error());
 
-  auto j = ui_torrent_json(g->row, catalog_.peers());
+  auto j = ui_torrent_json(g->row, catalog_.peers(), options_.mirror_url);
   json files = json::array();
-  for (const auto& f : g->contents.files) files.push_back({{"path", f.path}, {"size", f.size}});
+  auto root = g->row.name + "/";
+  for (const auto& f : g->contents.files) {
+    json one = {{"path", f.path}, {"size", f.size}, {"fetch_url", nullptr}};
+    if (!j["fetch_url"].is_null()) {
+      // The mirror names a directory torrent's files relative to its directory.
+      std::string_view rel = f.path;
+      if (rel.starts_with(root)) rel.remove_prefix(root.size());
+      one["fetch_url"] =
+          fmt::format("{}/{}", j["fetch_url"].get<std::string>(), http::percent_encode_path(rel));
+    }
+    files.push_back(std::move(one));
+  }
   j["files"] = std::move(files);
   j["file_count"] = g->contents.total_files;
   j["comment"] = g->contents.comment;
@@ -711,7 +718,7 @@ awaitable<http::response> web_ui::upload(http::request& req, const session& s) {
     log_->info("'{}' uploaded torrent {} '{}' ({} bytes) in the web UI{}", s.name, id_of(row),
                row.name, row.size, out->made_private_from ? ", made private" : "");
   }
-  auto j = ui_torrent_json(row, catalog_.peers());
+  auto j = ui_torrent_json(row, catalog_.peers(), options_.mirror_url);
   add_registration_fields(j, *out);
   co_return api_json(out->created ? 201 : 200, j);
 }

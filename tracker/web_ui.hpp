@@ -45,6 +45,7 @@ struct web_ui_options {
   session_policy sessions;
   bucket_policy login_attempts;
   std::uint32_t nodes_window = 15 * 60;  // "seen recently": seconds since the last announce
+  std::string mirror_url = "http://127.0.0.1:65001";  // a node's mirror, for /files links
 };
 
 class web_ui {

@@ -57,6 +57,17 @@ std::string percent_encode(std::string_view in) {
   return out;
 }
 
+std::string percent_encode_path(std::string_view path) {
+  std::string out;
+  while (true) {
+    auto slash = path.find('/');
+    out += percent_encode(path.substr(0, slash));
+    if (slash == std::string_view::npos) return out;
+    out += '/';
+    path.remove_prefix(slash + 1);
+  }
+}
+
 std::optional<std::string_view> query_string::get(std::string_view key) const noexcept {
   std::optional<std::string_view> found;
   for_each([&](std::string_view k, std::string_view v) {

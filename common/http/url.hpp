@@ -17,6 +17,8 @@ std::optional<std::size_t> percent_decode_into(std::string_view in, char* out,
                                                bool plus_is_space = true) noexcept;
 // Escapes everything but RFC 3986 unreserved characters.
 std::string percent_encode(std::string_view in);
+// Escapes each segment of a '/'-separated path (the slashes stay).
+std::string percent_encode_path(std::string_view path);
 
 // Walks "a=1&b=2&b=3" without decoding or allocating.
 class query_string {

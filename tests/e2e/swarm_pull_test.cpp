@@ -30,17 +30,8 @@ struct blobswarm_system {
 
   explicit blobswarm_system(int mirror_count = 3) {
     admin_token = to_hex(random_bytes(16, std::random_device{}()));
-    write_text(dir / "admin-token", admin_token);
-    auto tracker_listen = "127.0.0.1:" + std::to_string(free_port());
-    tracker =
-        std::make_unique<service_process>("blobswarm-tracker",
-                                          json{{"listen", tracker_listen},
-                                               {"db", (dir / "tracker.db").string()},
-                                               {"admin_token_file", (dir / "admin-token").string()},
-                                               {"access_log", false}},
-                                          tracker_listen);
-    tracker->start();
-    passkey = create_user("nodes");
+    tracker = start_tracker(dir.path(), admin_token);
+    passkey = create_tracker_user(*tracker, admin_token, "nodes");
 
     auto seeder_listen = "127.0.0.1:" + std::to_string(free_port());
     seeder = std::make_unique<service_process>(
@@ -66,17 +57,6 @@ struct blobswarm_system {
       c.extra = {{"stall_timeout", "10s"}};
       mirrors.push_back(start_mirror(c));
     }
-  }
-
-  std::string create_user(const std::string& name) {
-    http::client c;
-    auto r = c.send({.method = "POST",
-                     .url = tracker->url("/api/v1/users"),
-                     .headers = {{"Authorization", "Bearer " + admin_token},
-                                 {"Content-Type", "application/json"}},
-                     .body = json{{"name", name}}.dump()});
-    EXPECT_TRUE(r && r->status == 201) << (r ? r->body : r.error().message);
-    return r ? json::parse(r->body).value("passkey", "") : "";
   }
 };
 

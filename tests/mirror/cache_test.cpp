@@ -73,6 +73,72 @@ TEST(cache, evicts_least_recently_used_blobs_but_never_leased_ones) {
   EXPECT_EQ(c->bytes_used(), 7000u);
 }
 
+// A torrent fetched through /files, stored as the file download would.
+info_hash put_torrent(cache& c, std::string_view data, char tag) {
+  auto ih = *info_hash::from_hex(std::string(40, tag));
+  EXPECT_TRUE(c.begin_file(ih, data.size()));
+  std::filesystem::create_directories(c.file_dir(ih) / "dir");
+  test::write_text(c.file_dir(ih) / "dir" / "f", data);
+  EXPECT_TRUE(c.commit_file(ih, "torrent"));
+  return ih;
+}
+
+TEST(cache, torrents_and_blobs_share_the_quota_and_leave_least_recently_used_first) {
+  test::temp_dir dir;
+  std::vector<std::string> removed;
+  auto opened = cache::open({.dir = dir.path(),
+                             .quota = 10000,
+                             .high_watermark = 0.9,  // 9000
+                             .low_watermark = 0.8,   // 8000
+                             .on_remove_file =
+                                 [&](const info_hash& ih) {
+                                   removed.push_back(ih.hex());
+                                 }},
+                            logging::get("cache-test"));
+  ASSERT_TRUE(opened);
+  auto& c = **opened;
+  auto old_torrent = put_torrent(c, test::random_bytes(3000, 1), 'a');
+  auto leased_torrent = put_torrent(c, test::random_bytes(2000, 2), 'b');
+  auto lease = c.lease_file(leased_torrent);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // last_access has 1 s resolution
+  auto blob = put(c, test::random_bytes(3000, 3));
+  EXPECT_EQ(c.bytes_used(), 8000u);
+  auto found = c.find_file(old_torrent);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->size, 3000u);
+  EXPECT_EQ((*found)->torrent, "torrent");
+  // 10000 > high: the oldest unleased entry goes, a torrent here.
+  auto incoming = put(c, test::random_bytes(2000, 4));
+  EXPECT_FALSE(c.find_file(old_torrent)->has_value());
+  EXPECT_FALSE(std::filesystem::exists(c.file_dir(old_torrent)));
+  EXPECT_EQ(removed, std::vector<std::string>{old_torrent.hex()});
+  EXPECT_TRUE(c.find_file(leased_torrent)->has_value()) << "a leased torrent was evicted";
+  EXPECT_TRUE(c.find_blob(blob)->has_value());
+  EXPECT_TRUE(c.find_blob(incoming)->has_value());
+  EXPECT_EQ(c.bytes_used(), 7000u);
+}
+
+TEST(cache, recovery_discards_partial_torrents_and_stray_directories) {
+  test::temp_dir dir;
+  auto kept = *info_hash::from_hex(std::string(40, 'c'));
+  auto partial = *info_hash::from_hex(std::string(40, 'd'));
+  {
+    auto c = open_cache(dir.path());
+    put_torrent(*c, test::random_bytes(400, 5), 'c');
+    ASSERT_TRUE(c->begin_file(partial, 100));
+    std::filesystem::create_directories(c->file_dir(partial));
+    test::write_text(c->file_dir(partial) / "half", "half");
+    std::filesystem::create_directories(dir.path() / "files" / "stray");
+  }  // "crash"
+  auto c = open_cache(dir.path());
+  EXPECT_TRUE(c->find_file(kept)->has_value());
+  EXPECT_FALSE(std::filesystem::exists(c->file_dir(partial)));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "files" / "stray"));
+  EXPECT_EQ(c->bytes_used(), 400u);
+  ASSERT_EQ(c->complete_files()->size(), 1u);
+  EXPECT_TRUE(c->begin_file(partial, 100)) << "the partial entry was not cleared";
+}
+
 TEST(cache, refuses_a_blob_the_quota_cannot_hold) {
   test::temp_dir dir;
   auto c = open_cache(dir.path(), 5000);

@@ -142,10 +142,55 @@ TEST(node_disk_io, failures_carry_errno_file_and_operation) {
   EXPECT_TRUE(bytes.empty());
   auto [h, hash_error] = s.hash(2);
   EXPECT_EQ(hash_error.ec.value(), EIO);
+  auto [h2, v2_error] = s.hash(2, true);
+  EXPECT_EQ(v2_error.ec.value(), EIO);
+}
 
-  // Blob torrents are v1: v2 block hashes are refused, not made up.
-  auto [h2, v2_error] = s.hash(0, true);
-  EXPECT_EQ(v2_error.ec.value(), ENOTSUP);
+// Hybrid torrents (fetched through /files): libtorrent asks for the v2
+// block hashes with the v1 piece hash, or for one block alone.
+TEST(node_disk_io, makes_v2_block_hashes_with_the_v1_piece_hash) {
+  test::temp_dir dir;
+  storage_fixture s(dir.path());
+  auto data = test::random_bytes(static_cast<std::size_t>(blob_size), 8);
+  for (std::size_t off = 0; off < data.size(); off += block) {
+    auto piece = static_cast<int>(off / piece_length);
+    auto n = std::min<std::size_t>(block, data.size() - off);
+    ASSERT_FALSE(s.write(piece, static_cast<int>(off % piece_length), data.substr(off, n)));
+  }
+  for (int piece : {0, 2}) {
+    auto start = static_cast<std::size_t>(piece) * piece_length;
+    auto size = std::min<std::size_t>(piece_length, data.size() - start);
+    std::vector<lt::sha256_hash> blocks(4);
+    lt::sha1_hash v1;
+    lt::storage_error e;
+    s.disk->async_hash(
+        s.idx, lt::piece_index_t(piece), blocks, lt::disk_interface::v1_hash,
+        [&](lt::piece_index_t, lt::sha1_hash const& h, lt::storage_error const& err) {
+          v1 = h;
+          e = err;
+        });
+    s.settle();
+    ASSERT_FALSE(e) << e.ec.message();
+    EXPECT_EQ(v1, lt::hasher(data.data() + start, static_cast<int>(size)).final());
+    for (std::size_t b = 0; b * block < size; ++b) {
+      auto n = std::min<std::size_t>(block, size - b * block);
+      EXPECT_EQ(blocks[b],
+                lt::hasher256(data.data() + start + b * block, static_cast<int>(n)).final())
+          << piece << "/" << b;
+    }
+    // One block alone: the last one of the piece (short in the last piece).
+    auto last = static_cast<int>((size - 1) / block);
+    lt::sha256_hash one;
+    s.disk->async_hash2(
+        s.idx, lt::piece_index_t(piece), last * block, {},
+        [&](lt::piece_index_t, lt::sha256_hash const& h, lt::storage_error const& err) {
+          one = h;
+          e = err;
+        });
+    s.settle();
+    ASSERT_FALSE(e) << e.ec.message();
+    EXPECT_EQ(one, blocks[static_cast<std::size_t>(last)]);
+  }
 }
 
 TEST(node_disk_io, keeps_the_file_open_until_libtorrent_releases_it) {

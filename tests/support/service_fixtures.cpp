@@ -86,6 +86,33 @@ std::unique_ptr<service_process> start_mirror(const mirror_config& c) {
   return p;
 }
 
+std::unique_ptr<service_process> start_tracker(const std::filesystem::path& dir,
+                                               const std::string& admin_token) {
+  write_text(dir / "admin-token", admin_token);
+  auto listen = "127.0.0.1:" + std::to_string(free_port());
+  auto tracker = std::make_unique<service_process>(
+      "blobswarm-tracker",
+      nlohmann::json{{"listen", listen},
+                     {"db", (dir / "tracker.db").string()},
+                     {"admin_token_file", (dir / "admin-token").string()},
+                     {"access_log", false}},
+      listen);
+  tracker->start();
+  return tracker;
+}
+
+std::string create_tracker_user(const service_process& tracker, const std::string& admin_token,
+                                const std::string& name) {
+  http::client c;
+  auto r = c.send({.method = "POST",
+                   .url = tracker.url("/api/v1/users"),
+                   .headers = {{"Authorization", "Bearer " + admin_token},
+                               {"Content-Type", "application/json"}},
+                   .body = nlohmann::json{{"name", name}}.dump()});
+  EXPECT_TRUE(r && r->status == 201) << (r ? r->body : r.error().message);
+  return r && r->status == 201 ? nlohmann::json::parse(r->body).value("passkey", "") : "";
+}
+
 std::map<std::string, std::string> read_tree(const std::filesystem::path& root) {
   std::map<std::string, std::string> out;
   for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {

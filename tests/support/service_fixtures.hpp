@@ -69,6 +69,15 @@ struct mirror_config {
 };
 std::unique_ptr<service_process> start_mirror(const mirror_config& c);
 
+// A blobswarm-tracker on 127.0.0.1 with its database and an admin token
+// (written to <dir>/admin-token) in `dir`.
+std::unique_ptr<service_process> start_tracker(const std::filesystem::path& dir,
+                                               const std::string& admin_token);
+// Creates a tracker user through the REST API; its passkey ("" on failure,
+// which also fails the test).
+std::string create_tracker_user(const service_process& tracker, const std::string& admin_token,
+                                const std::string& name);
+
 // The bytes of everything under a directory, keyed by relative path (to
 // compare two image copies byte for byte).
 std::map<std::string, std::string> read_tree(const std::filesystem::path& root);

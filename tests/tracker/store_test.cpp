@@ -405,6 +405,44 @@ TEST_P(store_suite, search_filters_sorts_and_pages) {
   EXPECT_EQ(totals->size, 11000u);
 }
 
+TEST_P(store_suite, files_pulled_from_urls_are_files_and_keep_their_url) {
+  auto blob = *digest::parse("sha256:" + std::string(64, 'c'));
+  auto pulled = *digest::parse("sha256:" + std::string(64, 'd'));
+  add_torrent("upload.bin", 1000);
+  add_torrent("layer", 2000, blob, {"library/app", std::nullopt, std::nullopt});
+  auto model = add_torrent("model", 3000, pulled,
+                           {std::nullopt, std::nullopt, "https://huggingface.co/o/m/model.bin"});
+  auto names = [&](torrent_filter f) {
+    std::vector<std::string> out;
+    auto found = cat->search_torrents(f, "name", false, 0, 10);
+    for (const auto& t : found->rows) out.push_back(t.name);
+    return out;
+  };
+  EXPECT_EQ(names({"", torrent_filter::kind::files}),
+            (std::vector<std::string>{"model", "upload.bin"}));
+  EXPECT_EQ(names({"", torrent_filter::kind::blobs}), std::vector<std::string>{"layer"});
+  EXPECT_EQ(names({"huggingface"}), std::vector<std::string>{"model"});
+  auto totals = cat->totals();
+  EXPECT_EQ(totals->blobs, 1u);
+  EXPECT_EQ(totals->files, 2u);
+  EXPECT_EQ(cat->find_torrent(*info_hash::from_hex(model))->source_url,
+            "https://huggingface.co/o/m/model.bin");
+
+  // The same bytes pulled from another URL: the torrent records the new one.
+  auto file = dir.path() / "model";
+  auto again =
+      cat->register_torrent(make_torrent(file, torrent_kind::v1).bytes, pulled, std::nullopt, 200,
+                            {std::nullopt, std::nullopt, "https://mirror.example/m.bin"});
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(cat->find_torrent(*info_hash::from_hex(model))->source_url,
+            "https://mirror.example/m.bin");
+  // Without a URL, a registration keeps the one it has.
+  ASSERT_TRUE(cat->register_torrent(make_torrent(file, torrent_kind::v1).bytes, pulled,
+                                    std::nullopt, 201, {}));
+  EXPECT_EQ(cat->find_torrent(*info_hash::from_hex(model))->source_url,
+            "https://mirror.example/m.bin");
+}
+
 TEST_P(store_suite, orders_by_live_swarm_figures) {
   auto small = add_torrent("small", 1000);
   auto big = add_torrent("big", 2000);

@@ -162,6 +162,31 @@ class WebUi(unittest.TestCase):
         q = urllib.parse.urlencode({"digest": digest, "repository": "library/<i>app</i>"})
         cls.evil = cls.tracker.api("POST", "/api/v1/torrents?" + q, open(evil_torrent, "rb").read(),
                                    headers={"Content-Type": "application/x-bittorrent"})
+        # A file a seeder pulled from a URL (registered as seeders do: a v1
+        # torrent named after its digest, with the digest and the URL).
+        weights = os.path.join(cls.tmp, "weights")
+        os.makedirs(weights)
+        with open(os.path.join(weights, "w.bin"), "wb") as f:
+            f.write(os.urandom(50 * 1024))
+        cls.url_digest = "sha256:" + hashlib.sha256(open(os.path.join(weights, "w.bin"), "rb").read()).hexdigest()
+        os.rename(os.path.join(weights, "w.bin"), os.path.join(weights, cls.url_digest[7:]))
+        url_torrent = os.path.join(cls.tmp, "url.torrent")
+        torrentgen(os.path.join(weights, cls.url_digest[7:]), "-o", url_torrent, "--format", "v1",
+                   "--private")
+        cls.url_source = "https://huggingface.co/org/model/resolve/main/w.bin"
+        q = urllib.parse.urlencode({"digest": cls.url_digest, "url": cls.url_source})
+        cls.url_file = cls.tracker.api("POST", "/api/v1/torrents?" + q, open(url_torrent, "rb").read(),
+                                       headers={"Content-Type": "application/x-bittorrent"})
+        # A directory torrent (an upload).
+        dataset = os.path.join(cls.tmp, "dataset")
+        os.makedirs(os.path.join(dataset, "sub dir"))
+        for name in ("a.txt", os.path.join("sub dir", "b.txt")):
+            with open(os.path.join(dataset, name), "wb") as f:
+                f.write(os.urandom(20 * 1024))
+        dataset_torrent = os.path.join(cls.tmp, "dataset.torrent")
+        torrentgen(dataset, "-o", dataset_torrent, "--format", "v1", "--private")
+        cls.dataset = cls.tracker.api("POST", "/api/v1/torrents", open(dataset_torrent, "rb").read(),
+                                      headers={"Content-Type": "application/x-bittorrent"})
         # Enough small uploaded-style torrents for two pages of 25.
         for i in range(26):
             p = os.path.join(cls.data, f"filler-{i:02d}.dat")
@@ -343,8 +368,9 @@ class WebUi(unittest.TestCase):
         self.open("/")
         self.ready()
         self.text_of("#totals", "Torrents")
-        # 26 fillers and the blob; nothing uploaded yet.
-        self.assertEqual(self.find("#totals .stat-value").text, "27")
+        # 26 fillers, the blob, the URL file and the dataset; nothing uploaded yet.
+        self.assertEqual(self.find("#totals .stat-value").text, "29")
+        self.text_of("#totals", "1 blobs · 0 segments · 28 files")
         self.assert_clean()
 
     def test_05_upload_shows_errors_inline_and_registers_a_private_torrent(self):
@@ -371,12 +397,12 @@ class WebUi(unittest.TestCase):
     def test_06_list_searches_sorts_pages_and_tells_blobs_from_files(self):
         self.open("/torrents")
         self.ready()
-        self.text_of("#page-info", "Page 1 of 2 · 28 torrents")
+        self.text_of("#page-info", "Page 1 of 2 · 30 torrents")
         rows = self.b.find_elements(By.CSS_SELECTOR, "#torrents tbody tr")
         self.assertEqual(len(rows), 25)
         self.find("#next").click()
         self.text_of("#page-info", "Page 2 of 2")
-        self.assertEqual(len(self.b.find_elements(By.CSS_SELECTOR, "#torrents tbody tr")), 3)
+        self.assertEqual(len(self.b.find_elements(By.CSS_SELECTOR, "#torrents tbody tr")), 5)
         self.assertIn("page=2", self.b.current_url)
         # Search by name.
         box = self.find("#search")
@@ -401,11 +427,14 @@ class WebUi(unittest.TestCase):
         # Kind filter and sorting by size (largest first, then smallest first).
         self.find("#search").clear()
         self.find("#search-form button[type=submit]").click()
-        self.text_of("#page-info", "28 torrents")
+        self.text_of("#page-info", "30 torrents")
         self.find("#kind option[value=blobs]").click()
         self.text_of("#page-info", "Page 1 of 1 · 1 torrent")
+        # Files: uploads and files pulled from URLs.
+        self.find("#kind option[value=files]").click()
+        self.text_of("#page-info", "29 torrents")
         self.find("#kind option[value=all]").click()
-        self.text_of("#page-info", "28 torrents")
+        self.text_of("#page-info", "30 torrents")
         self.find("button[data-sort=size]").click()
         self.text_of("th[aria-sort=descending]", "Size")
         first = self.find("#torrents tbody tr").text
@@ -594,6 +623,7 @@ class WebUi(unittest.TestCase):
         try:
             for path, name in (("/torrents", "narrow-torrents"),
                                ("/torrents/" + self.uploaded_id, "narrow-torrent-detail"),
+                               ("/torrents/" + self.url_file["info_hash_v1"], "narrow-url-file"),
                                ("/", "narrow-overview")):
                 self.open(path)
                 self.ready()
@@ -605,6 +635,43 @@ class WebUi(unittest.TestCase):
             self.assert_clean()
         finally:
             self.b.set_window_size(1280, 900)
+
+    def test_14_files_show_where_they_came_from_and_how_a_node_fetches_them(self):
+        mirror = "http://127.0.0.1:65001"
+        # A file pulled from a URL: listed as a file, with its URL.
+        self.open("/torrents?q=" + urllib.parse.quote("huggingface"))
+        self.ready()
+        self.text_of("#page-info", "Page 1 of 1 · 1 torrent")
+        row = self.find("#torrents tbody tr")
+        self.assertEqual(row.find_element(By.CSS_SELECTOR, ".badge").text.lower(), "file")
+        self.assertIn("from " + self.url_source, row.text)
+        row.find_element(By.CSS_SELECTOR, "a.torrent-link").click()
+        self.wait().until(lambda d: "/torrents/" in d.current_url)
+        self.ready()
+        ih = self.url_file["info_hash_v1"]
+        self.assertEqual(self.find("#source-url").text, self.url_source)
+        self.assertEqual(self.find("#fetch-url").get_attribute("value"),
+                         f"curl -fLOJ {mirror}/files/{ih}")
+        by_url = self.find("#fetch-by-url").get_attribute("value")
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(by_url.strip("'").split(" ", 2)[-1].strip("'")).query)
+        self.assertEqual(q["url"], [self.url_source])
+        self.assertEqual(q["digest"], [self.url_digest])
+        self.shot("url-file")
+        self.assert_clean()
+        # A directory torrent: each file's link names it inside the directory.
+        self.open("/torrents/" + self.dataset["info_hash_v1"])
+        self.ready()
+        links = [a.get_attribute("href") for a in self.b.find_elements(By.CSS_SELECTOR, "#files a.fetch-link")]
+        base = f"{mirror}/files/{self.dataset['info_hash_v1']}/"
+        self.assertEqual(sorted(links), [base + "a.txt", base + "sub%20dir/b.txt"])
+        self.assertEqual(self.find("#fetch-url").get_attribute("value"),
+                         f"curl -fLOJ {mirror}/files/{self.dataset['info_hash_v1']}")
+        self.assertEqual(len(self.b.find_elements(By.CSS_SELECTOR, "#fetch-by-url")), 0)
+        # Image blobs are pulled through the registry API: no /files box.
+        self.open("/torrents/" + self.evil["info_hash_v1"])
+        self.ready()
+        self.assertEqual(len(self.b.find_elements(By.CSS_SELECTOR, "#fetch")), 0)
+        self.assert_clean()
 
 
 def main():

@@ -18,6 +18,7 @@
 #include "tracker/session_store.hpp"
 #include "tracker/stats_history.hpp"
 #include "tracker/torrent_file.hpp"
+#include "tracker/torrent_json.hpp"
 #include "tracker/zone_directory.hpp"
 
 namespace blobswarm::tracker {
@@ -238,6 +239,35 @@ TEST(torrent_file, describe_and_magnet) {
   auto none = magnet_link(t.bytes, std::nullopt);
   ASSERT_TRUE(none);
   EXPECT_EQ(none->find("tr="), std::string::npos);
+}
+
+TEST(torrent_json, files_get_a_mirror_url_and_url_files_one_with_their_digest) {
+  torrent_row upload;
+  upload.v1 = *info_hash::from_hex(std::string(40, 'a'));
+  upload.name = "dataset";
+  auto f = fetch_urls(upload, "http://127.0.0.1:65001");
+  EXPECT_EQ(kind_of(upload), "file");
+  EXPECT_EQ(f["fetch_url"], "http://127.0.0.1:65001/files/" + std::string(40, 'a'));
+  EXPECT_TRUE(f["fetch_by_url"].is_null());
+
+  auto pulled = upload;
+  pulled.blob = *digest::parse("sha256:" + std::string(64, 'b'));
+  pulled.source_url = "https://huggingface.co/o/m/resolve/main/w 1.bin";
+  f = fetch_urls(pulled, "http://node:65001");
+  EXPECT_EQ(kind_of(pulled), "file");
+  EXPECT_EQ(f["fetch_by_url"],
+            "http://node:65001/files?url=https%3A%2F%2Fhuggingface.co%2Fo%2Fm%2Fresolve%2Fmain%2Fw"
+            "%201.bin&digest=sha256%3A" +
+                std::string(64, 'b'));
+
+  // Image blobs go through the registry API; v2-only torrents mirrors refuse.
+  auto blob = upload;
+  blob.blob = pulled.blob;
+  EXPECT_EQ(kind_of(blob), "blob");
+  EXPECT_TRUE(fetch_urls(blob, "http://n")["fetch_url"].is_null());
+  torrent_row v2_only;
+  v2_only.v2 = *info_hash::from_hex(std::string(64, 'c'));
+  EXPECT_TRUE(fetch_urls(v2_only, "http://n")["fetch_url"].is_null());
 }
 
 }  // namespace

@@ -192,7 +192,7 @@ function table(headers, rows, opts = {}) {
 }
 
 function kindBadge(kind) {
-  return el('span', {class: 'badge ' + kind, title: kind === 'file' ? 'uploaded file' : 'container image ' + kind}, kind);
+  return el('span', {class: 'badge ' + kind, title: kind === 'file' ? 'file (uploaded, or pulled from a URL)' : 'container image ' + kind}, kind);
 }
 
 async function pageTorrents() {
@@ -203,7 +203,7 @@ async function pageTorrents() {
   const search = el('input', {type: 'search', id: 'search', name: 'q', value: q.q,
                               placeholder: 'name, digest, info-hash, repository', 'aria-label': 'Search'});
   const kind = el('select', {id: 'kind', 'aria-label': 'Kind'},
-                  [['all', 'All'], ['blobs', 'Image blobs'], ['files', 'Uploaded files']].map(([v, l]) =>
+                  [['all', 'All'], ['blobs', 'Image blobs'], ['files', 'Files']].map(([v, l]) =>
                     el('option', {value: v, selected: v === q.kind}, l)));
   const results = el('div', {id: 'results'});
   const go = (changes) => {
@@ -238,6 +238,7 @@ async function pageTorrents() {
          t.digest ? el('div', {class: 'sub mono'}, t.digest +
                        (t.segment !== null ? ' · segment ' + t.segment : '')) : null,
          t.repository ? el('div', {class: 'sub'}, t.repository) : null,
+         t.source_url ? el('div', {class: 'sub break'}, 'from ' + t.source_url) : null,
          t.uploaded_by ? el('div', {class: 'sub'}, 'uploaded by ' + t.uploaded_by) : null),
       el('td', {class: 'num'}, bytes(t.size)),
       el('td', {class: 'num'}, t.seeders),
@@ -303,8 +304,9 @@ async function pageTorrent() {
     ['Registered', when(t.created_at)],
     ['Completed', t.completed + ' downloads · ' + bytes(t.uploaded) + ' up · ' + bytes(t.downloaded) + ' down'],
   ];
-  if (t.digest) facts.push(['Blob digest', el('code', {}, t.digest + (t.segment !== null ? ' (segment ' + t.segment + ')' : ''))]);
+  if (t.digest) facts.push([t.kind === 'file' ? 'Digest' : 'Blob digest', el('code', {}, t.digest + (t.segment !== null ? ' (segment ' + t.segment + ')' : ''))]);
   if (t.repository) facts.push(['Repository', t.repository]);
+  if (t.source_url) facts.push(['Pulled from', el('span', {class: 'break', id: 'source-url'}, t.source_url)]);
   if (t.uploaded_by) facts.push(['Uploaded by', t.uploaded_by]);
   if (t.comment) facts.push(['Comment', el('span', {id: 'comment'}, t.comment)]);
   if (t.created_by) facts.push(['Created by', t.created_by]);
@@ -321,13 +323,31 @@ async function pageTorrent() {
     magnet ? el('input', {class: 'mono copy', readonly: true, value: magnet, 'aria-label': 'Magnet link',
                           onfocus: (ev) => ev.target.select()}) : null,
     el('dl', {class: 'facts'}, facts.map(([k, v]) => [el('dt', {}, k), el('dd', {}, v)])),
+    fetchBox(t),
     peersBox,
     el('h2', {}, `Files (${t.file_count})`),
-    table(['Path', 'Size'], t.files.map(f => [el('span', {class: 'break'}, f.path), bytes(f.size)]), {id: 'files'}));
+    table(['Path', 'Size', 'Fetch'], t.files.map(f => [el('span', {class: 'break'}, f.path), bytes(f.size),
+      f.fetch_url ? el('a', {class: 'mono break fetch-link', href: f.fetch_url}, f.fetch_url) : '–']),
+      {id: 'files', optional: [2]}));
   drawPeers(t);
   every(5000, async () => {
     try { drawPeers(await api('/ui/api/torrents/' + encodeURIComponent(id))); } catch (e) { /* keep */ }
   });
+}
+
+// How a node fetches this file through its own blobswarm-mirror (/files).
+function fetchBox(t) {
+  if (!t.fetch_url) return null;
+  const line = (id, url) => el('input', {class: 'mono copy', readonly: true, id, value: 'curl -fLOJ ' + url,
+                                         'aria-label': 'Command', onfocus: (ev) => ev.target.select()});
+  return el('section', {id: 'fetch'},
+    el('h2', {}, 'Fetch on a node'),
+    el('p', {class: 'muted'}, t.file_count > 1
+      ? 'Each node\'s mirror lists this torrent\'s files (JSON) and serves each from the swarm, with Range:'
+      : 'Each node\'s mirror serves this file from the swarm, with Range (curl or wget on the node):'),
+    line('fetch-url', t.fetch_url),
+    t.fetch_by_url ? el('p', {class: 'muted'}, 'By its URL (the mirror checks the digest):') : null,
+    t.fetch_by_url ? line('fetch-by-url', "'" + t.fetch_by_url + "'") : null);
 }
 
 async function pageUpload() {
