@@ -12,6 +12,7 @@
 #include <libtorrent/session_stats.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/torrent_info.hpp>
+#include <libtorrent/torrent_status.hpp>
 
 #include "common/peer_fingerprint.hpp"
 #include "seeder/piece_gate.hpp"
@@ -159,6 +160,20 @@ void torrent_session::tick() {
 result<info_hash> torrent_session::add_seed(std::string_view torrent,
                                             const std::filesystem::path& path, std::uint64_t offset,
                                             std::shared_ptr<unique_fd> fd) {
+  return add(torrent, path, offset, std::move(fd), false);
+}
+
+result<info_hash> torrent_session::add_download(std::string_view torrent,
+                                                const std::filesystem::path& path,
+                                                std::uint64_t offset,
+                                                std::shared_ptr<unique_fd> fd) {
+  if (!fd) return fail(errc::invalid_argument, "a download needs a writable descriptor");
+  return add(torrent, path, offset, std::move(fd), true);
+}
+
+result<info_hash> torrent_session::add(std::string_view torrent, const std::filesystem::path& path,
+                                       std::uint64_t offset, std::shared_ptr<unique_fd> fd,
+                                       bool download) {
   if (!impl_->session) return fail(errc::unavailable, "the torrent session is shut down");
   lt::error_code ec;
   auto ti = std::make_shared<lt::torrent_info>(
@@ -167,17 +182,39 @@ result<info_hash> torrent_session::add_seed(std::string_view torrent,
   if (ec) return fail(errc::invalid_argument, "cannot load torrent: {}", ec.message());
   auto ih = from_lt(ti->info_hashes().v1);
   if (torrents_.contains(ih)) return ih;
-  sources_->bind(to_lt(ih), seed_sources::source{std::move(fd), path, offset});
+  sources_->bind(to_lt(ih),
+                 seed_sources::source{
+                     .fd = std::move(fd), .path = path, .offset = offset, .writable = download});
   lt::add_torrent_params p;
   p.ti = std::move(ti);
   p.save_path = path.parent_path().string();
   p.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused |
                lt::torrent_flags::need_save_resume);
-  p.flags |= lt::torrent_flags::seed_mode;
+  if (!download) p.flags |= lt::torrent_flags::seed_mode;
   if (!announce_url_.empty()) p.trackers.push_back(announce_url_);
   impl_->session->async_add_torrent(std::move(p));
   torrents_.emplace(ih, 1);
   return ih;
+}
+
+download_status torrent_session::status_of(const info_hash& ih) const {
+  download_status out;
+  auto it = impl_->handles.find(ih);
+  if (!impl_->session || it == impl_->handles.end() || !it->second.is_valid()) return out;
+  try {
+    auto st = it->second.status(lt::torrent_handle::query_pieces);
+    out.known = true;
+    out.finished = st.is_seeding;
+    out.done = static_cast<std::uint64_t>(st.total_wanted_done);
+    out.pieces.resize(static_cast<std::size_t>(st.pieces.size()));
+    for (int i = 0; i < st.pieces.size(); ++i) {
+      out.pieces[static_cast<std::size_t>(i)] = st.pieces.get_bit(lt::piece_index_t(i));
+    }
+  } catch (const std::exception& e) {
+    log_->debug("no status for {}: {}", ih, e.what());  // removed meanwhile
+    out.known = false;
+  }
+  return out;
 }
 
 void torrent_session::remove(const info_hash& ih) {
