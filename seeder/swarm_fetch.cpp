@@ -52,6 +52,7 @@ awaitable<std::uint64_t> swarm_fetch::run(std::vector<swarm_part> parts, std::fi
   auto last_progress = clock::now();
   std::uint64_t last_done = 0;
   std::uint64_t prefix = 0;
+  bool asked_again = false;  // re-announced since the last progress
   parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(added.size()), parts.end());
   std::vector<std::vector<bool>> pieces(added.size());
   std::vector<bool> finished(added.size(), false);
@@ -74,6 +75,7 @@ awaitable<std::uint64_t> swarm_fetch::run(std::vector<swarm_part> parts, std::fi
     if (done > last_done) {
       last_done = done;
       last_progress = now;
+      asked_again = false;
     }
     if (auto p = prefix_of(parts, pieces); p > prefix) {
       prefix = p;
@@ -81,6 +83,15 @@ awaitable<std::uint64_t> swarm_fetch::run(std::vector<swarm_part> parts, std::fi
     }
     if (all || added.empty()) break;
     auto limit = last_done == 0 ? 2 * stall_ : stall_;
+    if (!asked_again && now - last_progress > limit / 2) {
+      // The peers that have it may have joined after this seeder's first
+      // announce (a seeder that just finished the blob): ask for them now
+      // rather than at the next announce interval.
+      for (std::size_t i = 0; i < added.size(); ++i) {
+        if (!finished[i]) session_.reannounce(added[i]);
+      }
+      asked_again = true;
+    }
     if (now - last_progress > limit) {
       log_->info(
           "the swarm delivered nothing for {} ms at {} of {} bytes; the rest comes from "

@@ -145,6 +145,7 @@ void torrent_session::shutdown() {
   impl_->session.reset();
   torrents_.clear();
   announce_waiters_.clear();
+  announce_retries_.clear();
 }
 
 void torrent_session::tick() {
@@ -225,6 +226,7 @@ void torrent_session::remove(const info_hash& ih) {
   if (it != impl_->handles.end()) impl_->handles.erase(it);
   announced_.erase(ih);
   announce_waiters_.erase(ih);
+  announce_retries_.erase(ih);
   // A torrent whose add is still queued is removed when its add alert
   // arrives (it is no longer in torrents_).
   if (h.is_valid()) impl_->session->remove_torrent(h);
@@ -236,7 +238,7 @@ void torrent_session::reannounce(const info_hash& ih) {
   try {
     auto it = impl_->handles.find(ih);
     auto h = it != impl_->handles.end() ? it->second : impl_->session->find_torrent(to_lt(ih));
-    if (h.is_valid()) h.force_reannounce();
+    if (h.is_valid()) h.force_reannounce(0, -1, lt::torrent_handle::ignore_min_interval);
   } catch (const std::exception& e) {
     log_->debug("cannot re-announce {}: {}", ih, e.what());  // removed meanwhile
   }
@@ -249,6 +251,28 @@ void torrent_session::when_announced(const info_hash& ih, std::function<void()> 
     return;
   }
   announce_waiters_[ih].push_back(std::move(f));
+}
+
+bool torrent_session::retry_announce(const info_hash& ih) {
+  auto& tries = announce_retries_[ih];
+  if (tries >= max_announce_retries) return false;
+  ++tries;
+  auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+  std::weak_ptr<bool> alive = alive_;
+  timer->async_wait([this, alive, timer, ih](boost::system::error_code ec) {
+    if (ec || !alive.lock() || !announce_waiters_.contains(ih) || announce_url_.empty()) return;
+    auto it = impl_->handles.find(ih);
+    if (it == impl_->handles.end()) return;
+    try {
+      // A fresh tracker entry: libtorrent keeps backing off a tracker that
+      // said "failure reason", even when asked to announce now.
+      it->second.replace_trackers({lt::announce_entry(announce_url_)});
+      it->second.force_reannounce(0, -1, lt::torrent_handle::ignore_min_interval);
+    } catch (const std::exception& e) {
+      log_->debug("cannot re-announce {}: {}", ih, e.what());  // removed meanwhile
+    }
+  });
+  return true;
 }
 
 void torrent_session::set_announce_url(std::string url) {
@@ -338,10 +362,21 @@ void torrent_session::handle(lt::alert* a) {
     if (!torrents_.contains(ih) || !announced_.insert(ih).second) return;
     auto waiters = std::move(announce_waiters_[ih]);
     announce_waiters_.erase(ih);
+    announce_retries_.erase(ih);
     for (auto& f : waiters) f();
     return;
   }
   if (auto* te = lt::alert_cast<lt::tracker_error_alert>(a)) {
+    auto ih = from_lt(te->handle.info_hashes().v1);
+    if (announce_waiters_.contains(ih) && retry_announce(ih)) {
+      // Someone waits for the tracker to know this torrent, which it was
+      // just told (registration): with tracker replicas the one that
+      // answered may learn of it a moment later. Ask again shortly rather
+      // than after libtorrent's backoff.
+      log_->debug("tracker refused {} right after its registration ({}); announcing again",
+                  te->torrent_name(), te->failure_reason());
+      return;
+    }
     log_->warn("tracker error for {}: {} {}", te->torrent_name(), te->error.message(),
                te->failure_reason());
     return;

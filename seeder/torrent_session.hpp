@@ -121,6 +121,9 @@ class torrent_session {
                         std::uint64_t offset, std::shared_ptr<unique_fd> fd, bool download);
   void on_alerts();
   void handle(lt::alert* a);
+  // Announces `ih` again in a moment; false once it was retried enough.
+  bool retry_announce(const info_hash& ih);
+  static constexpr int max_announce_retries = 40;  // 4 s at 100 ms
   void tick();
 
   struct impl;
@@ -133,6 +136,7 @@ class torrent_session {
   std::map<info_hash, int> torrents_;  // info-hash -> 1 (handles live in impl)
   std::set<info_hash> announced_;      // the tracker answered an announce
   std::map<info_hash, std::vector<std::function<void()>>> announce_waiters_;
+  std::map<info_hash, int> announce_retries_;  // refused announces retried, while waited for
   std::string announce_url_;
   std::optional<std::uint16_t> listen_port_;
   std::string listen_error_;
