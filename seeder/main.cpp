@@ -9,8 +9,9 @@ int main(int argc, char** argv) {
       "blobswarm-seeder",
       "Fetches registry blobs once, makes deterministic torrents, registers and seeds them",
       "API: GET /api/v1/blobs/<name>/<digest>[/torrent|/descriptor|/segments/<n>/torrent]"
-      "[?ns=<registry host>], POST /api/v1/preheat, POST /api/v1/notifications, /metrics, "
-      "/healthz. See docs/seeder.md."};
+      "[?ns=<registry host>], POST /api/v1/blobs/<name>/<digest>/replicate (replicas), "
+      "POST /api/v1/preheat, POST /api/v1/notifications, /metrics, /healthz. Replicas: "
+      "--seeders (every seeder's URL) and --lease-store redis://... See docs/seeder.md."};
   return config::run<seeder::settings>(info, argc, argv, [](seeder::settings& s) {
     auto svc = seeder::service::make(s);
     if (!svc) {
