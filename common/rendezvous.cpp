@@ -42,6 +42,22 @@ std::vector<std::size_t> rendezvous_order(std::span<const std::string> members,
   return order;
 }
 
+result<std::vector<std::string>> rendezvous_members(std::span<const std::string> urls,
+                                                    std::string_view what) {
+  std::vector<std::string> members;
+  for (const auto& url : urls) {
+    if (!url.starts_with("http://") && !url.starts_with("https://")) {
+      return fail(errc::invalid_argument, "{}: '{}' is not an http(s) URL", what, url);
+    }
+    auto m = rendezvous_member(url);
+    if (std::find(members.begin(), members.end(), m) != members.end()) {
+      return fail(errc::invalid_argument, "{}: '{}' is listed twice", what, url);
+    }
+    members.push_back(std::move(m));
+  }
+  return members;
+}
+
 std::vector<std::string> rendezvous_ranked(std::span<const std::string> members,
                                            std::string_view key) {
   std::vector<std::string> out;

@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.hpp"
+
 namespace blobswarm {
 
 // The URL as rendezvous hashing sees it: without trailing slashes.
@@ -32,6 +34,11 @@ std::uint64_t rendezvous_weight(std::string_view member, std::string_view key);
 // Indices into `members` (URLs, normalized here), highest weight first.
 std::vector<std::size_t> rendezvous_order(std::span<const std::string> members,
                                           std::string_view key);
+
+// A configured set of seeder URLs, checked: each http(s), none twice (once
+// normalized). Returns them normalized; `what` names the setting in errors.
+result<std::vector<std::string>> rendezvous_members(std::span<const std::string> urls,
+                                                    std::string_view what);
 
 // The members themselves (normalized), highest weight first.
 std::vector<std::string> rendezvous_ranked(std::span<const std::string> members,

@@ -1,7 +1,5 @@
 #include "mirror/settings.hpp"
 
-#include <algorithm>
-
 #include "common/net.hpp"
 #include "common/rendezvous.hpp"
 
@@ -37,17 +35,7 @@ result<void> settings::validate() const {
     }
   }
   if (seeder.empty()) return fail(errc::invalid_argument, "seeder: at least one URL is required");
-  std::vector<std::string> seeders;
-  for (const auto& url : seeder) {
-    if (!url.starts_with("http://") && !url.starts_with("https://")) {
-      return fail(errc::invalid_argument, "seeder: '{}' is not an http(s) URL", url);
-    }
-    auto m = rendezvous_member(url);
-    if (std::find(seeders.begin(), seeders.end(), m) != seeders.end()) {
-      return fail(errc::invalid_argument, "seeder: '{}' is listed twice", url);
-    }
-    seeders.push_back(std::move(m));
-  }
+  if (auto m = rendezvous_members(seeder, "seeder"); !m) return fail(m.error());
   if (tls_cert_file.empty() != tls_key_file.empty()) {
     return fail(errc::invalid_argument, "tls_cert_file and tls_key_file go together");
   }

@@ -76,44 +76,34 @@ struct seed_storage {
     return fd;
   }
 
-  // Reads exactly `length` bytes at torrent offset `at`.
-  int read(char* out, std::int64_t at, int length) {
+  // Reads (or, for a download, writes) exactly `length` bytes at torrent
+  // offset `at`; 0 or an errno value.
+  int transfer(char* buf, std::int64_t at, int length, bool write) {
     int err = 0;
     auto f = file(err);
     if (!f) return err;
-    if (at < 0 || length < 0 || at + length > size) return EINVAL;
-    std::size_t done = 0;
-    while (done < static_cast<std::size_t>(length)) {
-      auto n = ::pread(f->get(), out + done, static_cast<std::size_t>(length) - done,
-                       static_cast<off_t>(offset + static_cast<std::uint64_t>(at) + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return errno;
-      if (n == 0) return EIO;  // the file is shorter than the torrent says
-      done += static_cast<std::size_t>(n);
-    }
-    return 0;
-  }
-
-  // Writes exactly `length` bytes at torrent offset `at` (downloads only).
-  int write(const char* in, std::int64_t at, int length) {
-    int err = 0;
-    auto f = file(err);
-    if (!f) return err;
-    {
+    if (write) {
       std::lock_guard lock(mutex);
       if (!writable) return ENOTSUP;
     }
     if (at < 0 || length < 0 || at + length > size) return EINVAL;
     std::size_t done = 0;
     while (done < static_cast<std::size_t>(length)) {
-      auto n = ::pwrite(f->get(), in + done, static_cast<std::size_t>(length) - done,
-                        static_cast<off_t>(offset + static_cast<std::uint64_t>(at) + done));
+      auto left = static_cast<std::size_t>(length) - done;
+      auto where = static_cast<off_t>(offset + static_cast<std::uint64_t>(at) + done);
+      auto n = write ? ::pwrite(f->get(), buf + done, left, where)
+                     : ::pread(f->get(), buf + done, left, where);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return errno;
-      if (n == 0) return ENOSPC;
+      // Reading: the file is shorter than the torrent says.
+      if (n == 0) return write ? ENOSPC : EIO;
       done += static_cast<std::size_t>(n);
     }
     return 0;
+  }
+  int read(char* out, std::int64_t at, int length) { return transfer(out, at, length, false); }
+  int write(const char* in, std::int64_t at, int length) {
+    return transfer(const_cast<char*>(in), at, length, true);
   }
 
   int piece_size(lt::piece_index_t piece) const {

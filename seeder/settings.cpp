@@ -63,17 +63,9 @@ result<void> settings::validate() const {
 }
 
 result<void> settings::validate_replicas() const {
-  std::vector<std::string> members;
-  for (const auto& u : seeders) {
-    if (!u.starts_with("http://") && !u.starts_with("https://")) {
-      return fail(errc::invalid_argument, "seeders: '{}' is not an http(s) URL", u);
-    }
-    auto m = rendezvous_member(u);
-    if (std::find(members.begin(), members.end(), m) != members.end()) {
-      return fail(errc::invalid_argument, "seeders: '{}' is listed twice", u);
-    }
-    members.push_back(std::move(m));
-  }
+  auto checked = rendezvous_members(seeders, "seeders");
+  if (!checked) return fail(checked.error());
+  const auto& members = *checked;
   auto self = rendezvous_member(self_url());
   if (!members.empty() && std::find(members.begin(), members.end(), self) == members.end()) {
     return fail(errc::invalid_argument,

@@ -39,6 +39,15 @@ std::uint64_t progress(ha_system& sys, const pushed_blob& b) {
   return n;
 }
 
+// Three mirrors, each downloading at 3 MiB/s, start pulling `blobs` (so
+// that a fault can strike mid-pull).
+std::future<pulled> slow_pulls(ha_system& sys, const std::string& name,
+                               const std::vector<pushed_blob>& blobs) {
+  for (int i = 0; i < 3; ++i) sys.add_mirror({{"download_rate", "3MiB"}});
+  return std::async(std::launch::async,
+                    [&sys, name, blobs] { return pull_everywhere(all(sys.mirrors), name, blobs); });
+}
+
 // Blobs a seeder holds (asking about one blob would start its ingest).
 double stored_blobs(const service_process& seeder) {
   return metric_of(seeder, "blobswarm_seeder_store_blobs");
@@ -51,9 +60,7 @@ TEST(ha_faults, a_tracker_replica_killed_mid_pull) {
   ha_system sys;
   std::vector<pushed_blob> blobs = {sys.reg.push_blob("ha/app", random_bytes(6 * MiB, 2001)),
                                     sys.reg.push_blob("ha/app", random_bytes(4 * MiB, 2002))};
-  for (int i = 0; i < 3; ++i) sys.add_mirror({{"download_rate", "3MiB"}});
-  auto pulls = std::async(std::launch::async,
-                          [&] { return pull_everywhere(all(sys.mirrors), "ha/app", blobs); });
+  auto pulls = slow_pulls(sys, "ha/app", blobs);
   ASSERT_TRUE(wait_for([&] { return progress(sys, blobs[0]) >= 4 * MiB; }, 60s)) << sys.logs();
   sys.trackers[0]->stop(SIGKILL);
   ASSERT_LT(progress(sys, blobs[0]), 3 * blobs[0].size - 4 * MiB) << "too late: not mid-pull";
@@ -91,8 +98,7 @@ TEST(ha_faults, the_owning_seeder_killed_mid_ingest_is_taken_over) {
   }
   std::vector<pushed_blob> image = {first, *second};
   // The registry's link: 8 MB/s per transfer, so each ingest takes about 4 s.
-  sys.registry_proxy->set_rules(json::array(
-      {{{"path", "/blobs/"}, {"method", "GET"}, {"action", "throttle"}, {"rate", 8000000}}}));
+  sys.throttle_registry(8000000);
   sys.add_mirror();
   sys.add_mirror();
   auto pulls = std::async(std::launch::async,
@@ -122,8 +128,7 @@ TEST(ha_faults, the_owning_seeder_killed_mid_ingest_is_taken_over) {
 TEST(ha_faults, mirrors_asking_different_seeders_at_once_ingest_once) {
   ha_system sys;
   auto blob = sys.reg.push_blob("ha/once", random_bytes(8 * MiB, 2201));
-  sys.registry_proxy->set_rules(json::array(
-      {{{"path", "/blobs/"}, {"method", "GET"}, {"action", "throttle"}, {"rate", 8000000}}}));
+  sys.throttle_registry(8000000);
   sys.add_mirror({{"seeder", sys.seeder_urls()[0]}});
   sys.add_mirror({{"seeder", sys.seeder_urls()[1]}});
   auto got = pull_everywhere(all(sys.mirrors), "ha/once", {blob});
@@ -141,11 +146,8 @@ TEST(ha_faults, mirrors_asking_different_seeders_at_once_ingest_once) {
 TEST(ha_faults, redis_restarted_mid_pull) {
   ha_system sys;
   std::vector<pushed_blob> blobs = {sys.reg.push_blob("ha/redis", random_bytes(12 * MiB, 2301))};
-  sys.registry_proxy->set_rules(json::array(
-      {{{"path", "/blobs/"}, {"method", "GET"}, {"action", "throttle"}, {"rate", 6000000}}}));
-  for (int i = 0; i < 3; ++i) sys.add_mirror({{"download_rate", "3MiB"}});
-  auto pulls = std::async(std::launch::async,
-                          [&] { return pull_everywhere(all(sys.mirrors), "ha/redis", blobs); });
+  sys.throttle_registry(6000000);
+  auto pulls = slow_pulls(sys, "ha/redis", blobs);
   ASSERT_TRUE(wait_for([&] { return progress(sys, blobs[0]) >= 2 * MiB; }, 60s)) << sys.logs();
   sys.redis.stop();
   ASSERT_TRUE(wait_for([&] { return progress(sys, blobs[0]) >= 4 * MiB; }, 30s)) << sys.logs();
@@ -166,9 +168,7 @@ TEST(ha_faults, postgresql_restarted_mid_pull) {
   ha_system sys;
   std::vector<pushed_blob> blobs = {sys.reg.push_blob("ha/pg", random_bytes(8 * MiB, 2401)),
                                     sys.reg.push_blob("ha/pg", random_bytes(3 * MiB, 2402))};
-  for (int i = 0; i < 3; ++i) sys.add_mirror({{"download_rate", "3MiB"}});
-  auto pulls = std::async(std::launch::async,
-                          [&] { return pull_everywhere(all(sys.mirrors), "ha/pg", blobs); });
+  auto pulls = slow_pulls(sys, "ha/pg", blobs);
   ASSERT_TRUE(wait_for([&] { return progress(sys, blobs[0]) >= 2 * MiB; }, 60s)) << sys.logs();
   shared_postgres().stop();
   ASSERT_TRUE(wait_for([&] { return progress(sys, blobs[0]) >= 6 * MiB; }, 30s)) << sys.logs();

@@ -15,17 +15,7 @@ using nlohmann::json;
 tcp_balancer::tcp_balancer(const std::vector<std::string>& backends) {
   std::string list;
   for (const auto& b : backends) list += (list.empty() ? "" : ",") + b;
-  proc_ = std::make_unique<process>(
-      std::vector<std::string>{"/usr/bin/python3",
-                               std::string(BLOBSWARM_SOURCE_DIR) + "/tests/faults/tcp_balancer.py",
-                               "--backends", list},
-      process::options{.name = "tcp_balancer"});
-  const std::string marker = "tcp_balancer listening on 127.0.0.1:";
-  if (!proc_->wait_for_output(marker, 20s)) {
-    throw std::runtime_error("tcp_balancer did not start:\n" + proc_->output());
-  }
-  auto out = proc_->output();
-  port_ = static_cast<std::uint16_t>(std::stoi(out.substr(out.find(marker) + marker.size())));
+  std::tie(proc_, port_) = start_helper("tcp_balancer.py", {"--backends", list}, "tcp_balancer");
 }
 
 ha_system::ha_system(ha_options options) : options_(std::move(options)) {
@@ -131,6 +121,13 @@ service_process& ha_system::add_mirror(json extra) {
 
 std::vector<std::size_t> ha_system::owners(const blobswarm::digest& d) const {
   return rendezvous_order(seeder_urls_, d.str());
+}
+
+void ha_system::throttle_registry(std::uint64_t bytes_per_second) {
+  registry_proxy->set_rules(nlohmann::json::array({{{"path", "/blobs/"},
+                                                    {"method", "GET"},
+                                                    {"action", "throttle"},
+                                                    {"rate", bytes_per_second}}}));
 }
 
 std::uint64_t ha_system::registry_egress() const {

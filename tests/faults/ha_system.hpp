@@ -67,6 +67,8 @@ class ha_system {
   service_process& add_mirror(nlohmann::json extra = nlohmann::json::object());
   // Indices of `seeders` in the blob's rendezvous order: [0] owns it.
   std::vector<std::size_t> owners(const blobswarm::digest& d) const;
+  // Every blob transfer out of the registry at this rate.
+  void throttle_registry(std::uint64_t bytes_per_second);
   // Response body bytes the registry has sent so far (through the proxy).
   std::uint64_t registry_egress() const;
   // Every service's output, for failure messages.
