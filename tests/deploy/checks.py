@@ -662,7 +662,9 @@ def check_dockerfile(root, bin_dir, stages, order, used_targets, problems):
     if not m:
         problems.add("scripts/install-deps", "no '# build' package group")
     else:
-        want = set(m.group(1).split()) - set(INSTALL_DEPS_BUILD_NOT_NEEDED)
+        # Words before any inline comment ("libpq-dev libhiredis-dev  # why").
+        words = " ".join(line.split("#", 1)[0] for line in m.group(1).splitlines()).split()
+        want = set(words) - set(INSTALL_DEPS_BUILD_NOT_NEEDED)
         have = apt_packages(build.runs)
         if want - have:
             problems.add(where, f"build stage lacks build dependencies {sorted(want - have)} "

@@ -80,35 +80,33 @@ TEST(ha_faults, a_tracker_replica_killed_mid_pull) {
 // The seeder that owns a blob dies (kill -9) in the middle of its ingest:
 // the other seeder takes the ingest over once the lease expires, gets the
 // segments already published from the mirrors, and fetches only the rest
-// from the registry. The image has a second layer, which the other seeder
-// owns and ingests meanwhile; what the registry sends twice is what the
-// dead seeder had fetched but not yet passed on (about a segment).
+// from the registry. The image has three more layers, ingested meanwhile
+// by their owners; what the registry sends twice is what the dead seeder
+// had fetched but not yet passed on (its lead over the mirrors, about a
+// segment and what arrived in the last moments).
 TEST(ha_faults, the_owning_seeder_killed_mid_ingest_is_taken_over) {
   ha_system sys;
-  // Two 32 MiB layers with different owners.
-  auto first = sys.reg.push_blob("ha/big", random_bytes(32 * MiB, 2101));
+  auto first = sys.reg.push_blob("ha/big", random_bytes(24 * MiB, 2101));
   auto owner = sys.owners(first.digest)[0];
   auto other = 1 - owner;
-  std::optional<pushed_blob> second;
-  for (std::uint64_t seed = 2102; !second; ++seed) {
-    auto bytes = random_bytes(32 * MiB, seed);
-    if (sys.owners(*digest::parse(sha256_of(bytes)))[0] == other) {
-      second = sys.reg.push_blob("ha/big", bytes);
-    }
+  std::vector<pushed_blob> image = {first};
+  for (std::uint64_t seed = 2102; seed < 2105; ++seed) {
+    image.push_back(sys.reg.push_blob("ha/big", random_bytes(24 * MiB, seed)));
   }
-  std::vector<pushed_blob> image = {first, *second};
-  // The registry's link: 8 MB/s per transfer, so each ingest takes about 4 s.
-  sys.throttle_registry(8000000);
+  // The first layer comes from the registry at 4 MB/s (about 6 s), the
+  // others at loopback speed.
+  sys.registry_proxy->set_rules(nlohmann::json::array({{{"path", first.digest.str()},
+                                                        {"method", "GET"},
+                                                        {"action", "throttle"},
+                                                        {"rate", 4000000}}}));
   sys.add_mirror();
   sys.add_mirror();
   auto pulls = std::async(std::launch::async,
                           [&] { return pull_everywhere(all(sys.mirrors), "ha/big", image); });
-  auto fetched = [&] {
-    return metric_of(*sys.seeders[owner], "blobswarm_seeder_upstream_bytes_total");
-  };
-  ASSERT_TRUE(wait_for([&] { return fetched() >= 10 * MiB; }, 60s)) << sys.logs();
+  // Killed once the mirrors hold a quarter of the layer between them.
+  ASSERT_TRUE(wait_for([&] { return progress(sys, first) >= 12 * MiB; }, 60s)) << sys.logs();
   sys.seeders[owner]->stop(SIGKILL);
-  ASSERT_LT(progress(sys, first), 2 * (first.size - 8 * MiB)) << "too late: not mid-ingest";
+  ASSERT_LT(progress(sys, first), 2 * first.size - 16 * MiB) << "too late: not mid-ingest";
 
   auto got = pulls.get();
   EXPECT_EQ(got.problems, "") << sys.logs();
@@ -117,9 +115,9 @@ TEST(ha_faults, the_owning_seeder_killed_mid_ingest_is_taken_over) {
       << sys.logs();
   auto& survivor = *sys.seeders[other];
   EXPECT_NE(survivor.output().find("taking over"), std::string::npos) << survivor.output();
-  EXPECT_GT(metric_of(survivor, "blobswarm_seeder_swarm_bytes_total"), 4 * MiB)
+  EXPECT_GT(metric_of(survivor, "blobswarm_seeder_swarm_bytes_total"), 2 * MiB)
       << "the published segments came from the mirrors";
-  EXPECT_EQ(stored_blobs(survivor), 2) << "it holds both layers";
+  EXPECT_GE(stored_blobs(survivor), 1) << "it holds the layer it took over";
   for (auto& m : sys.mirrors) EXPECT_EQ(cache_problems(m->dir() / "data"), "");
 }
 
