@@ -119,6 +119,18 @@ result<void> read_value(const nlohmann::json& j, std::vector<std::string>& out,
   return {};
 }
 
+result<void> read_value(const nlohmann::json& j, string_list& out, const std::string& path) {
+  if (j.is_string()) {
+    out = string_list{j.get<std::string>()};
+    return {};
+  }
+  if (!j.is_array()) {
+    return fail(errc::invalid_argument, "config key '{}' must be a string or a list of strings",
+                path);
+  }
+  return read_value(j, static_cast<std::vector<std::string>&>(out), path);
+}
+
 result<void> json_reader::finish() const {
   if (error_) return fail(*error_);
   for (const auto& [key, value] : object_.items()) {

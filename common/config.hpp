@@ -51,6 +51,15 @@ struct exit_status {
   std::string message;
 };
 
+// A list of strings that also takes a single string in the file (a list of
+// one), for settings that grew from one value to several (the mirror's
+// `seeder`). As a flag, comma-separated like every list.
+struct string_list : std::vector<std::string> {
+  using std::vector<std::string>::vector;
+  string_list() = default;
+  string_list(std::vector<std::string> v) : std::vector<std::string>(std::move(v)) {}
+};
+
 namespace detail {
 
 struct null_visitor {
@@ -81,7 +90,7 @@ concept visitable = requires(T& t, detail::null_visitor& v) {
 template <class T>
 concept cli_scalar = std::same_as<T, std::string> || std::same_as<T, bool> || std::integral<T> ||
     std::floating_point<T> || std::same_as<T, byte_size> || std::same_as<T, duration> ||
-    std::same_as<T, std::vector<std::string>>;
+    std::same_as<T, std::vector<std::string>> || std::same_as<T, string_list>;
 
 // "peer_ttl" -> "--peer-ttl"
 std::string flag_name(std::string_view key);
@@ -94,6 +103,7 @@ result<void> read_value(const nlohmann::json& j, byte_size& out, const std::stri
 result<void> read_value(const nlohmann::json& j, duration& out, const std::string& path);
 result<void> read_value(const nlohmann::json& j, std::vector<std::string>& out,
                         const std::string& path);
+result<void> read_value(const nlohmann::json& j, string_list& out, const std::string& path);
 // A string, boolean or integer kept as JSON (for maps of settings whose
 // types the consumer knows, such as lt_settings).
 result<void> read_value(const nlohmann::json& j, nlohmann::json& out, const std::string& path);
@@ -203,6 +213,9 @@ class cli_binder {
   void bind(const std::string& flag, byte_size& field, const std::string& help);
   void bind(const std::string& flag, duration& field, const std::string& help);
   void bind(const std::string& flag, std::vector<std::string>& field, const std::string& help);
+  void bind(const std::string& flag, string_list& field, const std::string& help) {
+    bind(flag, static_cast<std::vector<std::string>&>(field), help);
+  }
   template <class N>
   void bind(const std::string& flag, N& field, const std::string& help) {
     app_.add_option(flag, field, help)->capture_default_str();

@@ -1,5 +1,7 @@
 #include "mirror/http_sources.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -8,6 +10,7 @@
 
 #include "common/http/url.hpp"
 #include "common/registry/registry_error.hpp"
+#include "common/rendezvous.hpp"
 
 namespace blobswarm::mirror {
 namespace {
@@ -42,21 +45,45 @@ void authorize(http::client_request& req, std::string value) {
 }  // namespace
 
 http_sources::http_sources(blocking_pool& pool, upstreams& registries, std::string tracker_url,
-                           std::string passkey, std::string seeder_url, std::string seeder_token)
+                           std::string passkey, std::vector<std::string> seeder_urls,
+                           std::string seeder_token)
     : pool_(pool),
       registries_(registries),
       tracker_(std::move(tracker_url)),
       passkey_(std::move(passkey)),
-      seeder_(std::move(seeder_url)),
       seeder_token_(std::move(seeder_token)),
       http_(http::client_options{.connect_timeout = std::chrono::seconds(5),
                                  .stall_timeout = std::chrono::seconds(60)}) {
   while (tracker_.ends_with('/')) tracker_.pop_back();
-  while (seeder_.ends_with('/')) seeder_.pop_back();
+  for (const auto& u : seeder_urls) seeders_.push_back(rendezvous_member(u));
 }
 
-std::string http_sources::seeder_url(const blob_ref& b, std::string_view suffix) const {
-  return fmt::format("{}/api/v1/blobs/{}/{}{}?ns={}", seeder_, b.name.str(), b.id.str(), suffix,
+std::vector<std::string> http_sources::seeders_for(const blob_ref& b) const {
+  if (seeders_.size() == 1) return seeders_;
+  auto order = rendezvous_ranked(seeders_, b.id.str());
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  std::stable_partition(order.begin(), order.end(), [&](const std::string& s) {
+    auto it = down_until_.find(s);
+    return it == down_until_.end() || it->second <= now;
+  });
+  return order;
+}
+
+bool http_sources::try_next(const error& e) noexcept {
+  // Unreachable, 5xx, timed out, or out of room: another seeder may do it.
+  return e.code == errc::unavailable || e.code == errc::timeout || e.code == errc::no_space;
+}
+
+void http_sources::mark_down(const std::string& seeder) {
+  if (seeders_.size() < 2) return;
+  std::lock_guard lock(mutex_);
+  down_until_[seeder] = std::chrono::steady_clock::now() + down_for;
+}
+
+std::string http_sources::seeder_url(const std::string& seeder, const blob_ref& b,
+                                     std::string_view suffix) const {
+  return fmt::format("{}/api/v1/blobs/{}/{}{}?ns={}", seeder, b.name.str(), b.id.str(), suffix,
                      http::percent_encode(registries_.host_key(b.host)));
 }
 
@@ -84,23 +111,44 @@ awaitable<result<std::string>> http_sources::tracker_torrent(const blob_ref& b) 
                                  "Bearer " + passkey_, std::chrono::seconds(10));
 }
 
+awaitable<result<std::string>> http_sources::seeder_get_torrent(const blob_ref& b,
+                                                                std::string suffix) {
+  result<std::string> r = fail(errc::unavailable, "no seeder configured");
+  for (const auto& seeder : seeders_for(b)) {
+    r = co_await get_torrent(seeder_url(seeder, b, suffix), seeder_authorization(), ingest_wait);
+    if (r || !try_next(r.error())) co_return r;
+    mark_down(seeder);
+  }
+  co_return r;
+}
+
 awaitable<result<std::string>> http_sources::seeder_torrent(const blob_ref& b) {
-  co_return co_await get_torrent(seeder_url(b, "/torrent"), seeder_authorization(), ingest_wait);
+  co_return co_await seeder_get_torrent(b, "/torrent");
 }
 
 awaitable<result<std::string>> http_sources::seeder_segment_torrent(const blob_ref& b,
                                                                     std::uint32_t n) {
-  co_return co_await get_torrent(seeder_url(b, fmt::format("/segments/{}/torrent", n)),
-                                 seeder_authorization(), ingest_wait);
+  co_return co_await seeder_get_torrent(b, fmt::format("/segments/{}/torrent", n));
 }
 
 awaitable<result<seeder_descriptor>> http_sources::seeder_descriptor_of(const blob_ref& b) {
+  result<seeder_descriptor> r = fail(errc::unavailable, "no seeder configured");
+  for (const auto& seeder : seeders_for(b)) {
+    r = co_await descriptor_from(seeder, b);
+    if (r || !try_next(r.error())) co_return r;
+    mark_down(seeder);
+  }
+  co_return r;
+}
+
+awaitable<result<seeder_descriptor>> http_sources::descriptor_from(const std::string& seeder,
+                                                                   const blob_ref& b) {
   // Until upstream has answered the seeder, the blob's size (and so its
   // layout) is unknown and the descriptor says null: ask again shortly.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   auto executor = co_await asio::this_coro::executor;
   while (true) {
-    http::client_request req{.url = seeder_url(b, "/descriptor")};
+    http::client_request req{.url = seeder_url(seeder, b, "/descriptor")};
     authorize(req, seeder_authorization());
     req.timeout = std::chrono::seconds(30);
     auto send = [this, req] {
@@ -146,19 +194,31 @@ awaitable<result<void>> http_sources::fetch_range(
     std::function<result<void>(std::span<const std::byte>)> sink) {
   if (length == 0) co_return result<void>{};
   if (from == byte_source::seeder) {
-    http::client_request req{.url = seeder_url(b, "")};
-    authorize(req, seeder_authorization());
-    req.headers.emplace_back("Range", fmt::format("bytes={}-{}", offset, offset + length - 1));
-    auto stream = [this, req, sink, offset] {
-      auto check = [offset](const http::client_response& res) -> result<void> {
-        if (res.status == 206 || (res.status == 200 && offset == 0)) return {};
-        return fail(http_failure(res, "seeder blob request"));
+    result<void> r = fail(errc::unavailable, "no seeder configured");
+    for (const auto& seeder : seeders_for(b)) {
+      http::client_request req{.url = seeder_url(seeder, b, "")};
+      authorize(req, seeder_authorization());
+      req.headers.emplace_back("Range", fmt::format("bytes={}-{}", offset, offset + length - 1));
+      // Another seeder may take over only while nothing reached the sink.
+      auto delivered = std::make_shared<std::atomic<bool>>(false);
+      auto counting = [sink, delivered](std::span<const std::byte> data) -> result<void> {
+        delivered->store(true);
+        return sink(data);
       };
-      return http_.stream(req, check, sink);
-    };
-    auto r = co_await pool_.run(std::move(stream));
-    if (!r) co_return fail(r.error());
-    co_return result<void>{};
+      auto stream = [this, req, counting, offset] {
+        auto check = [offset](const http::client_response& res) -> result<void> {
+          if (res.status == 206 || (res.status == 200 && offset == 0)) return {};
+          return fail(http_failure(res, "seeder blob request"));
+        };
+        return http_.stream(req, check, counting);
+      };
+      auto got = co_await pool_.run(std::move(stream));
+      if (got) co_return result<void>{};
+      r = fail(got.error());
+      if (delivered->load() || !try_next(got.error())) co_return r;
+      mark_down(seeder);
+    }
+    co_return r;
   }
   auto client = registries_.client_for(b.host);
   if (!client) co_return fail(client.error());

@@ -1,6 +1,7 @@
 #include "mirror/settings.hpp"
 
 #include "common/net.hpp"
+#include "common/rendezvous.hpp"
 
 namespace blobswarm::mirror {
 
@@ -32,11 +33,13 @@ result<void> settings::validate() const {
   if (prefetch_concurrency > 64) {
     return fail(errc::invalid_argument, "prefetch_concurrency must be 0-64");
   }
-  for (auto* url : {&tracker, &seeder, &upstream}) {
+  for (auto* url : {&tracker, &upstream}) {
     if (!url->starts_with("http://") && !url->starts_with("https://")) {
       return fail(errc::invalid_argument, "'{}' is not an http(s) URL", *url);
     }
   }
+  if (seeder.empty()) return fail(errc::invalid_argument, "seeder: at least one URL is required");
+  if (auto m = rendezvous_members(seeder, "seeder"); !m) return fail(m.error());
   if (tls_cert_file.empty() != tls_key_file.empty()) {
     return fail(errc::invalid_argument, "tls_cert_file and tls_key_file go together");
   }

@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 
+#include "common/config.hpp"
 #include "common/error.hpp"
 #include "common/logging.hpp"
 #include "common/lt_settings.hpp"
@@ -17,7 +18,9 @@ struct settings {
   std::string data = "blobswarm-mirror-data";
   std::string tracker = "http://127.0.0.1:6969";
   std::string passkey_file;
-  std::string seeder = "http://127.0.0.1:8001";
+  // One seeder's URL, or every seeder's (replicas: the seeders' `seeders`,
+  // in any order); a blob's seeder is chosen by rendezvous hashing.
+  config::string_list seeder = {"http://127.0.0.1:8001"};
   std::string seeder_token_file;
   std::string peer_listen = "0.0.0.0:6882";
   std::string upstream = "https://registry-1.docker.io";
@@ -62,7 +65,10 @@ struct settings {
     v("data", data, "cache directory (blobs, manifests, index)");
     v("tracker", tracker, "tracker base URL");
     v("passkey_file", passkey_file, "file holding this node's tracker passkey");
-    v("seeder", seeder, "seeder base URL (ingests blobs the swarm does not have yet)");
+    v("seeder", seeder,
+      "seeder base URL (ingests blobs the swarm does not have yet); with seeder replicas, every "
+      "seeder's URL (a list; comma-separated as a flag): each blob is asked of the seeder that "
+      "owns it, then the next in the same rendezvous order when that one is down");
     v("seeder_token_file", seeder_token_file,
       "file with the seeder's API token (its api_token_file), sent as a bearer token");
     v("peer_listen", peer_listen, "address:port for BitTorrent peer connections");

@@ -69,6 +69,8 @@ http::router api::routes() {
         }));
   r.get("/api/v1/blobs/{rest*}",
         http::async_handler([this](http::request& req) { return blob(req); }));
+  r.post("/api/v1/blobs/{rest*}",
+         http::async_handler([this](http::request& req) { return blob(req); }));
   r.post("/api/v1/preheat",
          http::async_handler([this](http::request& req) { return preheat(req); }));
   r.post("/api/v1/notifications",
@@ -122,7 +124,14 @@ awaitable<http::response> api::blob(http::request& req) {
   auto d = digest::parse(route->digest);
   if (!d) co_return error_response(d.error(), subject::blob);
   auto ns = ns_of(req);
+  // POST is for replicate only, and replicate is POST only.
+  if ((req.method() == http::verb::post) != (route->what == blob_route::kind::replicate)) {
+    co_return error_response(405, registry::code::unsupported,
+                             fmt::format("{} is not supported here", req.method_string()));
+  }
   switch (route->what) {
+    case blob_route::kind::replicate:
+      co_return replicate(ns, *name, *d);
     case blob_route::kind::torrent:
       co_return co_await torrent(std::move(ns), std::move(*name), std::move(*d));
     case blob_route::kind::descriptor:
@@ -155,6 +164,11 @@ http::response api::torrent_response(std::string bytes, const repository_name& n
 awaitable<http::response> api::torrent(std::string ns, repository_name name, digest d) {
   auto v = ingest_.get(ns, name, d);
   if (!v) co_return error_response(v.error(), subject::blob, digest_detail(d));
+  if (v->job && v->job->known_whole && !v->job->done()) {
+    // Replicated seeders: another seeder has the blob and the tracker its
+    // torrent; this one is still getting it from the swarm.
+    co_return torrent_response(v->job->known_whole->bytes, name, d, ns);
+  }
   if (v->job) {
     co_await ingestor::wait_done(v->job, options_.wait_timeout);
     auto& job = *v->job;
@@ -187,9 +201,21 @@ awaitable<http::response> api::torrent(std::string ns, repository_name name, dig
   co_return torrent_response(std::move(*bytes), name, d, ns);
 }
 
+http::response api::replicate(std::string_view ns, const repository_name& name, const digest& d) {
+  auto v = ingest_.get(ns, name, d);
+  if (!v) return error_response(v.error(), subject::blob, digest_detail(d));
+  auto r = descriptor_of(*v, d);
+  return http::json_response(v->stored ? 200 : 202, r);
+}
+
 http::response api::descriptor(std::string_view ns, const repository_name& name, const digest& d) {
   auto v = ingest_.get(ns, name, d);
   if (!v) return error_response(v.error(), subject::blob, digest_detail(d));
+  return http::json_response(200, descriptor_of(*v, d));
+}
+
+nlohmann::json api::descriptor_of(const ingestor::view& view, const digest& d) const {
+  const auto* v = &view;
   json body = {{"digest", d.str()}};
   std::optional<piece_layout> layout;
   std::string state = "complete";
@@ -201,6 +227,8 @@ http::response api::descriptor(std::string_view ns, const repository_name& name,
     state = std::string(to_string(job.st));
     ready = job.segments_retired ? 0 : job.segments.size();
     if (job.whole) ih = job.whole->v1;
+    if (!ih && job.known_whole) ih = job.known_whole->v1;
+    if (!job.following.empty()) body["following"] = job.following;
     if (job.failure) body["error"] = job.failure->message;
   } else {
     layout = piece_layout::make(v->stored->size, ingest_.options().segment_size);
@@ -218,9 +246,16 @@ http::response api::descriptor(std::string_view ns, const repository_name& name,
     body["segment_length"] = nullptr;
     body["segment_count"] = nullptr;
   }
+  if (v->job && v->job->known_whole && !v->job->done()) {
+    // The whole torrent is known (another seeder has the blob): no segments
+    // to follow, whatever this seeder's own progress.
+    body["segment_length"] = 0;
+    body["segment_count"] = 0;
+    ready = 0;
+  }
   body["segments_ready"] = ready;
   if (ih) body["info_hash_v1"] = ih->hex();
-  return http::json_response(200, body);
+  return body;
 }
 
 awaitable<http::response> api::segment(std::string ns, repository_name name, digest d,

@@ -4,6 +4,8 @@
 //   GET      /api/v1/blobs/<name>/<digest>/segments/<n>/torrent   segment n's .torrent
 //   GET|HEAD /api/v1/blobs/<name>/<digest>[?ns=]                  the bytes, with Range, also
 //                                                                 while ingesting (BEP 19 web seed)
+//   POST     /api/v1/blobs/<name>/<digest>/replicate[?ns=]        hold a copy (replicated
+//                                                                 seeders: from the swarm)
 //   POST     /api/v1/preheat                                      ingest an image's blobs
 //   POST     /api/v1/notifications                                registry push notifications
 // With an api token, /api/v1/blobs and /api/v1/preheat need
@@ -17,6 +19,7 @@
 #include <spdlog/logger.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,6 +56,9 @@ class api {
   awaitable<http::response> torrent(std::string ns, repository_name name, blobswarm::digest d);
   http::response descriptor(std::string_view ns, const repository_name& name,
                             const blobswarm::digest& d);
+  http::response replicate(std::string_view ns, const repository_name& name,
+                           const blobswarm::digest& d);
+  nlohmann::json descriptor_of(const ingestor::view& v, const blobswarm::digest& d) const;
   awaitable<http::response> segment(std::string ns, repository_name name, blobswarm::digest d,
                                     std::uint32_t n);
   awaitable<http::response> bytes(http::request& req, std::string ns, repository_name name,

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +51,14 @@ struct blob_job {
   std::optional<stored_blob> stored;  // once complete
   std::optional<blob_torrent> whole;  // once complete (none for 0 bytes)
   std::atomic<bool> cancel{false};
+  // Replicated seeders (seeder/cluster_ingest):
+  std::optional<blob_torrent> known_whole;  // from the tracker, before this seeder has the bytes
+  std::string following;       // the seeder whose ingest this one waits for, while it does
+  bool leased = false;         // this seeder holds the blob's ingest lease
+  bool file_ready = false;     // the ingest file exists with room reserved (the swarm wrote to it)
+  std::filesystem::path file;  // the ingest file, once file_ready
+  std::uint64_t from_swarm = 0;  // bytes got from other peers instead of upstream
+  bool from_upstream = false;    // upstream sent (some of) the bytes
   async_event changed;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point finished;

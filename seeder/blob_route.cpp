@@ -39,9 +39,13 @@ result<blob_route> blob_route::split(std::string_view rest) {
     }
     r.segment = static_cast<std::uint32_t>(std::stoul(std::string(seg)));
     digest_at = n - 4;
-  } else if (n >= 3 && (parts[n - 1] == "torrent" || parts[n - 1] == "descriptor") &&
+  } else if (n >= 3 &&
+             (parts[n - 1] == "torrent" || parts[n - 1] == "descriptor" ||
+              parts[n - 1] == "replicate") &&
              looks_like_digest(parts[n - 2])) {
-    r.what = parts[n - 1] == "torrent" ? kind::torrent : kind::descriptor;
+    r.what = parts[n - 1] == "torrent"      ? kind::torrent
+             : parts[n - 1] == "descriptor" ? kind::descriptor
+                                            : kind::replicate;
     digest_at = n - 2;
   } else if (n >= 2) {
     r.what = kind::bytes;

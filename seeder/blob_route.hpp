@@ -3,6 +3,7 @@
 //   <name>/<digest>/torrent                  the whole-blob .torrent
 //   <name>/<digest>/descriptor               JSON state of the blob's ingest
 //   <name>/<digest>/segments/<n>/torrent     segment n's .torrent
+//   <name>/<digest>/replicate                hold a copy (POST; replicated seeders)
 // <name> is a repository name and may contain '/'. Splitting is separate
 // from validating so that callers can answer NAME_INVALID and
 // DIGEST_INVALID precisely.
@@ -17,7 +18,7 @@
 namespace blobswarm::seeder {
 
 struct blob_route {
-  enum class kind { bytes, torrent, descriptor, segment_torrent };
+  enum class kind { bytes, torrent, descriptor, segment_torrent, replicate };
   kind what = kind::bytes;
   std::string name;    // percent-decoded, not yet validated
   std::string digest;  // percent-decoded, not yet validated

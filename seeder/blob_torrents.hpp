@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -31,6 +32,19 @@ result<blob_torrent> make_whole_torrent(const blobswarm::digest& d, const piece_
 result<blob_torrent> make_segment_torrent(const blobswarm::digest& d, const piece_layout& layout,
                                           std::uint32_t n, std::span<const std::string> hashes);
 std::string segment_file_name(const blobswarm::digest& d, std::uint32_t n);
+
+// A blob torrent made elsewhere (another seeder registered it with the
+// tracker): the whole torrent of `d` (no `segment`) or its segment n, as
+// `layout` cuts the blob. Checks what the rules above fix (one file, its
+// name, size and piece length, v1 only) and returns it with nothing but its
+// info dictionary; errc::corrupt when it is not the torrent this seeder
+// would make.
+result<blob_torrent> adopt_blob_torrent(std::string_view torrent, const blobswarm::digest& d,
+                                        const piece_layout& layout,
+                                        std::optional<std::uint32_t> segment);
+
+// The total size of the files a .torrent describes.
+result<std::uint64_t> torrent_size(std::string_view torrent);
 
 // The v1 info-hash of a .torrent.
 result<info_hash> torrent_info_hash(std::string_view torrent);

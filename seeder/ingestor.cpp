@@ -39,7 +39,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 ingestor::ingestor(asio::io_context& io, blocking_pool& pool, blob_store& store,
                    torrent_session& session, tracker_link& tracker, registry::client_pool& clients,
                    ingest_options options, metrics::registry& metrics,
-                   std::shared_ptr<spdlog::logger> log)
+                   std::shared_ptr<spdlog::logger> log, cluster_ingest* cluster)
     : io_(io),
       pool_(pool),
       store_(store),
@@ -48,6 +48,7 @@ ingestor::ingestor(asio::io_context& io, blocking_pool& pool, blob_store& store,
       clients_(clients),
       options_(options),
       log_(std::move(log)),
+      cluster_(cluster),
       alive_(std::make_shared<bool>(true)),
       ingested_(metrics.add_counter("blobswarm_seeder_blobs_ingested_total",
                                     "Blobs fetched from upstream, verified and stored")),
@@ -127,20 +128,37 @@ awaitable<void> ingestor::wait_done(std::shared_ptr<blob_job> job, duration time
 
 awaitable<void> ingestor::run(std::shared_ptr<blob_job> job,
                               std::shared_ptr<registry::client> client) {
+  // Replicated seeders first see what the tracker, the lease and the swarm
+  // offer (cluster_ingest); the rest comes from upstream.
+  cluster_ingest::head_start head;
+  if (cluster_) {
+    auto open = [this, job](std::uint64_t size) {
+      return open_ingest(job->digest, size);
+    };
+    auto prepared = co_await cluster_->prepare(job, client, std::move(open));
+    if (!prepared) {
+      fail_job(job, prepared.error());
+      co_return;
+    }
+    head = *prepared;
+  }
+  bool upstream = !head.size || head.prefix < *head.size;
   const auto max = static_cast<std::size_t>(options_.max_ingests);
   // A small blob (an image config, a tiny layer) does not wait behind big
   // ones: when every slot is taken, the upstream is asked the blob's size
   // and one of at most small_ingest bytes starts at once.
-  bool small = false;
-  if (running_ >= max && !stopping_) {
+  bool small = !upstream;
+  if (!small && running_ >= max && !stopping_) {
     auto ask = [job, client] {
       registry::request_options opts{.cancel = &job->cancel};
       return client->head_blob(job->name, job->digest, opts);
     };
-    auto head = co_await pool_.run(std::move(ask));
-    small = head && head->size_known && head->size <= small_ingest;
-    if (small)
-      log_->debug("{} is {} bytes: ingested without waiting for a slot", job->digest, head->size);
+    auto head_reply = co_await pool_.run(std::move(ask));
+    small = head_reply && head_reply->size_known && head_reply->size <= small_ingest;
+    if (small) {
+      log_->debug("{} is {} bytes: ingested without waiting for a slot", job->digest,
+                  head_reply->size);
+    }
   }
   // Bounded: every wake-up is a freed slot or a minute; stopping ends it.
   while (!small && running_ >= max && !stopping_) {
@@ -150,14 +168,16 @@ awaitable<void> ingestor::run(std::shared_ptr<blob_job> job,
     fail_job(job, error{errc::unavailable, "the seeder is shutting down"});
     co_return;
   }
-  ++running_;
+  if (upstream) ++running_;
   job->started = std::chrono::steady_clock::now();
-  auto work = [this, job, client] {
-    return fetch(job, *client);
+  auto work = [this, job, client, head] {
+    return fetch(job, *client, head);
   };
   auto r = co_await pool_.run(std::move(work));
-  --running_;
-  slot_freed_.notify_all();
+  if (upstream) {
+    --running_;
+    slot_freed_.notify_all();
+  }
   if (!r) {
     fail_job(job, r.error());
     co_return;
@@ -165,8 +185,34 @@ awaitable<void> ingestor::run(std::shared_ptr<blob_job> job,
   complete(job, std::move(*r));
 }
 
+result<ingest_file> ingestor::open_ingest(const digest& d, std::uint64_t size) {
+  auto path = store_.ingest_path(d);
+  auto evicted = store_.reserve(d, size);
+  if (!evicted) return fail(evicted.error());
+  if (!evicted->empty()) {
+    asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_), list = std::move(*evicted)] {
+      if (alive.lock()) this->evicted(list);
+    });
+  }
+  auto opened = open_file(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (!opened) {
+    store_.abandon(d);
+    return fail(opened.error());
+  }
+  if (size > 0) {
+    // Claim the space now: a full disk fails here, before any byte.
+    int rc = ::posix_fallocate(opened->get(), 0, static_cast<off_t>(size));
+    if (rc == ENOSPC || rc == EDQUOT) {
+      store_.abandon(d);
+      return fail(system_error(rc, "cannot allocate space for the blob", path));
+    }
+  }
+  return ingest_file{std::make_shared<unique_fd>(std::move(*opened)), path};
+}
+
 result<ingestor::fetched> ingestor::fetch(const std::shared_ptr<blob_job>& job,
-                                          const registry::client& client) {
+                                          const registry::client& client,
+                                          const cluster_ingest::head_start& head) {
   const auto& d = job->digest;
   auto path = store_.ingest_path(d);
   std::optional<piece_layout> layout;
@@ -185,6 +231,12 @@ result<ingestor::fetched> ingestor::fetch(const std::shared_ptr<blob_job>& job,
       if (held) store.abandon(d);
     }
   } reserved{store_, d};
+  // The swarm already filled the ingest file's start (cluster_ingest): it
+  // exists, with room reserved; this fetch hashes that part from disk and
+  // asks upstream only for the rest.
+  const bool resumed = job->file_ready;
+  const std::uint64_t prefix = resumed ? head.prefix : 0;
+  reserved.held = resumed;
 
   auto publish = [&](std::uint32_t upto) -> result<void> {
     for (; published < upto; ++published) {
@@ -198,6 +250,36 @@ result<ingestor::fetched> ingestor::fetch(const std::shared_ptr<blob_job>& job,
     return {};
   };
 
+  // Opens the files and learns the layout once the size is known.
+  auto begin = [&](std::uint64_t size) -> result<void> {
+    std::shared_ptr<unique_fd> reader;
+    if (resumed) {
+      auto opened = open_file(path, O_WRONLY | O_CLOEXEC);
+      if (!opened) return fail(opened.error());
+      if (::lseek(opened->get(), static_cast<off_t>(prefix), SEEK_SET) < 0) {
+        return fail(system_error(errno, "cannot seek in", path));
+      }
+      fd = std::move(*opened);
+    } else {
+      auto f = open_ingest(d, size);
+      if (!f) return fail(f.error());
+      reserved.held = true;
+      auto writer = ::dup(f->fd->get());
+      if (writer < 0) return fail(system_error(errno, "cannot duplicate the descriptor of", path));
+      fd = unique_fd(writer);
+      reader = f->fd;
+    }
+    layout = piece_layout::make(size, options_.segment_size);
+    pieces.emplace(layout->piece_length);
+    asio::post(io_, [alive = std::weak_ptr<bool>(alive_), job, l = *layout, reader] {
+      if (!alive.lock()) return;
+      job->layout = l;
+      if (reader) job->read_fd = reader;  // resumed: the swarm's descriptor stays
+      job->changed.notify_all();
+    });
+    return {};
+  };
+
   auto on_start = [&](const registry::blob_response& info) -> result<void> {
     if (info.digest && *info.digest != d) {
       return fail(errc::digest_mismatch, "upstream {} says Docker-Content-Digest {} for {}",
@@ -207,36 +289,14 @@ result<ingestor::fetched> ingestor::fetch(const std::shared_ptr<blob_job>& job,
       return fail(errc::upstream, "upstream {} sent {} without a Content-Length",
                   client.target().host, d);
     }
-    auto evicted = store_.reserve(d, info.size);
-    if (!evicted) return fail(evicted.error());
-    reserved.held = true;
-    if (!evicted->empty()) {
-      asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_), list = std::move(*evicted)] {
-        if (alive.lock()) this->evicted(list);
-      });
-    }
-    auto opened = open_file(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (!opened) return fail(opened.error());
-    fd = std::move(*opened);
-    if (info.size > 0) {
-      // Claim the space now: a full disk fails here, before any byte.
-      int rc = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(info.size));
-      if (rc == ENOSPC || rc == EDQUOT) {
-        return fail(system_error(rc, "cannot allocate space for the blob", path));
+    if (layout) {
+      if (info.size != layout->size) {
+        return fail(errc::upstream, "upstream says {} has {} bytes; the swarm's torrent, {}", d,
+                    info.size, layout->size);
       }
+      return {};
     }
-    auto reader = open_file(path, O_RDONLY | O_CLOEXEC);
-    if (!reader) return fail(reader.error());
-    auto shared_reader = std::make_shared<unique_fd>(std::move(*reader));
-    layout = piece_layout::make(info.size, options_.segment_size);
-    pieces.emplace(layout->piece_length);
-    asio::post(io_, [alive = std::weak_ptr<bool>(alive_), job, l = *layout, shared_reader] {
-      if (!alive.lock()) return;
-      job->layout = l;
-      job->read_fd = shared_reader;
-      job->changed.notify_all();
-    });
-    return {};
+    return begin(info.size);
   };
 
   auto on_data = [&](std::span<const std::byte> data) -> result<void> {
@@ -264,9 +324,46 @@ result<ingestor::fetched> ingestor::fetch(const std::shared_ptr<blob_job>& job,
     return {};
   };
 
+  // Resumed: what the swarm wrote is hashed (and its segments published)
+  // as if it had just arrived.
+  auto hash_prefix = [&]() -> result<void> {
+    auto reader = open_file(path, O_RDONLY | O_CLOEXEC);
+    if (!reader) return fail(reader.error());
+    std::string buffer(std::min<std::uint64_t>(prefix, 1 << 20), '\0');
+    while (written < prefix) {
+      auto want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), prefix - written));
+      auto n = ::pread(reader->get(), buffer.data(), want, static_cast<off_t>(written));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fail(system_error(errno, "cannot read back", path));
+      if (n == 0)
+        return fail(errc::io, "{} ends at {} of the {} bytes the swarm wrote", path.string(),
+                    written, prefix);
+      std::string_view got(buffer.data(), static_cast<std::size_t>(n));
+      content.update(got);
+      pieces->update(std::as_bytes(std::span(got.data(), got.size())));
+      written += static_cast<std::uint64_t>(n);
+      auto whole_segments =
+          layout->segments_complete(static_cast<std::uint32_t>(pieces->hashes().size()));
+      if (whole_segments == layout->segment_count && whole_segments > 0) --whole_segments;
+      if (auto p = publish(whole_segments); !p) return p;
+    }
+    return {};
+  };
+
   registry::request_options opts{.cancel = &job->cancel};
-  auto r = client.get_blob(job->name, d, std::nullopt, on_start, on_data, opts);
-  if (!r) return fail(r.error());
+  if (resumed) {
+    if (!head.size) return fail(errc::internal, "{}: resumed without a size", d);
+    if (auto b = begin(*head.size); !b) return fail(b.error());
+    if (auto h = hash_prefix(); !h) return fail(h.error());
+  }
+  bool from_upstream = !resumed || written < layout->size;
+  if (from_upstream) {
+    std::optional<http::byte_range> range;
+    if (resumed) range = http::byte_range{written, layout->size - 1};
+    auto r = client.get_blob(job->name, d, range, on_start, on_data, opts);
+    if (!r) return fail(r.error());
+  }
   if (!layout) return fail(errc::upstream, "upstream sent no body for {}", d);
   if (written != layout->size) {
     return fail(errc::upstream, "upstream ended {} after {} of {} bytes", d, written, layout->size);
@@ -293,7 +390,7 @@ result<ingestor::fetched> ingestor::fetch(const std::shared_ptr<blob_job>& job,
                               whole ? std::string_view(whole->bytes) : std::string_view());
   if (!stored) return fail(stored.error());
   reserved.held = false;
-  return fetched{std::move(*stored), std::move(whole)};
+  return fetched{std::move(*stored), std::move(whole), from_upstream};
 }
 
 void ingestor::register_then_seed(const blob_job& job, std::optional<std::uint32_t> segment,
@@ -385,6 +482,7 @@ void ingestor::complete(const std::shared_ptr<blob_job>& job, fetched f) {
   const auto& d = job->digest;
   job->stored = f.stored;
   job->whole = std::move(f.whole);
+  job->from_upstream = f.from_upstream;
   if (!job->whole) {
     finish(job);
     return;
@@ -415,6 +513,7 @@ void ingestor::finish(const std::shared_ptr<blob_job>& job) {
              seconds_since(job->started),
              job->whole ? fmt::format(", info-hash {}", job->whole->v1) : std::string());
   job->changed.notify_all();
+  if (cluster_) cluster_->ended(job);
   // Segment torrents stay a while for nodes that are still on them.
   forget_later(job, job->seeded.empty() ? duration::zero() : options_.segment_linger);
 }
@@ -426,7 +525,9 @@ void ingestor::fail_job(const std::shared_ptr<blob_job>& job, error e) {
   job->finished = std::chrono::steady_clock::now();
   failed_.inc();
   retire_segments(job);
+  if (job->file_ready && !job->stored) store_.abandon(job->digest);
   job->changed.notify_all();
+  if (cluster_) cluster_->ended(job);
   forget_later(job, options_.failure_ttl);
 }
 
@@ -455,7 +556,9 @@ void ingestor::evicted(const std::vector<stored_blob>& blobs) {
     log_->info("evicted {} ({} bytes) to make room", b.digest, b.size);
     if (b.torrent_hash) {
       session_.remove(*b.torrent_hash);
-      tracker_.retire(*b.torrent_hash);
+      // Replicated seeders: others may hold it and still seed it under the
+      // same registration.
+      if (!cluster_) tracker_.retire(*b.torrent_hash);
     }
   }
 }

@@ -6,6 +6,10 @@
 // moves the blob into the store, seeds its whole torrent and registers it
 // with the tracker; and retires the segment torrents after a linger time.
 //
+// With replicated seeders (cluster_ingest, optional) a job first gets what
+// the tracker, the ingest lease and the swarm offer, and fetches from
+// upstream only what nobody in the cluster has.
+//
 // Lives on the service's executor; fetches run on the blocking pool.
 #pragma once
 
@@ -25,6 +29,7 @@
 #include "seeder/async_event.hpp"
 #include "seeder/blob_job.hpp"
 #include "seeder/blob_store.hpp"
+#include "seeder/cluster_ingest.hpp"
 #include "seeder/torrent_session.hpp"
 #include "seeder/tracker_link.hpp"
 
@@ -52,7 +57,8 @@ class ingestor {
 
   ingestor(asio::io_context& io, blocking_pool& pool, blob_store& store, torrent_session& session,
            tracker_link& tracker, registry::client_pool& clients, ingest_options options,
-           metrics::registry& metrics, std::shared_ptr<spdlog::logger> log);
+           metrics::registry& metrics, std::shared_ptr<spdlog::logger> log,
+           cluster_ingest* cluster = nullptr);
   ~ingestor();
 
   // What the seeder knows about a blob: stored, or being ingested (or
@@ -82,9 +88,15 @@ class ingestor {
   struct fetched {
     stored_blob stored;
     std::optional<blob_torrent> whole;
+    bool from_upstream = true;  // upstream sent (some of) the bytes
   };
   awaitable<void> run(std::shared_ptr<blob_job> job, std::shared_ptr<registry::client> client);
-  result<fetched> fetch(const std::shared_ptr<blob_job>& job, const registry::client& client);
+  // Blocking: fetches what is not in the ingest file yet (all of it, or
+  // what follows head.prefix), verifies and stores the blob.
+  result<fetched> fetch(const std::shared_ptr<blob_job>& job, const registry::client& client,
+                        const cluster_ingest::head_start& head);
+  // Blocking: reserves room for `size` bytes and creates the ingest file.
+  result<ingest_file> open_ingest(const blobswarm::digest& d, std::uint64_t size);
   void publish_segment(const std::shared_ptr<blob_job>& job, std::uint32_t n, blob_torrent t);
   void release_segments(const std::shared_ptr<blob_job>& job);
   // Registers a torrent with the tracker, then seeds it (`seed`), so that
@@ -111,6 +123,7 @@ class ingestor {
   registry::client_pool& clients_;
   ingest_options options_;
   std::shared_ptr<spdlog::logger> log_;
+  cluster_ingest* cluster_;  // replicated seeders only
   std::map<blobswarm::digest, std::shared_ptr<blob_job>> jobs_;
   std::size_t running_ = 0;
   async_event slot_freed_;

@@ -10,8 +10,9 @@ int main(int argc, char** argv) {
       "Fetches registry blobs once, makes deterministic torrents, registers and seeds them",
       "API: GET /api/v1/blobs/<name>/<digest>[/torrent|/descriptor|/segments/<n>/torrent]"
       "[?ns=<registry host>], GET /api/v1/files?url=<URL>[&digest=sha256:..] (origins in "
-      "file_origins only), POST /api/v1/preheat, POST /api/v1/notifications, /metrics, "
-      "/healthz. See docs/seeder.md."};
+      "file_origins only), POST /api/v1/blobs/<name>/<digest>/replicate (replicas), "
+      "POST /api/v1/preheat, POST /api/v1/notifications, /metrics, /healthz. Replicas: "
+      "--seeders (every seeder's URL) and --lease-store redis://... See docs/seeder.md."};
   return config::run<seeder::settings>(info, argc, argv, [](seeder::settings& s) {
     auto svc = seeder::service::make(s);
     if (!svc) {

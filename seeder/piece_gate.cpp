@@ -181,9 +181,9 @@ class gate_peer final : public lt::peer_plugin {
   // leaves by itself (mirror/keep_origins): ownership lasts as long as the
   // connection, so the seeder does not close it as redundant.
   bool can_disconnect(const lt::error_code& ec) override {
-    return !(mirror_ && (ec == lt::errors::upload_upload_connection ||
-                         ec == lt::errors::uninteresting_upload_peer ||
-                         ec == lt::errors::torrent_finished));
+    return !(mirror_ &&
+             (ec == lt::errors::upload_upload_connection ||
+              ec == lt::errors::uninteresting_upload_peer || ec == lt::errors::torrent_finished));
   }
 
   bool on_have(lt::piece_index_t piece) override {

@@ -47,9 +47,10 @@ struct seed_storage {
   lt::sha1_hash info_hash;
   std::int64_t size = 0;
   int piece_length = 0;
-  std::mutex mutex;  // guards fd (first-read open)
+  std::mutex mutex;  // guards fd (first-read open) and writable
   std::shared_ptr<unique_fd> fd;
   std::uint64_t offset = 0;
+  bool writable = false;
 
   // The descriptor, opening the source's path on first use.
   std::shared_ptr<unique_fd> file(int& err) {
@@ -61,6 +62,7 @@ struct seed_storage {
       return nullptr;
     }
     offset = s->offset;
+    writable = s->writable && s->fd;
     if (s->fd) {
       fd = s->fd;
       return fd;
@@ -74,22 +76,34 @@ struct seed_storage {
     return fd;
   }
 
-  // Reads exactly `length` bytes at torrent offset `at`.
-  int read(char* out, std::int64_t at, int length) {
+  // Reads (or, for a download, writes) exactly `length` bytes at torrent
+  // offset `at`; 0 or an errno value.
+  int transfer(char* buf, std::int64_t at, int length, bool write) {
     int err = 0;
     auto f = file(err);
     if (!f) return err;
+    if (write) {
+      std::lock_guard lock(mutex);
+      if (!writable) return ENOTSUP;
+    }
     if (at < 0 || length < 0 || at + length > size) return EINVAL;
     std::size_t done = 0;
     while (done < static_cast<std::size_t>(length)) {
-      auto n = ::pread(f->get(), out + done, static_cast<std::size_t>(length) - done,
-                       static_cast<off_t>(offset + static_cast<std::uint64_t>(at) + done));
+      auto left = static_cast<std::size_t>(length) - done;
+      auto where = static_cast<off_t>(offset + static_cast<std::uint64_t>(at) + done);
+      auto n = write ? ::pwrite(f->get(), buf + done, left, where)
+                     : ::pread(f->get(), buf + done, left, where);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return errno;
-      if (n == 0) return EIO;  // the file is shorter than the torrent says
+      // Reading: the file is shorter than the torrent says.
+      if (n == 0) return write ? ENOSPC : EIO;
       done += static_cast<std::size_t>(n);
     }
     return 0;
+  }
+  int read(char* out, std::int64_t at, int length) { return transfer(out, at, length, false); }
+  int write(const char* in, std::int64_t at, int length) {
+    return transfer(const_cast<char*>(in), at, length, true);
   }
 
   int piece_size(lt::piece_index_t piece) const {
@@ -136,15 +150,25 @@ class seed_disk_io final : public disk_io_base {
     });
   }
 
-  bool async_write(lt::storage_index_t, lt::peer_request const&, char const*,
+  bool async_write(lt::storage_index_t idx, lt::peer_request const& r, char const* buf,
                    std::shared_ptr<lt::disk_observer>,
                    std::function<void(lt::storage_error const&)> handler,
                    lt::disk_job_flags_t) override {
-    // A seeder never downloads; a torrent that leaves seed mode (a piece
-    // failed verification) must not get data from peers either.
-    complete(
-        [handler = std::move(handler)] { handler(disk_unsupported(lt::operation_t::file_write)); });
-    return false;
+    // Only a torrent bound to a writable descriptor downloads (swarm_fetch);
+    // a seeded torrent that left seed mode (a piece failed verification)
+    // must not take data from peers. libtorrent's buffer is only valid
+    // during this call: written here.
+    auto s = storages_[idx];
+    auto at = static_cast<std::int64_t>(static_cast<int>(r.piece)) * s->piece_length + r.start;
+    int err = s->write(buf, at, r.length);
+    lt::storage_error e;
+    if (err == ENOTSUP) {
+      e = disk_unsupported(lt::operation_t::file_write);
+    } else if (err) {
+      e = disk_error(err, lt::operation_t::file_write);
+    }
+    complete([e, handler = std::move(handler)] { handler(e); });
+    return false;  // never a queue to back off from
   }
 
   void async_hash(
@@ -173,7 +197,9 @@ class seed_disk_io final : public disk_io_base {
       lt::storage_index_t, lt::add_torrent_params const*,
       lt::aux::vector<std::string, lt::file_index_t>,
       std::function<void(lt::status_t, lt::storage_error const&)> handler) override {
-    // Torrents are added in seed mode: the store verified every blob.
+    // Seeds are added in seed mode (the store verified every blob); a
+    // download (swarm_fetch) starts with no piece, which is what libtorrent
+    // takes from a torrent without resume data when the check passes.
     complete(
         [handler = std::move(handler)] { handler(lt::status_t::no_error, lt::storage_error()); });
   }

@@ -4,8 +4,12 @@
 //  - segment n of a blob still being ingested from the ingest file at
 //    n * segment_length, through a descriptor opened before the file is
 //    renamed into the store.
-// So segment torrents cost no extra disk space or writes, and nothing is
-// ever written through libtorrent (a seeder does not download).
+// So segment torrents cost no extra disk space or writes. The one case a
+// seeder downloads — a blob (or the start of one) it gets from the swarm
+// instead of upstream (seeder/swarm_fetch) — binds a writable descriptor of
+// its ingest file: blocks are written there with pwrite, on libtorrent's
+// network thread (the buffer is only valid during the call), and hashed
+// back like any piece. Every other torrent refuses writes.
 //
 // Reads and piece hashing (seed mode verifies a piece the first time a peer
 // asks for it) run on a small thread pool; completions are posted back to
@@ -36,6 +40,7 @@ class seed_sources {
     std::shared_ptr<unique_fd> fd;  // used when set
     std::filesystem::path path;     // otherwise opened on first read
     std::uint64_t offset = 0;
+    bool writable = false;  // `fd` is open for writing: the torrent downloads into it
   };
 
   void bind(const lt::sha1_hash& info_hash, source s);

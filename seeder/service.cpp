@@ -10,12 +10,17 @@
 #include "common/http/server.hpp"
 #include "common/logging.hpp"
 #include "common/registry/client.hpp"
+#include "common/rendezvous.hpp"
 #include "common/service.hpp"
 #include "seeder/api.hpp"
 #include "seeder/blob_store.hpp"
 #include "seeder/file_api.hpp"
+#include "seeder/cluster_ingest.hpp"
+#include "seeder/ingest_lease.hpp"
 #include "seeder/ingestor.hpp"
 #include "seeder/preheater.hpp"
+#include "seeder/replicator.hpp"
+#include "seeder/swarm_fetch.hpp"
 #include "seeder/torrent_session.hpp"
 #include "seeder/tracker_link.hpp"
 #include "seeder/url_index.hpp"
@@ -72,6 +77,12 @@ result<std::unique_ptr<service>> service::make(const settings& s) {
                                  .max_recv_speed = st.upstream_rate_limit.bytes,
                                  .user_agent = "blobswarm-seeder/" BLOBSWARM_VERSION};
   svc->clients_ = std::make_unique<registry::client_pool>(std::move(*table), copts);
+  if (st.replicated()) {
+    auto lease = ingest_lease::make(st.lease_store, rendezvous_member(st.self_url()), st.lease_ttl,
+                                    logging::get("lease"));
+    if (!lease) return fail(lease.error());
+    svc->lease_ = std::move(*lease);
+  }
   return svc;
 }
 
@@ -80,6 +91,7 @@ service::~service() {
   if (ingest_) ingest_->shutdown();
   if (urls_) urls_->shutdown();
   if (tracker_) tracker_->stop();
+  if (replicator_) replicator_->stop();
   // Cancelled transfers end quickly; their completions are posted to io_.
   pool_.reset();
   io_.restart();
@@ -90,6 +102,10 @@ service::~service() {
   api_.reset();
   preheater_.reset();
   ingest_.reset();
+  cluster_.reset();
+  replicator_.reset();
+  swarm_.reset();
+  lease_.reset();
   tracker_.reset();
   if (session_) session_->shutdown();
   session_.reset();
@@ -118,15 +134,32 @@ result<void> service::start() {
                       .user = st.tracker_user,
                       .passkey_file = std::filesystem::path(st.data) / "tracker-passkey"},
       logging::get("tracker-link"));
+  if (lease_) {
+    swarm_ = std::make_unique<swarm_fetch>(io_, *session_, st.swarm_stall_timeout,
+                                           logging::get("swarm"));
+    replicator_ = std::make_unique<replicator>(io_, *pool_,
+                                               replicator_options{.self = st.self_url(),
+                                                                  .seeders = st.seeders,
+                                                                  .replicas = st.replica_count(),
+                                                                  .api_token = api_token_},
+                                               metrics_, logging::get("replicas"));
+    cluster_ = std::make_unique<cluster_ingest>(
+        io_, *pool_, *tracker_, *lease_, *swarm_, *replicator_,
+        cluster_options{.segment_size = st.segment_size.bytes, .wait_timeout = st.wait_timeout},
+        metrics_, log);
+    log->info(
+        "one of {} seeders (this one: {}); ingest leases in {} (ttl {}), {} copies of each "
+        "blob",
+        st.seeders.size(), rendezvous_member(st.self_url()), lease_->describe(),
+        format_duration(st.lease_ttl), st.replica_count());
+  }
   ingest_ = std::make_unique<ingestor>(io_, *pool_, *store_, *session_, *tracker_, *clients_,
                                        ingest_options{.segment_size = st.segment_size.bytes,
                                                       .segment_linger = st.segment_linger,
                                                       .max_ingests = st.max_ingests},
-                                       metrics_, log);
+                                       metrics_, log, cluster_.get());
   preheater_ = std::make_unique<preheater>(io_, *pool_, *ingest_, *clients_, st.wait_timeout, log);
-  auto public_url = st.public_url.empty()
-                        ? (st.tls_cert_file.empty() ? "http://" : "https://") + st.listen
-                        : st.public_url;
+  auto public_url = st.self_url();
   api_ =
       std::make_unique<api>(*ingest_, *store_, *preheater_, *session_, *tracker_, *pool_, metrics_,
                             api_options{.public_url = public_url,
@@ -234,6 +267,7 @@ awaitable<void> service::shutdown() {
   ingest_->shutdown();
   urls_->shutdown();
   tracker_->stop();
+  if (replicator_) replicator_->stop();
   co_await server_->stop(std::chrono::seconds(5));
   (void)store_->flush();
   session_->shutdown();

@@ -1,5 +1,6 @@
 // service: wires the seeder together — store, libtorrent session, tracker
-// link, upstream clients, ingestor, preheater and HTTP API — on one
+// link, upstream clients, ingestor (with, for replicated seeders, the
+// ingest lease, swarm fetch and replicator), preheater and HTTP API — on one
 // io_context (plus the blocking pool for libcurl and sqlite), and runs it
 // until SIGINT/SIGTERM with a graceful shutdown.
 #pragma once
@@ -25,7 +26,11 @@ class api;
 class blob_store;
 class file_api;
 class url_ingest;
+class cluster_ingest;
+class ingest_lease;
 class ingestor;
+class replicator;
+class swarm_fetch;
 class preheater;
 class torrent_session;
 class tracker_link;
@@ -57,6 +62,11 @@ class service {
   std::unique_ptr<torrent_session> session_;
   std::unique_ptr<registry::client_pool> clients_;
   std::unique_ptr<tracker_link> tracker_;
+  // Replicated seeders only.
+  std::unique_ptr<ingest_lease> lease_;
+  std::unique_ptr<swarm_fetch> swarm_;
+  std::unique_ptr<replicator> replicator_;
+  std::unique_ptr<cluster_ingest> cluster_;
   std::unique_ptr<ingestor> ingest_;
   std::unique_ptr<preheater> preheater_;
   std::unique_ptr<api> api_;

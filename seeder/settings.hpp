@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "common/logging.hpp"
@@ -46,6 +47,16 @@ struct settings {
   std::map<std::string, origin_settings> file_origins;
   duration file_ttl = std::chrono::minutes(10);
   byte_size max_file_size{0};
+  // Replicated seeders (docs/seeder.md, "Replicas"). Empty, or this one
+  // alone: a single seeder, as without the setting.
+  std::vector<std::string> seeders;
+  std::string lease_store;  // redis://...: the blobs' ingest leases (two or more seeders)
+  duration lease_ttl = std::chrono::seconds(10);  // a dead holder's blob is taken over this late
+  int replicas = 0;  // seeders holding each blob; 0: two when there are two or more
+  // A blob (or the start of one) taken from the swarm instead of upstream:
+  // nothing for this long (twice as long before the first byte) means
+  // nobody has the rest, which then comes from upstream.
+  duration swarm_stall_timeout = std::chrono::seconds(5);
   lt_settings::overrides libtorrent;
   logging::settings log;
 
@@ -106,12 +117,38 @@ struct settings {
       "ETag / Last-Modified)");
     v("max_file_size", max_file_size,
       "largest file pulled from a URL (0: as large as the store can hold)");
+    v("seeders", seeders,
+      "every seeder's URL (its public_url), the same list on every seeder and mirror: blobs are "
+      "owned by rendezvous hashing over it (empty: a single seeder)");
+    v("lease_store", lease_store,
+      "redis:// URL holding the ingest leases of replicated seeders (required with two or more "
+      "seeders)");
+    v("lease_ttl", lease_ttl,
+      "an ingest lease outlives its holder's last renewal by this long (renewed every third of "
+      "it): how soon a dead seeder's ingest is taken over");
+    v("replicas", replicas,
+      "seeders that hold each blob (the first ones of its rendezvous order); 0: 2 when there are "
+      "two or more seeders");
+    v("swarm_stall_timeout", swarm_stall_timeout,
+      "a blob taken from the swarm instead of upstream (replicas, takeovers) gets the rest from "
+      "upstream after this long without progress");
     v("libtorrent", libtorrent,
       "libtorrent settings_pack entries by name, applied after blobswarm's (expert tuning), "
       "e.g. {\"send_buffer_watermark\": 1024}");
     log.visit(v);
   }
   result<void> validate() const;
+
+  // This seeder's URL as mirrors and other seeders reach it: public_url,
+  // else http(s)://<listen>.
+  std::string self_url() const;
+  // Two or more seeders share the cluster.
+  bool replicated() const noexcept { return seeders.size() > 1; }
+  // How many seeders hold each blob.
+  std::size_t replica_count() const noexcept;
+
+ private:
+  result<void> validate_replicas() const;
 };
 
 }  // namespace blobswarm::seeder

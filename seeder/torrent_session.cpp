@@ -11,6 +11,7 @@
 #include <libtorrent/session_stats.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/torrent_info.hpp>
+#include <libtorrent/torrent_status.hpp>
 
 #include "common/peer_fingerprint.hpp"
 #include "seeder/piece_gate.hpp"
@@ -120,6 +121,7 @@ void torrent_session::shutdown() {
   impl_->session.reset();
   torrents_.clear();
   announce_waiters_.clear();
+  announce_retries_.clear();
 }
 
 void torrent_session::tick() {
@@ -135,6 +137,20 @@ void torrent_session::tick() {
 result<info_hash> torrent_session::add_seed(std::string_view torrent,
                                             const std::filesystem::path& path, std::uint64_t offset,
                                             std::shared_ptr<unique_fd> fd) {
+  return add(torrent, path, offset, std::move(fd), false);
+}
+
+result<info_hash> torrent_session::add_download(std::string_view torrent,
+                                                const std::filesystem::path& path,
+                                                std::uint64_t offset,
+                                                std::shared_ptr<unique_fd> fd) {
+  if (!fd) return fail(errc::invalid_argument, "a download needs a writable descriptor");
+  return add(torrent, path, offset, std::move(fd), true);
+}
+
+result<info_hash> torrent_session::add(std::string_view torrent, const std::filesystem::path& path,
+                                       std::uint64_t offset, std::shared_ptr<unique_fd> fd,
+                                       bool download) {
   if (!impl_->session) return fail(errc::unavailable, "the torrent session is shut down");
   lt::error_code ec;
   auto ti = std::make_shared<lt::torrent_info>(
@@ -143,17 +159,39 @@ result<info_hash> torrent_session::add_seed(std::string_view torrent,
   if (ec) return fail(errc::invalid_argument, "cannot load torrent: {}", ec.message());
   auto ih = from_lt(ti->info_hashes().v1);
   if (torrents_.contains(ih)) return ih;
-  sources_->bind(to_lt(ih), seed_sources::source{std::move(fd), path, offset});
+  sources_->bind(to_lt(ih),
+                 seed_sources::source{
+                     .fd = std::move(fd), .path = path, .offset = offset, .writable = download});
   lt::add_torrent_params p;
   p.ti = std::move(ti);
   p.save_path = path.parent_path().string();
   p.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused |
                lt::torrent_flags::need_save_resume);
-  p.flags |= lt::torrent_flags::seed_mode;
+  if (!download) p.flags |= lt::torrent_flags::seed_mode;
   if (!announce_url_.empty()) p.trackers.push_back(announce_url_);
   impl_->session->async_add_torrent(std::move(p));
   torrents_.emplace(ih, 1);
   return ih;
+}
+
+download_status torrent_session::status_of(const info_hash& ih) const {
+  download_status out;
+  auto it = impl_->handles.find(ih);
+  if (!impl_->session || it == impl_->handles.end() || !it->second.is_valid()) return out;
+  try {
+    auto st = it->second.status(lt::torrent_handle::query_pieces);
+    out.known = true;
+    out.finished = st.is_seeding;
+    out.done = static_cast<std::uint64_t>(st.total_wanted_done);
+    out.pieces.resize(static_cast<std::size_t>(st.pieces.size()));
+    for (int i = 0; i < st.pieces.size(); ++i) {
+      out.pieces[static_cast<std::size_t>(i)] = st.pieces.get_bit(lt::piece_index_t(i));
+    }
+  } catch (const std::exception& e) {
+    log_->debug("no status for {}: {}", ih, e.what());  // removed meanwhile
+    out.known = false;
+  }
+  return out;
 }
 
 void torrent_session::remove(const info_hash& ih) {
@@ -164,6 +202,7 @@ void torrent_session::remove(const info_hash& ih) {
   if (it != impl_->handles.end()) impl_->handles.erase(it);
   announced_.erase(ih);
   announce_waiters_.erase(ih);
+  announce_retries_.erase(ih);
   // A torrent whose add is still queued is removed when its add alert
   // arrives (it is no longer in torrents_).
   if (h.is_valid()) impl_->session->remove_torrent(h);
@@ -175,7 +214,7 @@ void torrent_session::reannounce(const info_hash& ih) {
   try {
     auto it = impl_->handles.find(ih);
     auto h = it != impl_->handles.end() ? it->second : impl_->session->find_torrent(to_lt(ih));
-    if (h.is_valid()) h.force_reannounce();
+    if (h.is_valid()) h.force_reannounce(0, -1, lt::torrent_handle::ignore_min_interval);
   } catch (const std::exception& e) {
     log_->debug("cannot re-announce {}: {}", ih, e.what());  // removed meanwhile
   }
@@ -188,6 +227,28 @@ void torrent_session::when_announced(const info_hash& ih, std::function<void()> 
     return;
   }
   announce_waiters_[ih].push_back(std::move(f));
+}
+
+bool torrent_session::retry_announce(const info_hash& ih) {
+  auto& tries = announce_retries_[ih];
+  if (tries >= max_announce_retries) return false;
+  ++tries;
+  auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+  std::weak_ptr<bool> alive = alive_;
+  timer->async_wait([this, alive, timer, ih](boost::system::error_code ec) {
+    if (ec || !alive.lock() || !announce_waiters_.contains(ih) || announce_url_.empty()) return;
+    auto it = impl_->handles.find(ih);
+    if (it == impl_->handles.end()) return;
+    try {
+      // A fresh tracker entry: libtorrent keeps backing off a tracker that
+      // said "failure reason", even when asked to announce now.
+      it->second.replace_trackers({lt::announce_entry(announce_url_)});
+      it->second.force_reannounce(0, -1, lt::torrent_handle::ignore_min_interval);
+    } catch (const std::exception& e) {
+      log_->debug("cannot re-announce {}: {}", ih, e.what());  // removed meanwhile
+    }
+  });
+  return true;
 }
 
 void torrent_session::set_announce_url(std::string url) {
@@ -277,10 +338,21 @@ void torrent_session::handle(lt::alert* a) {
     if (!torrents_.contains(ih) || !announced_.insert(ih).second) return;
     auto waiters = std::move(announce_waiters_[ih]);
     announce_waiters_.erase(ih);
+    announce_retries_.erase(ih);
     for (auto& f : waiters) f();
     return;
   }
   if (auto* te = lt::alert_cast<lt::tracker_error_alert>(a)) {
+    auto ih = from_lt(te->handle.info_hashes().v1);
+    if (announce_waiters_.contains(ih) && retry_announce(ih)) {
+      // Someone waits for the tracker to know this torrent, which it was
+      // just told (registration): with tracker replicas the one that
+      // answered may learn of it a moment later. Ask again shortly rather
+      // than after libtorrent's backoff.
+      log_->debug("tracker refused {} right after its registration ({}); announcing again",
+                  te->torrent_name(), te->failure_reason());
+      return;
+    }
     log_->warn("tracker error for {}: {} {}", te->torrent_name(), te->error.message(),
                te->failure_reason());
     return;

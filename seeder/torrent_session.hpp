@@ -55,6 +55,14 @@ struct session_options {
   lt_settings::overrides libtorrent;  // applied last; validated beforehand
 };
 
+// A download's progress (add_download).
+struct download_status {
+  bool known = false;        // the session has added it
+  bool finished = false;     // every piece is here (it seeds now)
+  std::uint64_t done = 0;    // bytes of verified pieces
+  std::vector<bool> pieces;  // which pieces are here
+};
+
 struct session_stats {
   std::size_t torrents = 0;
   std::uint64_t uploaded_payload = 0;  // bytes uploaded to peers since start
@@ -77,6 +85,13 @@ class torrent_session {
   // seeded does nothing.
   result<info_hash> add_seed(std::string_view torrent, const std::filesystem::path& path,
                              std::uint64_t offset = 0, std::shared_ptr<unique_fd> fd = nullptr);
+  // Downloads `torrent` from the swarm into `fd` (open for writing; the
+  // file `path`) from `offset`: a blob, or segments of one, that this
+  // seeder gets from other peers instead of upstream (swarm_fetch). It
+  // seeds once complete. An info-hash already in the session is left as is.
+  result<info_hash> add_download(std::string_view torrent, const std::filesystem::path& path,
+                                 std::uint64_t offset, std::shared_ptr<unique_fd> fd);
+  download_status status_of(const info_hash& ih) const;
   void remove(const info_hash& ih);
   // Announces now (after the tracker learned the torrent: an announce
   // before registration was refused, and the next one would come only after
@@ -102,8 +117,13 @@ class torrent_session {
   void shutdown();
 
  private:
+  result<info_hash> add(std::string_view torrent, const std::filesystem::path& path,
+                        std::uint64_t offset, std::shared_ptr<unique_fd> fd, bool download);
   void on_alerts();
   void handle(lt::alert* a);
+  // Announces `ih` again in a moment; false once it was retried enough.
+  bool retry_announce(const info_hash& ih);
+  static constexpr int max_announce_retries = 40;  // 4 s at 100 ms
   void tick();
 
   struct impl;
@@ -116,6 +136,7 @@ class torrent_session {
   std::map<info_hash, int> torrents_;  // info-hash -> 1 (handles live in impl)
   std::set<info_hash> announced_;      // the tracker answered an announce
   std::map<info_hash, std::vector<std::function<void()>>> announce_waiters_;
+  std::map<info_hash, int> announce_retries_;  // refused announces retried, while waited for
   std::string announce_url_;
   std::optional<std::uint16_t> listen_port_;
   std::string listen_error_;

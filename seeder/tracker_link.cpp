@@ -1,5 +1,6 @@
 #include "seeder/tracker_link.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -212,6 +213,48 @@ tracker_link::outcome tracker_link::run(const task& t) {
               t.segment ? fmt::format("segment {}", *t.segment) : std::string("whole"),
               t.digest->str(), r->status, error_message(*r));
   return outcome::rejected;
+}
+
+result<tracker_blob> tracker_link::blob(const digest& d) const {
+  if (!enabled()) return fail(errc::unavailable, "no tracker configured");
+  auto r = http_.send({.url = options_.url + "/api/v1/blobs/" + d.str(),
+                       .headers = {{"Authorization", "Bearer " + options_.token}}});
+  if (!r) return fail(r.error());
+  if (r->status == 404) return fail(errc::not_found, "the tracker has no torrent for {}", d);
+  if (r->status != 200) {
+    return fail(errc::unavailable, "the tracker answered {} for {}: {}", r->status, d,
+                error_message(*r));
+  }
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (!j.is_object()) return fail(errc::upstream, "the tracker's blob record is not JSON");
+  tracker_blob out;
+  out.whole = j.contains("torrent") && j["torrent"].is_object();
+  if (auto it = j.find("segments"); it != j.end() && it->is_array()) {
+    for (const auto& s : *it) {
+      if (s.is_object() && s.contains("index") && s["index"].is_number_unsigned() &&
+          s["index"].get<std::uint64_t>() <= UINT32_MAX) {
+        out.segments.push_back(static_cast<std::uint32_t>(s["index"].get<std::uint64_t>()));
+      }
+    }
+  }
+  std::sort(out.segments.begin(), out.segments.end());
+  return out;
+}
+
+result<std::string> tracker_link::torrent(const digest& d,
+                                          std::optional<std::uint32_t> segment) const {
+  if (!enabled()) return fail(errc::unavailable, "no tracker configured");
+  auto url = options_.url + "/api/v1/blobs/" + d.str();
+  url += segment ? fmt::format("/segments/{}/torrent", *segment) : std::string("/torrent");
+  // With the admin token the tracker hands the torrent out without any
+  // announce URL (it would carry a passkey).
+  auto r = http_.send({.url = url, .headers = {{"Authorization", "Bearer " + options_.token}}});
+  if (!r) return fail(r.error());
+  if (r->status == 404) return fail(errc::not_found, "the tracker has no such torrent of {}", d);
+  if (r->status != 200) {
+    return fail(errc::unavailable, "the tracker answered {} for a torrent of {}", r->status, d);
+  }
+  return std::move(r->body);
 }
 
 }  // namespace blobswarm::seeder

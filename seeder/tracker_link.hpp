@@ -4,7 +4,9 @@
 //    restart does not rotate it again;
 //  - POST /api/v1/torrents?digest=..[&segment=n][&url=..] registers a torrent
 //    (url: the address a file pulled from a URL came from);
-//  - DELETE /api/v1/torrents/<infohash> retires one.
+//  - DELETE /api/v1/torrents/<infohash> retires one;
+//  - GET /api/v1/blobs/<digest>[/torrent|/segments/<n>/torrent] tells what
+//    the tracker has for a blob (replicated seeders: seeder/cluster_ingest).
 // Registrations and retirements go through one ordered queue worked by a
 // coroutine: while the tracker is unreachable they wait and are retried
 // with backoff, so a tracker outage never fails an ingest.
@@ -18,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/blocking_pool.hpp"
 #include "common/digest.hpp"
@@ -31,6 +34,14 @@ class io_context;
 }
 
 namespace blobswarm::seeder {
+
+// The torrents the tracker has for a blob: the whole torrent once some
+// seeder finished it, and the segment torrents registered by the seeder
+// that ingests (or ingested) it, by index.
+struct tracker_blob {
+  bool whole = false;
+  std::vector<std::uint32_t> segments;  // ascending
+};
 
 struct tracker_options {
   std::string url;  // base URL; empty: no tracker
@@ -59,6 +70,12 @@ class tracker_link {
                         std::string torrent, std::function<void(bool)> done = {},
                         std::string repository = {}, std::string source_url = {});
   void retire(const info_hash& ih);
+
+  // Blocking (run on the pool). What the tracker has for `d` (none:
+  // errc::not_found), and one of its torrents, without any announce URL.
+  result<tracker_blob> blob(const blobswarm::digest& d) const;
+  result<std::string> torrent(const blobswarm::digest& d,
+                              std::optional<std::uint32_t> segment) const;
 
   std::size_t pending() const noexcept { return queue_.size(); }
   bool reachable() const noexcept { return reachable_; }

@@ -148,6 +148,10 @@ announce_outcome announcer::announce(std::string_view passkey, std::string_view 
   sel.fresh = policy_.interval + policy_.interval / 2;
   sel.want_origins = req->origins;
   sel.origin_fanout = policy_.origin_fanout;
+  // The swarm's salt for choosing one of several origins: its info-hash.
+  std::uint64_t salt = 0;
+  std::memcpy(&salt, req->info_hash.bytes.data(), sizeof salt);
+  sel.origin_salt = salt | 1;  // never 0 (which means: every origin)
   auto answer = peers_.announce(in, scratch.peers);
   if (!answer) {
     reply_writer::failure(out, unavailable_reason(answer.error()));

@@ -6,86 +6,25 @@ namespace blobswarm::tracker {
 
 namespace rs = redis_swarm;
 
-// A pooled connection, returned to the pool (or dropped, when it failed) on
-// destruction.
-class redis_peer_store::lease {
- public:
-  lease(redis_peer_store& s, std::unique_ptr<db::redis_connection> c) : s_(s), c_(std::move(c)) {}
-  ~lease() { s_.release(std::move(c_)); }
-  db::redis_connection& operator*() noexcept { return *c_; }
-  db::redis_connection* operator->() noexcept { return c_.get(); }
-
- private:
-  redis_peer_store& s_;
-  std::unique_ptr<db::redis_connection> c_;
-};
-
 redis_peer_store::redis_peer_store(db::redis_url url, swarm_table& swarms,
                                    redis_peer_options options, std::shared_ptr<spdlog::logger> log)
-    : url_(std::move(url)), swarms_(swarms), options_(std::move(options)), log_(std::move(log)) {}
+    : url_(url),
+      swarms_(swarms),
+      options_(std::move(options)),
+      log_(log),
+      pool_(std::move(url),
+            db::redis_pool_options{.timeout = options_.timeout,
+                                   .retry_after = options_.retry_after,
+                                   .max_idle = options_.max_idle,
+                                   .name = "peer store",
+                                   .when_down = "announces fail"},
+            std::move(log)) {}
 
 redis_peer_store::~redis_peer_store() = default;
 
-result<std::unique_ptr<db::redis_connection>> redis_peer_store::acquire() {
-  auto now = std::chrono::steady_clock::now();
-  {
-    std::lock_guard lock(mutex_);
-    if (!idle_.empty()) {
-      auto c = std::move(idle_.back());
-      idle_.pop_back();
-      return c;
-    }
-    if (now < down_until_) {
-      return fail(errc::unavailable, "Redis at {} is unreachable", url_.describe());
-    }
-  }
-  auto c = db::redis_connection::open(url_, options_.timeout);
-  std::lock_guard lock(mutex_);
-  if (!c) {
-    down_until_ = std::chrono::steady_clock::now() + options_.retry_after;
-    if (!down_) {
-      down_ = true;
-      log_->error("peer store: {}; announces fail until Redis is back", c.error().message);
-    }
-    return fail(c.error());
-  }
-  if (down_) {
-    down_ = false;
-    log_->info("peer store: Redis at {} is reachable again", url_.describe());
-  }
-  return std::make_unique<db::redis_connection>(std::move(*c));
-}
-
 template <class F>
 auto redis_peer_store::run(F&& f) -> std::invoke_result_t<F&, db::redis_connection&> {
-  // A pooled connection may have died with a Redis restart: the operation
-  // is tried once more on a new connection (every operation here is
-  // idempotent: reads, and writes of the same values).
-  for (int attempt = 0;; ++attempt) {
-    auto c = acquire();
-    if (!c) return fail(c.error());
-    lease conn(*this, std::move(*c));
-    auto r = f(*conn);
-    if (r || conn->healthy() || attempt > 0) return r;
-  }
-}
-
-void redis_peer_store::release(std::unique_ptr<db::redis_connection> c) {
-  if (!c) return;
-  if (auto refused = c->take_deferred_errors(); refused > 0) {
-    log_->warn("peer store: Redis refused {} peer write(s): {}", refused, c->last_deferred_error());
-  }
-  std::lock_guard lock(mutex_);
-  if (!c->healthy()) {
-    // Redis went away (or restarted): the next call connects again.
-    if (!down_) {
-      down_ = true;
-      log_->warn("peer store: lost the connection to Redis at {}; reconnecting", url_.describe());
-    }
-    idle_.clear();  // connections opened before are as dead
-    return;
-  }
-  if (idle_.size() < options_.max_idle) idle_.push_back(std::move(c));
+  return pool_.run(std::forward<F>(f));
 }
 
 result<void> redis_peer_store::ping() {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "db/redis.hpp"
+#include "db/redis_pool.hpp"
 #include "tracker/peer_store.hpp"
 
 namespace blobswarm::tracker {
@@ -58,13 +59,9 @@ class redis_peer_store final : public peer_store {
   result<void> ping();
 
  private:
-  class lease;
-  // Runs f(connection) on a pooled connection, once more on a new one if
-  // the pooled one turns out dead.
+  // Runs f(connection) on a pooled connection (db::redis_pool::run).
   template <class F>
   auto run(F&& f) -> std::invoke_result_t<F&, db::redis_connection&>;
-  result<std::unique_ptr<db::redis_connection>> acquire();
-  void release(std::unique_ptr<db::redis_connection> c);
   // Reads the records of both hashes of each swarm into `out` (one round trip).
   result<void> read_swarms(db::redis_connection& c, std::span<const swarm_key> primaries,
                            std::vector<std::vector<peer>>& out);
@@ -74,10 +71,7 @@ class redis_peer_store final : public peer_store {
   redis_peer_options options_;
   std::shared_ptr<spdlog::logger> log_;
 
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<db::redis_connection>> idle_;
-  std::chrono::steady_clock::time_point down_until_{};  // no connection attempts before
-  bool down_ = false;                                   // logged as down
+  db::redis_pool pool_;
 
   std::atomic<std::size_t> peers_total_{0};
   std::atomic<std::size_t> seeders_total_{0};

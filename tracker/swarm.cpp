@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <span>
 
 #include "common/peer_fingerprint.hpp"
 
@@ -24,6 +26,37 @@ void take_random(std::vector<std::uint32_t>& from, std::size_t n, fast_rng& rng,
     std::swap(from[i], from[j]);
     to.push_back(from[i]);
   }
+}
+
+// A 64-bit mix (splitmix64's finalizer): the rendezvous weight of an
+// origin's user for a swarm.
+std::uint64_t mix(std::uint64_t x) noexcept {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// Keeps one of several origins in `origins` (see selection_request::
+// origin_salt): the highest weight among the fresh ones, or among all when
+// none is fresh.
+void keep_one_origin(std::vector<std::uint32_t>& origins, std::span<const peer> peers,
+                     const selection_request& req) {
+  if (origins.size() < 2) return;
+  std::optional<std::uint32_t> best;
+  bool best_fresh = false;
+  std::uint64_t best_weight = 0;
+  for (auto i : origins) {
+    const peer& p = peers[i];
+    bool fresh = p.last_seen + req.fresh >= req.now;
+    auto w = mix(req.origin_salt ^ mix(p.user));
+    if (!best || (fresh && !best_fresh) || (fresh == best_fresh && w > best_weight)) {
+      best = i;
+      best_fresh = fresh;
+      best_weight = w;
+    }
+  }
+  origins.assign(1, *best);
 }
 
 }  // namespace
@@ -167,6 +200,7 @@ void swarm::select(const selection_request& req, fast_rng& rng, selection_scratc
   if (standby && req.origin && req.seeder) {
     return;  // an origin on standby connects to no one
   }
+  if (req.origin_salt != 0 && !req.want_origins) keep_one_origin(s.classes[4], peers_, req);
   std::array<unsigned, 5> order{4, 0, 1, 2, 3};
   if (!req.seeder && s.classes[0].empty()) order = {4, 0, 2, 1, 3};
   for (auto cls : order) {

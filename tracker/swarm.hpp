@@ -72,6 +72,17 @@ struct selection_request {
   // that asks for origins (origins=1, its download stalled) is handed them
   // regardless. 0: every leecher gets the origins.
   std::uint32_t origin_fanout = 0;
+  // Several origins (replicated seeders holding the same blob): a leecher
+  // is handed one of them, the same for every leecher of the swarm, chosen
+  // by rendezvous over the origins' users with this salt (the swarm's
+  // info-hash), among those heard from within `fresh` when any is. Each
+  // origin sends a piece to one node only (seeder/piece_gate), so two
+  // origins serving the same nodes would send each new piece twice; the
+  // others stand by, handed out to a leecher that asks for origins
+  // (origins=1, its download stalled: the chosen one may be gone). Different
+  // swarms get different origins, so replicated seeders share the load.
+  // 0: every origin is handed out.
+  std::uint64_t origin_salt = 0;
 };
 
 class swarm {
@@ -97,7 +108,7 @@ class swarm {
   // while they stand by (see selection_request::origin_standby). With an
   // origin_fanout it also decides, in the same pass, whether the requesting
   // leecher (req.self) takes one of the places, and remembers it in its
-  // record.
+  // record. Of several origins, one is handed out (origin_salt).
   void select(const selection_request& req, fast_rng& rng, selection_scratch& scratch);
 
   // Drops peers not heard from for `ttl` seconds; returns how many.

@@ -25,6 +25,7 @@ struct sample_settings {
   byte_size cache{1ULL << 30};
   duration ttl = std::chrono::minutes(30);
   std::vector<std::string> tags = {"a", "b"};
+  string_list seeders = {"http://one"};
   std::map<std::string, upstream> upstreams;
   std::vector<upstream> fallbacks;
   logging::settings log;
@@ -37,6 +38,7 @@ struct sample_settings {
     v("cache_size", cache, "cache quota");
     v("peer_ttl", ttl, "peer lifetime");
     v("tags", tags, "tags");
+    v("seeders", seeders, "one URL or several");
     v("upstreams", upstreams, "registries by host");
     v("fallbacks", fallbacks, "fallback registries");
     log.visit(v);
@@ -88,6 +90,28 @@ TEST(config, flags_override_file_which_overrides_defaults) {
   EXPECT_FALSE(s->upstreams.at("docker.io").insecure);
   ASSERT_EQ(s->fallbacks.size(), 1u);
   EXPECT_EQ(s->log.level, "debug");
+}
+
+TEST(config, a_string_list_takes_one_string_or_a_list_or_a_comma_separated_flag) {
+  test::temp_dir dir;
+  test::write_text(dir / "one.json", R"({"seeders": "http://a"})");
+  auto s = load_args({"--config", (dir / "one.json").string()});
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->seeders, (std::vector<std::string>{"http://a"}));
+  test::write_text(dir / "two.json", R"({"seeders": ["http://a", "http://b"]})");
+  s = load_args({"--config", (dir / "two.json").string()});
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->seeders, (std::vector<std::string>{"http://a", "http://b"}));
+  s = load_args({"--seeders", "http://x,http://y"});
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->seeders, (std::vector<std::string>{"http://x", "http://y"}));
+  EXPECT_EQ(load_args({})->seeders, (std::vector<std::string>{"http://one"}));
+  for (auto bad : {R"({"seeders": 1})", R"({"seeders": [1]})", R"({"seeders": {}})"}) {
+    test::write_text(dir / "bad.json", bad);
+    s = load_args({"--config", (dir / "bad.json").string()});
+    ASSERT_FALSE(s) << bad;
+    EXPECT_NE(s.error().message.find("'seeders'"), std::string::npos) << s.error().message;
+  }
 }
 
 TEST(config, negated_flag_turns_a_default_off) {

@@ -14,6 +14,11 @@ CHECK is one of
                settings, paths lie on mounts, URLs name services and ports
                they listen on, health checks hit the HTTP port, secrets and
                volumes exist, the credentials contract is wired consistently;
+  k8s-ha       deploy/k8s/ha: the overlay (PostgreSQL and Redis StatefulSets,
+               three trackers, two seeders) applied to the base with
+               kustomize's strategic merge, then the k8s checks, plus: the
+               replica counts, every seeder in its own --seeders list, the
+               mirrors' --seeder list equal to the seeders';
   k8s          deploy/k8s: every manifest parses and knows only real API
                fields (python3-kubernetes models), selectors match pod
                labels, Services select one workload and target declared
@@ -88,12 +93,16 @@ def check_compose(ctx):
         return None
     containers, names, settings = loaded
     for c in containers:
+        if c.engine:
+            checks.check_engine(c, "compose", ctx.problems)
+            continue
         if c.binary is None:
             check_registry(c, ctx.problems)
             continue
         checks.check_container(c, settings[c.name], names, "compose", settings, ctx.problems)
     checks.check_wiring([c for c in containers if c.binary], settings, "docker-compose.yml",
                         ctx.problems)
+    checks.check_replicas(containers, settings, ctx.problems, names)
     checks.check_compose_stack(ctx.root, ctx.resolved, containers, ctx.stages, ctx.problems)
     return loaded
 
@@ -133,6 +142,36 @@ def check_dockerfile(ctx):
     checks.check_dockerfile(ctx.root, ctx.bin_dir, ctx.stages, ctx.order, used, ctx.problems)
 
 
+def check_k8s_ha(ctx):
+    """deploy/k8s/ha: the overlay applied to the base, then every k8s check."""
+    base, base_k, base_files = models.k8s_objects(ctx.root, ctx.problems)
+    rel = "deploy/k8s/ha"
+    objects, kustomization, own = models.k8s_overlay(ctx.root, rel, base, ctx.problems)
+    containers = models.k8s_containers(objects, ctx.stages, ctx.version, ctx.problems)
+    names = models.K8sNames(objects, containers)
+    settings = ctx._settings(containers)
+    for c in containers:
+        if c.binary is not None:
+            checks.check_container(c, settings[c.name], names, "k8s", settings, ctx.problems)
+    checks.check_wiring(containers, settings, rel, ctx.problems)
+    checks.check_k8s_stack(ctx.root, objects, base_k, base_files, containers, ctx.version,
+                           ctx.problems)
+    if kustomization is not None:
+        listed = set(kustomization.get("resources") or [])
+        want = {"../"} | (set(own) - {"secret.yaml"})
+        if listed != want:
+            ctx.problems.add(f"{rel}/kustomization.yaml", f"resources {sorted(listed)}, expected "
+                                                          f"{sorted(want)} (secret.yaml stays out)")
+        if kustomization.get("namespace") != (base_k or {}).get("namespace"):
+            ctx.problems.add(f"{rel}/kustomization.yaml", "namespace differs from the base's")
+    counts = {kind: obj["spec"].get("replicas", 1) for (kind, name), obj in objects.items()
+              if name in ("blobswarm-tracker", "blobswarm-seeder")}
+    if counts.get("Deployment", 1) < 2 or counts.get("StatefulSet", 1) < 2:
+        ctx.problems.add(rel, f"replicas {counts}: the tracker and the seeder need 2 or more")
+    checks.check_replicas(containers, settings, ctx.problems)
+    return objects
+
+
 def run_stack(ctx, stack):
     loaded = check_compose(ctx) if stack == "compose" else check_k8s(ctx)
     if ctx.problems or loaded is None:
@@ -145,6 +184,9 @@ def run_stack(ctx, stack):
         ctx.problems.add(f"run-{stack}", "needs root (bwrap mounts, setpriv to uid 10001, chown)")
         return
     containers, names, settings = loaded
+    # What `docker compose up` starts: services without a profile ("ha" has
+    # its own static checks; its engines are not run here).
+    containers = [c for c in containers if not c.profiles]
     # The services run as uid 10001 and must reach their files and binaries
     # wherever the checkout is (under /root, mode 0700, they could not): the
     # run's directory is made where anyone may traverse, and the binaries
@@ -168,6 +210,7 @@ CHECKS = {
     "dockerfile": check_dockerfile,
     "compose": check_compose,
     "k8s": check_k8s,
+    "k8s-ha": check_k8s_ha,
     "run-compose": lambda ctx: run_stack(ctx, "compose"),
     "run-k8s": lambda ctx: run_stack(ctx, "k8s"),
 }
@@ -178,18 +221,39 @@ CHECKS = {
 BREAKS = [
     ("compose", "docker-compose.yml", "ports: [\"127.0.0.1:6969:6969\"]", "ports: 6969",
      "`docker-compose config` rejects it"),
-    ("compose", "docker-compose.yml", "    - --peer-listen\n    - 0.0.0.0:6882",
-     "    - --peer-listn\n    - 0.0.0.0:6882", "--peer-listn is not in `blobswarm-mirror --help`"),
+    ("compose", "docker-compose.yml", "    - --peer-listen\n    - 0.0.0.0:6882\n    - --data\n"
+     "    - /var/lib/blobswarm/mirror\n    - --tracker\n    - http://tracker:6969",
+     "    - --peer-listn\n    - 0.0.0.0:6882\n    - --data\n"
+     "    - /var/lib/blobswarm/mirror\n    - --tracker\n    - http://tracker:6969",
+     "--peer-listn is not in `blobswarm-mirror --help`"),
     ("compose", "deploy/compose/mirror.json", "\"stall_timeout\"", "\"stall_timout\"",
      "key 'stall_timout' is not a blobswarm-mirror setting"),
     ("compose", "docker-compose.yml", "secrets: [admin-token, nodes-passkey]",
      "secrets: [admin-token]", "is on no mounted volume, file or secret"),
-    ("compose", "docker-compose.yml", "    - /var/lib/blobswarm/mirror\n    - --tracker",
-     "    - /var/lib/blobswarm/mirror-data\n    - --tracker", "is not on a writable volume"),
+    ("compose", "docker-compose.yml", "    - /var/lib/blobswarm/mirror\n    - --tracker\n"
+     "    - http://tracker:6969",
+     "    - /var/lib/blobswarm/mirror-data\n    - --tracker\n    - http://tracker:6969",
+     "is not on a writable volume"),
     ("compose", "deploy/compose/seeder.json", "    \"localhost:5000\": {\"url\": \"http://registry:5000\"},\n",
      "", "differ from seeder's"),
-    ("compose", "docker-compose.yml", "http://127.0.0.1:6969/healthz", "http://127.0.0.1:6968/healthz",
+    ("compose", "docker-compose.yml",
+     "      test: [\"CMD\", \"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"http://127.0.0.1:6969/healthz\"]",
+     "      test: [\"CMD\", \"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"http://127.0.0.1:6968/healthz\"]",
      "health check on port 6968"),
+    # The "ha" profile.
+    ("compose", "docker-compose.yml", "      default:\n        aliases: [tracker-ha]\n\n  tracker-b:",
+     "      default:\n        aliases: [tracker-a]\n\n  tracker-b:",
+     "not behind its --public-url http://tracker-ha:6969"),
+    ("compose", "docker-compose.yml", "    - --peer-store\n    - redis://redis:6379",
+     "    - --peer-store\n    - redis://redis:6380", "redis listens on [6379], not 6380"),
+    ("compose", "docker-compose.yml", "      - --public-url\n      - http://seeder-b:8001",
+     "      - --public-url\n      - http://seeder-c:8001", "is not in --seeders"),
+    ("compose", "docker-compose.yml", "      - postgres-data:/var/lib/postgresql/data",
+     "      - postgres-data:/srv/pgdata",
+     "PostgreSQL's data (/var/lib/postgresql/data) is not on a writable volume"),
+    ("compose", "docker-compose.yml",
+     "    - --seeder\n    - http://seeder-a:8001,http://seeder-b:8001",
+     "    - --seeder\n    - http://seeder-a:8001", "is not the seeders' list"),
     ("compose", "docker-compose.yml", "    - --seeder\n    - http://seeder:8001",
      "    - --seeder\n    - http://seeder:8002", "seeder listens on [6881, 8001], not 8002"),
     ("compose", "docker-compose.yml", "      - mirror-2-cache:/var/lib/blobswarm/mirror",
@@ -222,6 +286,19 @@ BREAKS = [
     ("k8s", "deploy/k8s/mirror.yaml", "            sizeLimit: 24Gi", "            sizeLimit: 16Gi",
      "cache_size (20GiB) does not fit emptyDir cache"),
     ("k8s", "deploy/k8s/kustomization.yaml", "  - mirror.yaml\n", "", "resources"),
+    ("k8s-ha", "deploy/k8s/ha/seeder.yaml", "  replicas: 2", "  replicas: 1",
+     "has 1 replica(s), no pod blobswarm-seeder-1"),
+    ("k8s-ha", "deploy/k8s/ha/tracker.yaml", "  replicas: 3", "  replicas: 1",
+     "the tracker and the seeder need 2 or more"),
+    ("k8s-ha", "deploy/k8s/ha/tracker.yaml",
+     "            - redis://blobswarm-redis.blobswarm.svc.cluster.local:6379",
+     "            - redis://blobswarm-postgres.blobswarm.svc.cluster.local:5432",
+     "runs postgres, not redis"),
+    ("k8s-ha", "deploy/k8s/ha/tracker.yaml", "                  key: postgres-password",
+     "                  key: postgres-pasword", "has no key 'postgres-pasword'"),
+    ("k8s-ha", "deploy/k8s/ha/kustomization.yaml", "  - redis.yaml\n", "", "resources"),
+    ("k8s-ha", "deploy/k8s/ha/postgres.yaml", "              mountPath: /var/lib/postgresql/data",
+     "              mountPath: /srv/pgdata", "is not on a writable volume"),
     ("dockerfile", "deploy/docker/Dockerfile", "USER 10001:10001", "USER root", "not the non-root"),
     ("dockerfile", "deploy/docker/Dockerfile", "libtorrent-rasterbar2.0 libcurl4", "libcurl4",
      "from libtorrent-rasterbar2.0, which the image does not install"),

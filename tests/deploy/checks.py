@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 
-from deploylib import (BLOBSWARM_UID, URL_RE, parse_args, parse_duration, parse_quantity,
+from deploylib import (BLOBSWARM_UID, ENGINE_PORTS, URL_RE, parse_args, parse_duration, parse_quantity,
                        parse_size, split_host_port, stage_attr, stage_chain, strings_in,
                        effective)
 from models import POD_IP, NODE_IP, WORKLOAD_KINDS
@@ -62,6 +62,8 @@ class Settings:
 
 def listen_ports(c, settings):
     """{port: option} the container listens on."""
+    if c.engine:
+        return {ENGINE_PORTS[c.engine]: c.engine}
     if c.binary is None:
         content = c.file_content(REGISTRY_CONFIG)
         if content is None:
@@ -130,12 +132,19 @@ def check_container(c, s, names, stack, settings, problems):
                 problems.add(where, f"{what} {value}: {m.source} mounted at {m.path} has no such file")
             elif value.startswith("/run/secrets/") and "ecret" not in (c.origin_of(value) or ""):
                 problems.add(where, f"{what} {value} is not a secret")
-        url = URL_RE.match(value)
-        if url:
-            check_url(c, what, value, url, ports, names, settings, problems)
+        # A list (the mirror's --seeder, the seeder's --seeders): each URL.
+        for part in (value.split(",") if "," in value else [value]):
+            url = URL_RE.match(part)
+            if url:
+                check_url(c, what, part, url, ports, names, settings, problems)
+            engine_url = ENGINE_URL_RE.match(part)
+            if engine_url:
+                check_engine_url(c, what, part, engine_url, names, settings, problems)
     for key in ("data", "db"):
         if key in help_.keys():
             value = s.get(key)
+            if key == "db" and value and ENGINE_URL_RE.match(value):
+                continue  # PostgreSQL: its data is the engine's (check_engine_url)
             m = c.mount_for(value) if value and value.startswith("/") else None
             if m is None or m.kind != "volume" or not m.writable:
                 problems.add(where, f"--{key} {value} is not on a writable volume (data would be "
@@ -214,6 +223,42 @@ def check_url(c, what, value, url, ports, names, settings, problems):
         problems.add(c.name, f"{what} {value}: {host} is not a service of this deployment")
 
 
+# postgresql://[user[:password]@]host[:port][/db] and redis://[:password@]host[:port][/db]
+ENGINE_URL_RE = re.compile(r"^(postgres(?:ql)?|redis)://(?:[^@/]*@)?([^/:?#]+)(?::(\d+))?")
+
+
+def check_engine_url(c, what, value, m, names, settings, problems):
+    """A PostgreSQL or Redis URL names a service of the stack that runs that
+    engine and listens on the port (or an external host name, with dots)."""
+    scheme, host = m.group(1), m.group(2)
+    engine = "redis" if scheme == "redis" else "postgres"
+    port = int(m.group(3) or ENGINE_PORTS[engine])
+    if not names.knows(host):
+        if "." not in host:
+            problems.add(c.name, f"{what} {value}: {host} is not a service of this deployment")
+        return
+    found, err = names.resolve(host, port, lambda t: listen_ports(t, settings))
+    if err:
+        problems.add(c.name, f"{what} {value}: {err}")
+    elif found[0].engine != engine:
+        problems.add(c.name, f"{what} {value}: {found[0].name} runs {found[0].engine or found[0].binary}, "
+                             f"not {engine}")
+
+
+def check_engine(c, stack, problems):
+    """PostgreSQL and Redis containers (the replicated control plane)."""
+    where = c.name
+    if c.health is None or c.health[0] != "command":
+        problems.add(where, f"no health check (pg_isready, redis-cli ping) for {c.engine}")
+    if c.engine == "postgres":
+        data = next((m for m in c.mounts if m.path.startswith("/var/lib/postgresql")), None)
+        if data is None or data.kind != "volume" or not data.writable:
+            problems.add(where, "PostgreSQL's data (/var/lib/postgresql/data) is not on a writable "
+                                "volume: the index of record would be lost with the container")
+    if stack == "compose" and any(p for p in c.ports):
+        problems.add(where, f"publishes {c.engine}'s port on the host: keep it on the stack's network")
+
+
 # --- across a stack ------------------------------------------------------------
 
 def check_wiring(containers, settings, stack, problems):
@@ -267,6 +312,51 @@ def check_wiring(containers, settings, stack, problems):
             if m.get("upstream") != sd.get("upstream"):
                 problems.add(c.name, f"--upstream {m.get('upstream')} differs from {sc.name}'s "
                                      f"{sd.get('upstream')}")
+
+
+def _urls(value):
+    return sorted(u.rstrip("/") for u in (value or "").split(",") if u)
+
+
+def check_replicas(containers, settings, problems, names=None):
+    """Tracker replicas (a PostgreSQL --db) are all behind the name their
+    --public-url gives (compose: a network alias); seeder replicas each find
+    themselves (--public-url) in their --seeders and have a lease store; a
+    mirror that knows one of them knows exactly the seeders' list
+    (rendezvous hashing needs the same set everywhere)."""
+    by_name = getattr(names, "by_name", None)
+    for c in containers:
+        s = settings.get(c.name)
+        if c.binary != "blobswarm-tracker" or s is None or not s.ok or by_name is None:
+            continue
+        if not ENGINE_URL_RE.match(s.get("db") or ""):
+            continue
+        url = URL_RE.match(s.get("public_url") or "")
+        if url is None or c not in by_name.get(url.group(2), []):
+            problems.add(c.name, f"a replica (PostgreSQL --db) that is not behind its --public-url "
+                                 f"{s.get('public_url')}: give it that network alias")
+    lists = {}
+    for c in containers:
+        s = settings.get(c.name)
+        if c.binary != "blobswarm-seeder" or s is None or not s.ok or not s.get("seeders"):
+            continue
+        seeders = _urls(s.get("seeders"))
+        lists[c.name] = seeders
+        if (s.get("public_url") or "").rstrip("/") not in seeders:
+            problems.add(c.name, f"--public-url {s.get('public_url')} is not in --seeders {seeders}")
+        if len(seeders) > 1 and not (s.get("lease_store") or "").startswith("redis://"):
+            problems.add(c.name, "several --seeders but no --lease-store redis:// URL")
+    if len({tuple(v) for v in lists.values()}) > 1:
+        problems.add("seeders", f"the seeder replicas list different --seeders: {lists}")
+    for c in containers:
+        s = settings.get(c.name)
+        if c.binary != "blobswarm-mirror" or s is None or not s.ok:
+            continue
+        mine = _urls(s.get("seeder"))
+        cluster = next((v for v in lists.values() if set(mine) & set(v)), None)
+        if cluster is not None and mine != cluster:
+            problems.add(c.name, f"--seeder {mine} is not the seeders' list "
+                                 f"{next(iter(lists.values()))}")
 
 
 def check_compose_stack(root, resolved, containers, stages, problems):
@@ -332,7 +422,7 @@ def check_k8s_stack(root, objects, kustomization, files, containers, version, pr
             if img.get("newTag") != version:
                 problems.add(f"{kdir}/kustomization.yaml", f"image {img.get('name')} newTag "
                                                            f"{img.get('newTag')} is not {version}")
-        images = {c.image.rpartition(":")[0] for c in containers}
+        images = {c.image.rpartition(":")[0] for c in containers if not c.engine}
         named = {i.get("name") for i in kustomization.get("images") or []}
         if images != named:
             problems.add(f"{kdir}/kustomization.yaml", f"images {sorted(named)}, the workloads use "
@@ -399,6 +489,8 @@ def check_k8s_stack(root, objects, kustomization, files, containers, version, pr
                                                 f"container of {matched[0]} declares")
     # Containers: resources, security, probes' ports.
     for c in containers:
+        if c.engine:
+            check_engine(c, "k8s", problems)
         res = c.spec.get("resources") or {}
         for k in ("cpu", "memory"):
             if k not in (res.get("requests") or {}):
@@ -414,6 +506,10 @@ def check_k8s_stack(root, objects, kustomization, files, containers, version, pr
             probe = c.spec.get(probe_name)
             if probe is None:
                 problems.add(c.name, f"no {probe_name}")
+                continue
+            if c.engine:
+                if "exec" not in probe:
+                    problems.add(c.name, f"{probe_name} of {c.engine} is not an exec probe")
                 continue
             port = (probe.get("httpGet") or {}).get("port")
             if not any(port == p or port == n for p, n in c.ports.items()):
@@ -566,7 +662,9 @@ def check_dockerfile(root, bin_dir, stages, order, used_targets, problems):
     if not m:
         problems.add("scripts/install-deps", "no '# build' package group")
     else:
-        want = set(m.group(1).split()) - set(INSTALL_DEPS_BUILD_NOT_NEEDED)
+        # Words before any inline comment ("libpq-dev libhiredis-dev  # why").
+        words = " ".join(line.split("#", 1)[0] for line in m.group(1).splitlines()).split()
+        want = set(words) - set(INSTALL_DEPS_BUILD_NOT_NEEDED)
         have = apt_packages(build.runs)
         if want - have:
             problems.add(where, f"build stage lacks build dependencies {sorted(want - have)} "

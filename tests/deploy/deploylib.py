@@ -364,6 +364,9 @@ class Container:
     host_network: bool = False
     run_as: int | None = None
     depends_on: list = field(default_factory=list)
+    engine: str | None = None   # "postgres" or "redis": an engine of the replicated control plane
+    aliases: list = field(default_factory=list)      # other names on the compose network
+    profiles: list = field(default_factory=list)     # compose profiles (none: always started)
 
     def mount_for(self, path):
         """The mount that holds `path`, or None (longest prefix wins)."""
@@ -389,6 +392,17 @@ class Container:
             return None
         rel = "" if path == m.path else path[len(m.path.rstrip("/")) + 1:]
         return m.files.get(rel)
+
+
+# The engines of the replicated control plane (tracker and seeder replicas),
+# run from their official images, and the port each listens on.
+ENGINE_PORTS = {"postgres": 5432, "redis": 6379}
+
+
+def engine_of(image):
+    """"postgres" or "redis" for their official images (any tag), else None."""
+    name = str(image).rsplit("/", 1)[-1].split(":")[0]
+    return name if name in ENGINE_PORTS else None
 
 
 def expand_env(value, env):

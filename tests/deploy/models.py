@@ -6,13 +6,14 @@ exist, a volume that is not declared) are reported, not raised.
 """
 
 import base64
+import copy
 import os
 import shlex
 import subprocess
 
 import yaml
 
-from deploylib import (Container, Mount, expand_env, load_yaml_docs, parse_duration,
+from deploylib import (Container, Mount, engine_of, expand_env, load_yaml_docs, parse_duration,
                        parse_quantity, split_host_port, stage_attr)
 
 # Values the downward API gives a pod; the runner replaces POD_IP with the
@@ -85,12 +86,18 @@ def compose_containers(root, resolved, stages, problems):
                 binary = os.path.basename(entry[0]) if entry else None
                 user = stage_attr(stages, target, "user")
                 run_as = int(user.split(":")[0]) if user and user.split(":")[0].isdigit() else None
-        elif not str(svc.get("image", "")).startswith("registry:"):
-            problems.add(where, "neither built from deploy/docker/Dockerfile nor the registry image")
+        elif not str(svc.get("image", "")).startswith("registry:") and \
+                not engine_of(svc.get("image", "")):
+            problems.add(where, "neither built from deploy/docker/Dockerfile nor the registry, "
+                               "postgres or redis image")
         command = svc.get("command") or []
         args = shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
         c = Container(name=name, workload=name, binary=binary, image=str(svc.get("image", "")),
                       args=args, run_as=run_as)
+        c.engine = None if binary else engine_of(c.image)
+        c.profiles = list(svc.get("profiles") or [])
+        for net in (svc.get("networks") or {}).values():
+            c.aliases += list((net or {}).get("aliases") or [])
         for spec in svc.get("volumes") or []:
             source, target, ro, kind = _compose_volume(spec)
             if kind == "volume":
@@ -127,7 +134,9 @@ def compose_containers(root, resolved, stages, problems):
         if hc and not hc.get("disable"):
             test = hc.get("test") or []
             urls = [t for t in test if isinstance(t, str) and t.startswith("http")]
-            if test[:1] != ["CMD"] or len(urls) != 1:
+            if c.engine and test[:1] == ["CMD"] and len(test) > 1 and not urls:
+                c.health = ("command", test[1:])  # pg_isready, redis-cli ping
+            elif test[:1] != ["CMD"] or len(urls) != 1:
                 problems.add(where, f"healthcheck {test} is not [\"CMD\", <tool>, ..., <url>]")
             else:
                 from deploylib import URL_RE
@@ -144,23 +153,32 @@ def compose_containers(root, resolved, stages, problems):
 
 
 class ComposeNames:
-    """Service names on the compose network."""
+    """Service names on the compose network, and network aliases (several
+    services under one name: Docker's DNS answers with all of them)."""
 
     def __init__(self, containers):
-        self.by_name = {c.name: c for c in containers}
+        self.by_name = {c.name: [c] for c in containers}
+        names = set(self.by_name)
+        for c in containers:
+            for a in c.aliases:
+                if a not in names:  # a service's own name wins
+                    self.by_name.setdefault(a, []).append(c)
 
     def knows(self, host):
         return host in self.by_name
 
     def resolve(self, host, port, listen_ports):
-        """(container, container port) for a URL's host and port, or an error string."""
-        c = self.by_name.get(host)
-        if c is None:
+        """(container, container port) for a URL's host and port, or an error string.
+        Every service behind an alias must listen there."""
+        group = self.by_name.get(host)
+        if not group:
             return None, f"host {host!r} is not a compose service"
-        ports = listen_ports(c)
-        if port not in ports:
-            return None, f"{host} listens on {sorted(ports)}, not {port}"
-        return (c, port), None
+        for c in group:
+            ports = listen_ports(c)
+            if port not in ports:
+                who = host if c.name == host else f"{host} ({c.name})"
+                return None, f"{who} listens on {sorted(ports)}, not {port}"
+        return (group[0], port), None
 
 
 # --- Kubernetes -----------------------------------------------------------------
@@ -197,6 +215,95 @@ def k8s_objects(root, problems):
     return objects, kustomization, files
 
 
+# Strategic merge patch keys of the lists patched here (as the Kubernetes
+# API defines them): items with the same key merge, others are appended.
+PATCH_MERGE_KEYS = {"containers": "name", "initContainers": "name", "volumes": "name",
+                    "env": "name", "volumeMounts": "mountPath", "ports": "containerPort"}
+
+
+def strategic_merge(base, patch):
+    """`patch` applied to `base` the way kustomize applies a strategic merge
+    patch: dictionaries merge, lists with a merge key merge by it
+    (`$patch: delete` removes an item), other lists and scalars are replaced."""
+    if not isinstance(patch, dict) or not isinstance(base, dict):
+        return patch
+    out = dict(base)
+    for key, value in patch.items():
+        if key.startswith("$"):
+            continue
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, list) and key in PATCH_MERGE_KEYS and isinstance(out.get(key), list):
+            mk = PATCH_MERGE_KEYS[key]
+            merged = list(out[key])
+            for item in value:
+                at = next((i for i, b in enumerate(merged)
+                           if isinstance(item, dict) and isinstance(b, dict) and
+                           b.get(mk) == item.get(mk)), None)
+                if isinstance(item, dict) and item.get("$patch") == "delete":
+                    if at is not None:
+                        merged.pop(at)
+                elif at is not None:
+                    merged[at] = strategic_merge(merged[at], item)
+                else:
+                    merged.append(item)
+            out[key] = merged
+        else:
+            out[key] = strategic_merge(out.get(key), value)
+    return out
+
+
+def k8s_overlay(root, rel, base, problems):
+    """The objects of the kustomize overlay in `rel` (resources: "../" and its
+    own manifests; patches: strategic merge documents) over the base objects:
+    ({(kind, name): object}, its kustomization, {file: [keys]} of its own manifests)."""
+    odir = os.path.join(root, rel)
+    objects = {k: copy.deepcopy(v) for k, v in base.items()}
+    kustomization, own, patches = None, {}, {}
+    docs_of = {}
+    for fname in sorted(os.listdir(odir)):
+        if not fname.endswith((".yaml", ".yml")):
+            continue
+        try:
+            docs_of[fname] = load_yaml_docs(os.path.join(odir, fname))
+        except yaml.YAMLError as e:
+            problems.add(f"{rel}/{fname}", f"does not parse: {e}")
+    for d in docs_of.get("kustomization.yaml", []):
+        kustomization = d
+    if kustomization is None:
+        problems.add(rel, "no kustomization.yaml")
+        return objects, None, own
+    patch_files = [p.get("path") for p in kustomization.get("patches") or []]
+    for fname, docs in docs_of.items():
+        if fname == "kustomization.yaml":
+            continue
+        for d in docs:
+            if not isinstance(d, dict) or "kind" not in d:
+                problems.add(f"{rel}/{fname}", "a document without kind")
+                continue
+            key = (d["kind"], (d.get("metadata") or {}).get("name"))
+            if fname in patch_files:
+                patches.setdefault(fname, []).append((key, d))
+            else:
+                if key in objects:
+                    problems.add(f"{rel}/{fname}", f"{key[0]} {key[1]} is also defined by the base")
+                objects[key] = d
+                own.setdefault(fname, []).append(key)
+    for fname in patch_files:
+        if fname not in docs_of:
+            problems.add(f"{rel}/kustomization.yaml", f"patch {fname} does not exist")
+    for fname in patch_files:
+        for key, d in patches.get(fname, []):
+            if key not in objects:
+                problems.add(f"{rel}/{fname}", f"patches {key[0]} {key[1]}, which does not exist")
+                continue
+            if d.get("$patch") == "delete":
+                del objects[key]
+                continue
+            objects[key] = strategic_merge(objects[key], d)
+    return objects, kustomization, own
+
+
 def _config_data(obj):
     if obj["kind"] == "Secret":
         data = {k: base64.b64decode(v) for k, v in (obj.get("data") or {}).items()}
@@ -226,7 +333,10 @@ def k8s_containers(objects, stages, version, problems):
             repo, _, tag = image.rpartition(":")
             target = repo.rsplit("/", 1)[-1]
             binary = None
-            if not repo.startswith("blobswarm/") or target not in stages:
+            engine = engine_of(image)
+            if engine:
+                pass  # an official engine image (checks.check_engine)
+            elif not repo.startswith("blobswarm/") or target not in stages:
                 problems.add(cwhere, f"image {image} is not blobswarm/<Dockerfile target>:<tag>")
             else:
                 entry = stage_attr(stages, target, "entrypoint")
@@ -239,6 +349,14 @@ def k8s_containers(objects, stages, version, problems):
             for e in cspec.get("env") or []:
                 if "value" in e:
                     env[e["name"]] = expand_env(str(e["value"]), env)
+                    continue
+                secret = (e.get("valueFrom") or {}).get("secretKeyRef")
+                if secret is not None:
+                    obj = objects.get(("Secret", secret.get("name")))
+                    if obj is None or secret.get("key") not in _config_data(obj):
+                        problems.add(cwhere, f"env {e['name']}: Secret {secret.get('name')} has no "
+                                             f"key {secret.get('key')!r}")
+                    env[e["name"]] = f"<Secret {secret.get('name')} key {secret.get('key')}>"
                     continue
                 ref = (e.get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath")
                 values = {"metadata.name": f"{wname}-0" if kind == "StatefulSet" else f"{wname}-x1",
@@ -257,6 +375,7 @@ def k8s_containers(objects, stages, version, problems):
             run_as = sc.get("runAsUser", pod_sc.get("runAsUser"))
             c = Container(name=f"{wname}/{cname}", workload=wname, binary=binary, image=image,
                           args=args, env=env, run_as=run_as, host_network=bool(pod.get("hostNetwork")))
+            c.engine = engine
             c.kind = kind
             c.namespace = ns
             c.pod = pod
@@ -272,6 +391,8 @@ def k8s_containers(objects, stages, version, problems):
             if probe and "httpGet" in probe:
                 g = probe["httpGet"]
                 c.health = (g.get("host"), g.get("port"), g.get("path", "/"))
+            elif probe and "exec" in probe and engine:
+                c.health = ("command", probe["exec"].get("command") or [])
             for vm in cspec.get("volumeMounts") or []:
                 used.add(vm["name"])
                 m = _k8s_mount(vm, volumes, claims, objects, ns, fs_group, cwhere, problems)
@@ -348,7 +469,8 @@ def _k8s_mount(vm, volumes, claims, objects, ns, fs_group, where, problems):
 
 
 class K8sNames:
-    """Service DNS names: svc, svc.ns, svc.ns.svc, svc.ns.svc.cluster.local."""
+    """Service DNS names: svc, svc.ns, svc.ns.svc, svc.ns.svc.cluster.local;
+    and a StatefulSet pod's name on its headless Service: pod.svc[...]."""
 
     def __init__(self, objects, containers):
         self.objects = objects
@@ -356,7 +478,7 @@ class K8sNames:
 
     def knows(self, host):
         return ("Service", host.split(".")[0]) in self.objects or \
-            host.endswith((".svc", ".svc.cluster.local"))
+            host.endswith((".svc", ".svc.cluster.local")) or any(self.pod_of(host))
 
     def workload_of(self, service):
         sel = (service.get("spec") or {}).get("selector") or {}
@@ -381,7 +503,33 @@ class K8sNames:
                     return c, port
         return None
 
+    def pod_of(self, host):
+        """(StatefulSet, error) when host is <sts>-<n>.<its headless Service>[...]."""
+        parts = host.split(".")
+        if len(parts) < 2 or ("Service", parts[1]) not in self.objects:
+            return None, None
+        for (kind, name), obj in self.objects.items():
+            spec = obj.get("spec") or {}
+            if kind != "StatefulSet" or spec.get("serviceName") != parts[1]:
+                continue
+            prefix, _, index = parts[0].rpartition("-")
+            if prefix != name or not index.isdigit():
+                continue
+            if int(index) >= spec.get("replicas", 1):
+                return None, f"host {host!r}: StatefulSet {name} has {spec.get('replicas', 1)} " \
+                             f"replica(s), no pod {parts[0]}"
+            return name, None
+        return None, None
+
     def resolve(self, host, port, listen_ports):
+        sts, err = self.pod_of(host)
+        if err:
+            return None, err
+        if sts is not None:
+            for c in self.containers:
+                if c.workload == sts and port in listen_ports(c):
+                    return (c, port), None
+            return None, f"host {host!r}: no container of {sts} listens on {port}"
         parts = host.split(".")
         svc_name = parts[0]
         ns = parts[1] if len(parts) > 1 else None

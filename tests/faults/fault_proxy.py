@@ -19,7 +19,9 @@ path (and whose `method`, when given, matches) and that has uses left wins:
       relay at `rate` bytes per second
 
 `times` (default: unlimited) counts uses of the rule. `GET /__faults`
-answers {"rules": [...], "requests": ["GET /v2/... 200 drop", ...]}.
+answers {"rules": [...], "requests": ["GET /v2/... 200 drop", ...],
+"body_bytes": N}, N being the response body bytes sent to clients so far
+(what the registry's link would carry).
 
 Usage: fault_proxy.py --upstream http://127.0.0.1:5000 [--port 0]
 Prints "fault_proxy listening on 127.0.0.1:PORT" once it accepts connections.
@@ -42,6 +44,7 @@ class state:
     lock = threading.Lock()
     rules = []
     requests = []
+    body_bytes = 0
     upstream = None  # (host, port)
 
 
@@ -59,6 +62,11 @@ def take_rule(method, path):
                 rule["times"] = times - 1
             return dict(rule)
     return None
+
+
+def count(n):
+    with state.lock:
+        state.body_bytes += n
 
 
 def record(line):
@@ -100,7 +108,8 @@ class handler(http.server.BaseHTTPRequestHandler):
             self.send_json(200, {"rules": rules})
         else:
             with state.lock:
-                body = {"rules": state.rules, "requests": list(state.requests)}
+                body = {"rules": state.rules, "requests": list(state.requests),
+                        "body_bytes": state.body_bytes}
             self.send_json(200, body)
 
     def handle_any(self):
@@ -161,6 +170,7 @@ class handler(http.server.BaseHTTPRequestHandler):
                 break
             if action in ("drop", "stall") and sent + len(chunk) >= after:
                 self.wfile.write(chunk[:after - sent])
+                count(after - sent)
                 self.wfile.flush()
                 if action == "stall":
                     time.sleep(float(rule.get("seconds", 30)))
@@ -175,6 +185,7 @@ class handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 self.close_connection = True
                 return
+            count(len(chunk))
             sent += len(chunk)
             if rate > 0:
                 ahead = sent / rate - (time.monotonic() - start)

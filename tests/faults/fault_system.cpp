@@ -19,18 +19,24 @@ using nlohmann::json;
 
 // --- fault_proxy -------------------------------------------------------------
 
-fault_proxy::fault_proxy(const std::string& upstream_url) {
-  proc_ = std::make_unique<process>(
-      std::vector<std::string>{"/usr/bin/python3",
-                               std::string(BLOBSWARM_SOURCE_DIR) + "/tests/faults/fault_proxy.py",
-                               "--upstream", upstream_url},
-      process::options{.name = "fault_proxy"});
-  const std::string marker = "fault_proxy listening on 127.0.0.1:";
-  if (!proc_->wait_for_output(marker, 20s)) {
-    throw std::runtime_error("fault_proxy did not start:\n" + proc_->output());
+std::pair<std::unique_ptr<process>, std::uint16_t> start_helper(const std::string& script,
+                                                                std::vector<std::string> args,
+                                                                const std::string& name) {
+  args.insert(args.begin(),
+              {"/usr/bin/python3", std::string(BLOBSWARM_SOURCE_DIR) + "/tests/faults/" + script});
+  auto proc = std::make_unique<process>(std::move(args), process::options{.name = name});
+  const std::string marker = name + " listening on 127.0.0.1:";
+  if (!proc->wait_for_output(marker, 20s)) {
+    throw std::runtime_error(name + " did not start:\n" + proc->output());
   }
-  auto out = proc_->output();
-  port_ = static_cast<std::uint16_t>(std::stoi(out.substr(out.find(marker) + marker.size())));
+  auto out = proc->output();
+  auto port = static_cast<std::uint16_t>(std::stoi(out.substr(out.find(marker) + marker.size())));
+  return {std::move(proc), port};
+}
+
+fault_proxy::fault_proxy(const std::string& upstream_url) {
+  std::tie(proc_, port_) =
+      start_helper("fault_proxy.py", {"--upstream", upstream_url}, "fault_proxy");
 }
 
 void fault_proxy::set_rules(const json& rules) {

@@ -24,6 +24,12 @@ namespace blobswarm::test {
 
 inline constexpr std::uint64_t MiB = 1 << 20;
 
+// Starts the helper tests/faults/<script> (python3) with `args`; returns it
+// with the loopback port it prints after "<name> listening on 127.0.0.1:".
+std::pair<std::unique_ptr<process>, std::uint16_t> start_helper(const std::string& script,
+                                                                std::vector<std::string> args,
+                                                                const std::string& name);
+
 // tests/faults/fault_proxy.py in front of `upstream` on a loopback port.
 class fault_proxy {
  public:

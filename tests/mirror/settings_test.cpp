@@ -21,6 +21,31 @@ TEST(mirror_settings, disk_io_is_inline_or_threads) {
   EXPECT_EQ(r.error().message, "disk_io must be 'inline' or 'threads', got 'mmap'");
 }
 
+TEST(mirror_settings, seeder_is_one_url_as_before_or_every_seeder_replicas) {
+  settings s;
+  s.passkey_file = "/run/secrets/passkey";
+  for (auto text : {R"({"seeder": "http://seeder:8001"})",
+                    R"({"seeder": ["http://seeder-a:8001", "http://seeder-b:8001/"]})"}) {
+    auto j = nlohmann::json::parse(text);
+    ASSERT_TRUE(config::read_json(j, s)) << text;
+    EXPECT_TRUE(s.validate()) << text << ": " << s.validate().error().message;
+  }
+  EXPECT_EQ(s.seeder.size(), 2u);
+  struct row {
+    std::vector<std::string> urls;
+    const char* message;
+  };
+  for (const auto& [urls, message] : std::initializer_list<row>{
+           {{}, "seeder: at least one URL is required"},
+           {{"seeder-a:8001"}, "seeder: 'seeder-a:8001' is not an http(s) URL"},
+           {{"http://a:8001", "http://a:8001/"}, "seeder: 'http://a:8001/' is listed twice"}}) {
+    s.seeder = config::string_list(urls);
+    auto r = s.validate();
+    ASSERT_FALSE(r) << message;
+    EXPECT_EQ(r.error().message, message);
+  }
+}
+
 TEST(mirror_settings, libtorrent_entries_are_read_from_the_config_file_and_checked) {
   settings s;
   s.passkey_file = "/run/secrets/passkey";

@@ -15,6 +15,7 @@
 #include "seeder/preheat_request.hpp"
 #include "seeder/push_events.hpp"
 #include "seeder/settings.hpp"
+#include "seeder/swarm_fetch.hpp"
 #include "tests/support/support.hpp"
 #include "torrentgen/piece_hasher.hpp"
 
@@ -159,6 +160,7 @@ TEST(blob_route, splits_every_resource_shape) {
   EXPECT_EQ(t->what, blob_route::kind::torrent);
   EXPECT_EQ(t->name, "a/b/c");
   EXPECT_EQ(blob_route::split("x/" + d + "/descriptor")->what, blob_route::kind::descriptor);
+  EXPECT_EQ(blob_route::split("x/" + d + "/replicate")->what, blob_route::kind::replicate);
   auto s = blob_route::split("x/" + d + "/segments/12/torrent");
   EXPECT_EQ(s->what, blob_route::kind::segment_torrent);
   EXPECT_EQ(s->segment, 12u);
@@ -346,6 +348,94 @@ TEST(seeder_settings, resend_after_is_zero_to_ten_minutes) {
     EXPECT_NE(r.error().message.find("resend_after must be 0..10m"), std::string::npos)
         << r.error().message;
   }
+}
+
+TEST(seeder_settings, replicas_need_a_lease_store_a_tracker_and_this_seeder_in_the_list) {
+  settings s;
+  s.upstream = "http://127.0.0.1:5000";
+  s.listen = "127.0.0.1:8001";
+  s.seeders = {"http://127.0.0.1:8001"};  // alone: a single seeder
+  EXPECT_TRUE(s.validate()) << s.validate().error().message;
+  EXPECT_FALSE(s.replicated());
+  EXPECT_EQ(s.replica_count(), 1u);
+  struct row {
+    std::function<void(settings&)> change;
+    const char* message;
+  };
+  auto two = [](settings& x) {
+    x.seeders = {"http://127.0.0.1:8001/", "http://127.0.0.1:8002"};
+    x.lease_store = "redis://127.0.0.1:6379";
+    x.tracker_token_file = "/run/secrets/admin-token";
+  };
+  settings ok = s;
+  two(ok);
+  ASSERT_TRUE(ok.validate()) << ok.validate().error().message;
+  EXPECT_TRUE(ok.replicated());
+  EXPECT_EQ(ok.replica_count(), 2u);
+  for (const auto& [change, message] : std::initializer_list<row>{
+           {[&](settings& x) { two(x), x.lease_store.clear(); }, "lease_store (a redis:// URL)"},
+           {[&](settings& x) { two(x), x.lease_store = "memory"; }, "lease_store"},
+           {[&](settings& x) { two(x), x.tracker_token_file.clear(); }, "tracker_token_file"},
+           {[&](settings& x) { two(x), x.public_url = "http://seeder-9:8001"; },
+            "does not list this seeder's URL http://seeder-9:8001"},
+           {[&](settings& x) { two(x), x.seeders.push_back("http://127.0.0.1:8002/"); },
+            "listed twice"},
+           {[&](settings& x) { two(x), x.seeders.push_back("ftp://x"); }, "not an http(s) URL"},
+           {[&](settings& x) { two(x), x.replicas = 3; }, "replicas must be 0..2"},
+           {[&](settings& x) { two(x), x.lease_ttl = std::chrono::milliseconds(200); },
+            "lease_ttl must be 1s..10m"}}) {
+    settings x = s;
+    change(x);
+    auto r = x.validate();
+    ASSERT_FALSE(r) << message;
+    EXPECT_NE(r.error().message.find(message), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(blob_torrents, a_torrent_from_the_tracker_is_adopted_only_if_it_is_the_one_this_seeder_makes) {
+  auto bytes = test::random_bytes(3 * MiB + 100, 44);
+  auto d = digest_of(bytes);
+  auto layout = piece_layout::make(bytes.size(), 1 * MiB);
+  auto hashes = piece_hashes(bytes, layout.piece_length);
+  auto whole = make_whole_torrent(d, layout, hashes);
+  auto seg = make_segment_torrent(d, layout, 1, hashes);
+  ASSERT_TRUE(whole && seg);
+  // Whatever the tracker adds outside the info dictionary goes; the info-hash stays.
+  auto announced = with_web_seed(whole->bytes, "http://tracker/announce/secret");
+  auto adopted = adopt_blob_torrent(*announced, d, layout, std::nullopt);
+  ASSERT_TRUE(adopted) << adopted.error().message;
+  EXPECT_EQ(adopted->v1, whole->v1);
+  EXPECT_EQ(adopted->bytes.find("secret"), std::string::npos);
+  EXPECT_EQ(adopt_blob_torrent(seg->bytes, d, layout, 1)->v1, seg->v1);
+  EXPECT_EQ(*torrent_size(whole->bytes), bytes.size());
+  // Another segment, another blob, another segment size: refused.
+  EXPECT_FALSE(adopt_blob_torrent(seg->bytes, d, layout, 2));
+  EXPECT_FALSE(adopt_blob_torrent(seg->bytes, d, layout, std::nullopt));
+  EXPECT_FALSE(adopt_blob_torrent(whole->bytes, digest_of("other"), layout, std::nullopt));
+  auto other = adopt_blob_torrent(seg->bytes, d, piece_layout::make(bytes.size(), 2 * MiB), 1);
+  ASSERT_FALSE(other);
+  EXPECT_NE(other.error().message.find("segment_size"), std::string::npos) << other.error().message;
+  EXPECT_FALSE(adopt_blob_torrent("garbage", d, layout, std::nullopt));
+}
+
+TEST(swarm_fetch, the_prefix_ends_at_the_first_missing_piece) {
+  auto part = [](std::uint64_t offset, std::uint64_t length) {
+    return swarm_part{.torrent = {"", *info_hash::from_hex(std::string(40, '0'))},
+                      .offset = offset,
+                      .length = length,
+                      .piece_length = 100};
+  };
+  std::vector<swarm_part> segs = {part(0, 300), part(300, 300), part(600, 150)};
+  using bits = std::vector<bool>;
+  EXPECT_EQ(swarm_fetch::prefix_of(segs, {}), 0u);
+  EXPECT_EQ(swarm_fetch::prefix_of(segs, {bits{1, 1, 1}, bits{1, 0, 1}, bits{1, 1}}), 400u);
+  EXPECT_EQ(swarm_fetch::prefix_of(segs, {bits{0, 1, 1}, bits{1, 1, 1}, bits{1, 1}}), 0u);
+  EXPECT_EQ(swarm_fetch::prefix_of(segs, {bits{1, 1, 1}, bits{1, 1, 1}, bits{1, 1}}), 750u);
+  // The last piece is short: a whole blob of 250 bytes in 3 pieces.
+  EXPECT_EQ(swarm_fetch::prefix_of({part(0, 250)}, {bits{1, 1, 1}}), 250u);
+  // Parts that do not follow each other stop the prefix.
+  EXPECT_EQ(swarm_fetch::prefix_of({part(0, 300), part(400, 300)}, {bits{1, 1, 1}, bits{1, 1, 1}}),
+            300u);
 }
 
 }  // namespace

@@ -42,6 +42,7 @@ void service_process::start() {
 void service_process::stop(int signal) {
   if (!proc_) return;
   proc_->stop(signal, std::chrono::seconds(15));
+  last_output_ = proc_->output();
   proc_.reset();
 }
 

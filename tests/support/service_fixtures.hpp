@@ -39,7 +39,8 @@ class service_process {
   }
   const std::string& listen() const noexcept { return listen_; }
   const std::filesystem::path& dir() const noexcept { return dir_.path(); }
-  std::string output() const { return proc_ ? proc_->output() : std::string(); }
+  // Its output (after stop(): what it wrote until then).
+  std::string output() const { return proc_ ? proc_->output() : last_output_; }
   nlohmann::json& config() noexcept { return config_; }
   // GET <path> as JSON (e.g. /api/v1/stats).
   nlohmann::json get_json(std::string_view path) const;
@@ -54,6 +55,7 @@ class service_process {
   std::string listen_;
   temp_dir dir_;
   std::unique_ptr<process> proc_;
+  std::string last_output_;
 };
 
 // A blobswarm-mirror on `host` (a loopback address such as 127.0.0.2) with

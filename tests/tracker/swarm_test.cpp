@@ -47,10 +47,11 @@ struct swarm_fixture {
   std::uint32_t origin_standby = 1;
   bool want_origins = false;
   std::uint32_t origin_fanout = 0;
+  std::uint64_t origin_salt = 0;
 
   // Peer n joins as a seeder or leecher in a zone; returns its index.
-  std::size_t join(int n, bool seeder, zone_id zone = 0) {
-    return s.announce(id(n), req(seeder ? 0 : 100, announce_event::started), v4(n), zone, now)
+  std::size_t join(int n, bool seeder, zone_id zone = 0, std::uint32_t user = 1) {
+    return s.announce(id(n, user), req(seeder ? 0 : 100, announce_event::started), v4(n), zone, now)
         .index;
   }
   // Peer n asks for `want` peers; returns the peer numbers handed out, in order.
@@ -70,6 +71,7 @@ struct swarm_fixture {
     sel.fresh = 180;
     sel.want_origins = want_origins;
     sel.origin_fanout = origin_fanout;
+    sel.origin_salt = origin_salt;
     s.select(sel, rng, scratch);
     std::vector<int> out;
     for (auto i : scratch.chosen) {
@@ -181,6 +183,56 @@ TEST(swarm_handout, origins_stand_by_while_other_nodes_seed) {
   f.origin_standby = 0;
   EXPECT_EQ(f.handout(99, false, 50).size(), 6u);
   EXPECT_EQ(f.handout(first_origin, true, 50).size(), 4u);
+}
+
+TEST(swarm_handout, of_several_origins_every_leecher_of_a_swarm_gets_the_same_one) {
+  std::map<int, int> chosen;  // origin -> swarms it was chosen for
+  for (std::uint64_t salt = 1; salt < 200; salt += 2) {
+    swarm_fixture f;
+    f.origin_salt = salt * 0x9e3779b97f4a7c15ULL;
+    f.join(first_origin, true, 0, 5);  // replicated seeders: their own tracker users
+    f.join(first_origin + 1, true, 0, 6);
+    for (int n = 10; n < 13; ++n) f.join(n, false);
+    std::set<int> origins_handed;
+    for (int n = 10; n < 13; ++n) {
+      auto got = f.handout(n, false, 50);
+      ASSERT_EQ(got.size(), 3u) << "one origin and the two other leechers";
+      EXPECT_GE(got[0], first_origin);
+      origins_handed.insert(got[0]);
+    }
+    ASSERT_EQ(origins_handed.size(), 1u) << "the same origin for the whole swarm";
+    ++chosen[*origins_handed.begin()];
+    // A stalled leecher (origins=1) gets both.
+    f.want_origins = true;
+    EXPECT_EQ(f.handout(99, false, 50).size(), 5u);
+  }
+  // Different swarms, different origins: replicated seeders share the load.
+  ASSERT_EQ(chosen.size(), 2u);
+  EXPECT_GT(chosen[first_origin], 25);
+  EXPECT_GT(chosen[first_origin + 1], 25);
+  // Without a salt every origin is handed out, as before.
+  swarm_fixture f;
+  f.join(first_origin, true, 0, 5);
+  f.join(first_origin + 1, true, 0, 6);
+  EXPECT_EQ(f.handout(10, false, 50).size(), 2u);
+}
+
+TEST(swarm_handout, an_origin_not_heard_from_lately_gives_way_to_one_that_is) {
+  for (std::uint64_t salt = 1; salt < 40; ++salt) {
+    swarm_fixture f;
+    f.origin_salt = salt * 0x9e3779b97f4a7c15ULL;
+    f.join(first_origin, true, 0, 5);
+    f.join(first_origin + 1, true, 0, 6);
+    auto first = f.handout(10, false, 50);
+    ASSERT_EQ(first.size(), 1u);
+    // The chosen one dies (no more announces); the other keeps announcing.
+    int other = first[0] == first_origin ? first_origin + 1 : first_origin;
+    f.now += 200;  // past `fresh` (180 s), within the ttl
+    f.join(other, true, 0, other == first_origin ? 5 : 6);
+    auto later = f.handout(10, false, 50);
+    ASSERT_EQ(later.size(), 1u);
+    EXPECT_EQ(later[0], other) << "salt " << salt;
+  }
 }
 
 TEST(swarm_handout, hands_the_origins_to_origin_fanout_leechers_at_a_time) {
