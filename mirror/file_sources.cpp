@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/http/url.hpp"
+#include "common/rendezvous.hpp"
 
 namespace blobswarm::mirror {
 namespace {
@@ -36,16 +37,15 @@ error refusal(const http::client_response& r, std::string_view who) {
 }  // namespace
 
 file_sources::file_sources(blocking_pool& pool, std::string tracker_url, std::string passkey,
-                           std::string seeder_url, std::string seeder_token)
+                           std::vector<std::string> seeder_urls, std::string seeder_token)
     : pool_(pool),
       tracker_(std::move(tracker_url)),
       passkey_(std::move(passkey)),
-      seeder_(std::move(seeder_url)),
       seeder_token_(std::move(seeder_token)),
       http_(http::client_options{.connect_timeout = std::chrono::seconds(5),
                                  .stall_timeout = url_wait}) {
   while (tracker_.ends_with('/')) tracker_.pop_back();
-  while (seeder_.ends_with('/')) seeder_.pop_back();
+  for (const auto& u : seeder_urls) seeders_.push_back(rendezvous_member(u));
 }
 
 awaitable<result<std::string>> file_sources::torrent(const info_hash& ih) {
@@ -64,7 +64,25 @@ awaitable<result<std::string>> file_sources::torrent(const info_hash& ih) {
 
 awaitable<result<url_file>> file_sources::resolve_url(std::string url,
                                                       std::optional<digest> expected) {
-  auto target = fmt::format("{}/api/v1/files?url={}", seeder_, http::percent_encode(url));
+  auto order = rendezvous_ranked(seeders_, url);
+  error last{errc::unavailable, "no seeder is configured"};
+  for (const auto& seeder : order) {
+    auto r = co_await ask_seeder(seeder, url, expected);
+    if (r) co_return r;
+    // Only a seeder that could not answer is passed over: its refusals
+    // (403, 404, 502 from the origin, 504 still fetching) are the answer,
+    // and another seeder would fetch the URL a second time.
+    if (r.error().code != errc::unavailable && r.error().code != errc::no_space) {
+      co_return fail(r.error());
+    }
+    last = r.error();
+  }
+  co_return fail(last);
+}
+
+awaitable<result<url_file>> file_sources::ask_seeder(const std::string& seeder, std::string url,
+                                                     std::optional<digest> expected) {
+  auto target = fmt::format("{}/api/v1/files?url={}", seeder, http::percent_encode(url));
   if (expected) target += "&digest=" + http::percent_encode(expected->str());
   http::client_request req{.url = std::move(target)};
   if (!seeder_token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + seeder_token_);

@@ -3,12 +3,17 @@
 // any registered torrent to passkey holders), and, for a file pulled from a
 // URL, the seeder's answer to "what is at this URL" (with the seeder's API
 // token): the seeder fetches the URL once for every node, hashes it and
-// registers its torrent (seeder/url_ingest.hpp).
+// registers its torrent (seeder/url_ingest.hpp). With replicated seeders
+// every mirror asks the same seeder for a URL first (rendezvous order of the
+// URL over the seeder list, as for a blob's digest), so a URL is fetched
+// once cluster-wide, and the next seeder when that one is unreachable,
+// 5xx without an answer of its own, or out of room.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/blocking_pool.hpp"
 #include "common/digest.hpp"
@@ -32,7 +37,7 @@ struct url_file {
 class file_sources {
  public:
   file_sources(blocking_pool& pool, std::string tracker_url, std::string passkey,
-               std::string seeder_url, std::string seeder_token);
+               std::vector<std::string> seeder_urls, std::string seeder_token);
 
   // The .torrent the tracker has for `ih`; errc::not_found when it has none.
   awaitable<result<std::string>> torrent(const info_hash& ih);
@@ -44,7 +49,10 @@ class file_sources {
   blocking_pool& pool_;
   std::string tracker_;
   std::string passkey_;
-  std::string seeder_;
+  awaitable<result<url_file>> ask_seeder(const std::string& seeder, std::string url,
+                                         std::optional<digest> expected);
+
+  std::vector<std::string> seeders_;  // normalized (rendezvous_member)
   std::string seeder_token_;
   http::client http_;
 };

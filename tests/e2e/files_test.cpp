@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <future>
 #include <random>
 #include <regex>
@@ -19,6 +20,7 @@
 #include "common/hex.hpp"
 #include "common/http/client.hpp"
 #include "common/http/url.hpp"
+#include "common/rendezvous.hpp"
 #include "tests/support/service_fixtures.hpp"
 #include "tests/support/support.hpp"
 
@@ -66,7 +68,10 @@ struct files_system {
   std::unique_ptr<service_process> tracker, seeder;
   std::vector<std::unique_ptr<service_process>> mirrors;
 
-  explicit files_system(int n, json seeder_extra = json::object()) {
+  // `seeder_list(url)`: the mirrors' seeder setting given the live seeder's
+  // URL (default: that one alone).
+  explicit files_system(int n, json seeder_extra = json::object(),
+                        std::function<json(const std::string&)> seeder_list = {}) {
     admin_token = to_hex(random_bytes(16, std::random_device{}()));
     tracker = start_tracker(dir.path(), admin_token);
     passkey = create_tracker_user(*tracker, admin_token, "nodes");
@@ -86,6 +91,7 @@ struct files_system {
       c.upstream = "http://127.0.0.1:9";
       c.tracker = tracker->url();
       c.seeder = seeder->url();
+      if (seeder_list) c.extra["seeder"] = seeder_list(seeder->url());
       c.passkey = passkey;
       mirrors.push_back(start_mirror(c));
     }
@@ -416,6 +422,31 @@ TEST(files, url_leaves_its_origin_once_for_three_mirrors) {
   auto row =
       sys.tracker_get("/api/v1/torrents/" + blob["torrent"]["info_hash_v1"].get<std::string>());
   EXPECT_EQ(row["source_url"], url) << row.dump();
+}
+
+// Replicated seeders: every mirror asks a URL's first seeder in rendezvous
+// order; when it is down the next one fetches the file. The dead seeder's
+// address is picked so that it comes first for this URL.
+TEST(files, url_goes_to_the_next_seeder_when_its_first_is_down) {
+  nginx_server origin;
+  auto model = random_bytes(3 << 20, 43);
+  write_text(origin.www / "model.bin", model);
+  auto url = origin.origin() + "/model.bin";
+  temp_dir secrets;
+  std::string dead;
+  files_system sys(1, allow(origin, secrets), [&](const std::string& live) {
+    for (int i = 0; i < 100 && dead.empty(); ++i) {
+      auto candidate = "http://127.0.0.1:" + std::to_string(free_port());
+      std::vector<std::string> both = {candidate, live};
+      if (rendezvous_ranked(both, url)[0] == rendezvous_member(candidate)) dead = candidate;
+    }
+    return json::array({dead, live});
+  });
+  ASSERT_FALSE(dead.empty());
+  auto got = curl(sys.mirrors[0]->url("/files?url=" + url_param(url)));
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(got.body, model);
+  EXPECT_EQ(origin.count("GET /model.bin"), 1u);
 }
 
 TEST(files, wrong_digest_is_refused_and_nothing_is_kept) {
