@@ -156,6 +156,15 @@ void blob_download::want_everything() {
   if (strategy_) strategy_->fetch_everything();
 }
 
+bool blob_download::range_local(std::uint64_t first, std::uint64_t last) const noexcept {
+  if (verified_) return true;
+  if (!serves_pieces() || piece_length_ == 0 || !size_ || last >= *size_) return false;
+  for (auto q = first / piece_length_; q <= last / piece_length_; ++q) {
+    if (!is_done(q)) return false;
+  }
+  return true;
+}
+
 awaitable<result<std::uint64_t>> blob_download::wait_piece_readable(std::uint64_t offset) {
   auto self = shared_from_this();
   while (true) {
@@ -375,6 +384,7 @@ result<void> blob_download::begin_entry() {
 
 std::shared_ptr<blob_part> blob_download::add_part(blob_part p) {
   parts_.push_back(std::make_shared<blob_part>(std::move(p)));
+  notify();  // wait_route() waits for the first part's torrent
   return parts_.back();
 }
 

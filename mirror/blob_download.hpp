@@ -73,6 +73,9 @@ class blob_download : public std::enable_shared_from_this<blob_download> {
   void replay_ranges();
   // A reader wants the whole blob (ends a ranges-only start).
   void want_everything();
+  // Whether every piece covering [first, last] is stored here already (or
+  // the whole blob is verified); false while the piece length is unknown.
+  bool range_local(std::uint64_t first, std::uint64_t last) const noexcept;
   // Waits until bytes at `offset` are in pieces checked against the
   // torrent (or the whole blob is verified); returns the end of that run.
   awaitable<result<std::uint64_t>> wait_piece_readable(std::uint64_t offset);

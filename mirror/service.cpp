@@ -19,6 +19,7 @@
 #include "common/registry/error_response.hpp"
 #include "common/registry/manifest.hpp"
 #include "common/registry/registry_error.hpp"
+#include "mirror/range_relay.hpp"
 
 namespace blobswarm::mirror {
 
@@ -97,6 +98,9 @@ struct service::counters {
         ranges_whole(r.add_counter("blobswarm_mirror_range_requests_total",
                                    "Range requests on blobs not cached, by how they were served",
                                    {{"served", "whole"}})),
+        ranges_seeder(r.add_counter("blobswarm_mirror_range_requests_total",
+                                    "Range requests on blobs not cached, by how they were served",
+                                    {{"served", "seeder"}})),
         ranges_before_complete(
             r.add_counter("blobswarm_mirror_ranges_before_complete_total",
                           "Range responses sent in full while their blob was still downloading")),
@@ -122,6 +126,7 @@ struct service::counters {
   metrics::counter& manifests_failed;
   metrics::counter& ranges_pieces;
   metrics::counter& ranges_whole;
+  metrics::counter& ranges_seeder;
   metrics::counter& ranges_before_complete;
   metrics::counter& range_bytes;
   metrics::gauge& active;
@@ -550,6 +555,7 @@ awaitable<http::response> service::serve_range(http::request& req, const blob_re
     co_return registry_error(404, "BLOB_UNKNOWN", "the blob left the cache before it was served");
   }
   dl->want_range(want.first, want.last);
+  if (auto relayed = co_await relay_range(ref, dl, want, *size)) co_return std::move(*relayed);
   counters_->ranges_pieces.inc();
   auto producer = [dl, want, c = counters_.get()](http::body_writer& w) -> awaitable<result<void>> {
     auto off = want.first;
@@ -574,6 +580,39 @@ awaitable<http::response> service::serve_range(http::request& req, const blob_re
   };
   auto r = http::response::stream(206, want.length(), producer, "application/octet-stream");
   r.set("Content-Range", http::content_range(want, *size));
+  r.set("Docker-Content-Digest", ref.id.str());
+  r.set(api_version_header, "registry/2.0");
+  r.set("Accept-Ranges", "bytes");
+  co_return r;
+}
+
+awaitable<std::optional<http::response>> service::relay_range(const blob_ref& ref,
+                                                              std::shared_ptr<blob_download> dl,
+                                                              http::byte_range want,
+                                                              std::uint64_t size) {
+  if (want.length() > settings_.range_from_seeder.bytes || dl->range_local(want.first, want.last)) {
+    co_return std::nullopt;
+  }
+  auto relay =
+      std::make_shared<range_relay>(io_.get_executor(), *sources_, ref, want.first, want.length());
+  relay->start();
+  // A seeder that cannot answer soon leaves the read to the pieces.
+  if (auto first = co_await relay->wait_first_bytes(std::chrono::seconds(2)); !first) {
+    log_->debug("range {}-{} of {} from the seeder: {}; waiting for its pieces", want.first,
+                want.last, ref.id.str(), first.error().message);
+    co_return std::nullopt;
+  }
+  counters_->ranges_seeder.inc();
+  auto producer = [relay, dl,
+                   c = counters_.get()](http::body_writer& w) -> awaitable<result<void>> {
+    std::uint64_t sent = 0;
+    auto r = co_await relay->pump(w, sent);
+    c->range_bytes.inc(sent);
+    if (r && !dl->finished()) c->ranges_before_complete.inc();
+    co_return r;
+  };
+  auto r = http::response::stream(206, want.length(), producer, "application/octet-stream");
+  r.set("Content-Range", http::content_range(want, size));
   r.set("Docker-Content-Digest", ref.id.str());
   r.set(api_version_header, "registry/2.0");
   r.set("Accept-Ranges", "bytes");
@@ -754,6 +793,7 @@ http::response service::stats_json() const {
                       {"ranges",
                        {{"served_from_pieces", counters_->ranges_pieces.value()},
                         {"served_whole", counters_->ranges_whole.value()},
+                        {"served_from_seeder", counters_->ranges_seeder.value()},
                         {"before_complete", counters_->ranges_before_complete.value()},
                         {"bytes", counters_->range_bytes.value()}}},
                       {"prefetch",

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "common/blocking_pool.hpp"
+#include "common/http/range.hpp"
 #include "common/http/server.hpp"
 #include "common/metrics.hpp"
 #include "mirror/authorizer.hpp"
@@ -71,6 +72,11 @@ class service {
   // what readers ask for); any other request makes it fetch everything.
   std::shared_ptr<blob_download> download_for(const blob_ref& ref, bool for_a_range = false);
   awaitable<http::response> serve_range(http::request& req, const blob_ref& ref);
+  // A small read whose pieces are not here yet, from the seeder
+  // (mirror/range_relay.hpp); nullopt: serve it from the pieces.
+  awaitable<std::optional<http::response>> relay_range(const blob_ref& ref,
+                                                       std::shared_ptr<blob_download> dl,
+                                                       http::byte_range want, std::uint64_t size);
   awaitable<void> watch(std::shared_ptr<blob_download> d);
   void remember_lie(const digest& id);
   void on_seeding(const digest& d, const lt::torrent_handle& h);

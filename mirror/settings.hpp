@@ -49,6 +49,9 @@ struct settings {
   // ask for (lazy pulling), dropped after range_idle without a request.
   std::string range_downloads = "whole";
   duration range_idle = std::chrono::seconds(60);
+  // A Range read of at most this many bytes whose pieces are not here yet
+  // streams from the seeder while they come (mirror/range_relay.hpp; 0: off).
+  byte_size range_from_seeder{4ULL << 20};
   duration shutdown_grace = std::chrono::seconds(10);
   // /files: torrents and allowed URLs through this node (docs/mirror.md, "Files").
   bool files = true;
@@ -111,6 +114,10 @@ struct settings {
     v("range_downloads", range_downloads,
       "a Range request on a blob not cached: 'whole' downloads the rest in the background, "
       "'ranges' only what readers ask for (lazy pulling)");
+    v("range_from_seeder", range_from_seeder,
+      "a Range read on a blob not cached of at most this size, whose pieces are not here yet, is "
+      "answered from the seeder over HTTP as its bytes arrive (the pieces still come through the "
+      "swarm); 0: such reads wait for their pieces");
     v("range_idle", range_idle,
       "with range_downloads 'ranges': drop a partial download nobody asked for a range of this "
       "long");

@@ -176,7 +176,9 @@ struct lazy_world {
 
 TEST(lazy_pull, a_snapshotter_reads_an_estargz_layer_by_ranges_and_only_those_bytes_come) {
   lazy_world w;
-  auto& lazy = w.sys.add_mirror({{"range_downloads", "ranges"}, {"range_idle", "3s"}});
+  // The pieces' way (reads are relayed from the seeder otherwise: below).
+  auto& lazy = w.sys.add_mirror(
+      {{"range_downloads", "ranges"}, {"range_idle", "3s"}, {"range_from_seeder", 0}});
   auto requests = w.read_one_file(lazy);
   auto stats = lazy.get_json("/api/v1/stats");
   const auto& ranges = stats["ranges"];
@@ -208,7 +210,7 @@ TEST(lazy_pull, a_snapshotter_reads_an_estargz_layer_by_ranges_and_only_those_by
 TEST(lazy_pull, ranges_are_answered_first_while_the_whole_layer_follows) {
   lazy_world w;
   // Slow enough that the whole layer takes seconds.
-  auto& node = w.sys.add_mirror({{"download_rate", "2MiB"}});
+  auto& node = w.sys.add_mirror({{"download_rate", "2MiB"}, {"range_from_seeder", 0}});
   std::vector<std::future<int>> readers;
   for (int file : {1, 4, 6}) {
     readers.push_back(
@@ -236,7 +238,7 @@ TEST(lazy_pull, ranges_are_answered_first_while_the_whole_layer_follows) {
 // piece. Then the rest follows.
 TEST(lazy_pull, the_first_range_does_not_queue_behind_the_start_of_the_layer) {
   lazy_world w;
-  auto& node = w.sys.add_mirror({{"download_rate", "256KiB"}});
+  auto& node = w.sys.add_mirror({{"download_rate", "256KiB"}, {"range_from_seeder", 0}});
   auto footer = get_range(node, w.blob_path(), w.layer_size - footer_size, w.layer_size - 1);
   EXPECT_EQ(footer.status, 206);
   auto stored = [&] {
@@ -254,6 +256,46 @@ TEST(lazy_pull, the_first_range_does_not_queue_behind_the_start_of_the_layer) {
   EXPECT_LE(at_footer, 48u << 10) << node.get_json("/api/v1/stats");
   EXPECT_TRUE(wait_for([&] { return stored() >= (512u << 10); }, 20s))
       << "the rest of the layer did not follow: " << node.get_json("/api/v1/stats");
+}
+
+// By default a small read whose pieces are not on the node yet is answered
+// from the seeder as its bytes arrive, while the pieces come through the
+// swarm (here throttled to 64 KiB/s: the file's chunks alone would take
+// about 20 s that way).
+TEST(lazy_pull, small_reads_are_relayed_from_the_seeder_while_their_pieces_come) {
+  lazy_world w;
+  auto& node = w.sys.add_mirror({{"download_rate", "64KiB"}, {"range_downloads", "ranges"}});
+  auto started = std::chrono::steady_clock::now();
+  auto requests = w.read_one_file(node);
+  auto took = std::chrono::steady_clock::now() - started;
+  auto stats = node.get_json("/api/v1/stats");
+  // The file's chunk (1 MiB) from the seeder; the footer and the TOC share
+  // the layer's last piece (4 KiB), which may have arrived by then.
+  auto relayed = stats["ranges"].value("served_from_seeder", 0);
+  EXPECT_GE(relayed, 1) << stats;
+  EXPECT_EQ(relayed + stats["ranges"].value("served_from_pieces", 0), requests) << stats;
+  EXPECT_LT(took, 8s) << "the reads waited for their pieces: " << stats;
+  // The same bytes come through the swarm for the next reads.
+  auto stored = [&] {
+    std::uint64_t n = 0;
+    auto now = node.get_json("/api/v1/stats");
+    for (const auto& a : now["active"]) {
+      if (a.value("digest", "") == w.layer.str()) n = a.value("stored", std::uint64_t{0});
+    }
+    return n;
+  };
+  EXPECT_TRUE(wait_for([&] { return stored() > 0; }, 20s)) << node.get_json("/api/v1/stats");
+}
+
+// A seeder that cannot be reached leaves the read to the pieces.
+TEST(lazy_pull, reads_wait_for_their_pieces_when_the_seeder_is_down) {
+  lazy_world w;
+  auto& node = w.sys.add_mirror({{"range_downloads", "ranges"},
+                                 {"seeder", "http://127.0.0.1:" + std::to_string(free_port())}});
+  auto requests = w.read_one_file(node);
+  auto stats = node.get_json("/api/v1/stats");
+  EXPECT_EQ(stats["ranges"].value("served_from_pieces", 0), requests) << stats;
+  EXPECT_EQ(stats["ranges"].value("served_from_seeder", 0), 0) << stats;
 }
 
 }  // namespace
