@@ -105,7 +105,7 @@ struct service::counters {
             r.add_counter("blobswarm_mirror_ranges_before_complete_total",
                           "Range responses sent in full while their blob was still downloading")),
         range_bytes(r.add_counter("blobswarm_mirror_range_bytes_total",
-                                  "Bytes of range responses sent from pieces as they arrived")),
+                                  "Bytes of range responses sent before their blob was cached")),
         active(r.add_gauge("blobswarm_mirror_active_downloads", "Blob downloads in progress")),
         pull_seconds(r.add_histogram("blobswarm_mirror_pull_seconds",
                                      "Time to obtain a blob that was not cached",
