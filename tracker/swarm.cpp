@@ -180,7 +180,11 @@ void swarm::select(const selection_request& req, fast_rng& rng, selection_scratc
     if (same_endpoint(p, req.address, req.port)) continue;  // the requester under another id
     bool origin = p.seeder && peer_fingerprint::is_seeder(p.id.view());
     if (p.seeder && !origin && p.last_seen + req.fresh >= req.now) ++other_seeders;
-    if (req.seeder && p.seeder) continue;
+    if (req.seeder && p.seeder) {
+      // Another origin of the swarm: is the requester the one it is served by (below)?
+      if (origin && req.origin && req.origin_salt != 0) s.classes[4].push_back(i);
+      continue;
+    }
     if (fanout && req.origin && req.seeder && !p.fed) continue;  // not this origin's to serve
     unsigned cls = origin ? 4u : (p.zone == req.zone ? 0u : 2u) + (p.seeder ? 0u : 1u);
     s.classes[cls].push_back(static_cast<std::uint32_t>(i));
@@ -199,6 +203,18 @@ void swarm::select(const selection_request& req, fast_rng& rng, selection_scratc
       !req.want_origins && req.origin_standby != 0 && other_seeders >= req.origin_standby;
   if (standby && req.origin && req.seeder) {
     return;  // an origin on standby connects to no one
+  }
+  // Of several origins only the swarm's chosen one connects to its leechers:
+  // the others would send each piece again, their piece gates knowing
+  // nothing of the chosen one's (they stand by for leechers that ask for
+  // origins, which connect to them).
+  if (req.origin && req.seeder && !s.classes[4].empty()) {
+    if (req.self >= peers_.size()) return;
+    s.classes[4].push_back(static_cast<std::uint32_t>(req.self));
+    std::sort(s.classes[4].begin(), s.classes[4].end());
+    keep_one_origin(s.classes[4], peers_, req);
+    if (s.classes[4].front() != req.self) return;
+    s.classes[4].clear();
   }
   if (req.origin_salt != 0 && !req.want_origins) keep_one_origin(s.classes[4], peers_, req);
   std::array<unsigned, 5> order{4, 0, 1, 2, 3};

@@ -55,8 +55,9 @@ struct swarm_fixture {
         .index;
   }
   // Peer n asks for `want` peers; returns the peer numbers handed out, in order.
-  std::vector<int> handout(int n, bool seeder, std::uint32_t want, zone_id zone = 0) {
-    auto e = s.announce(id(n), req(seeder ? 0 : 100), v4(n), zone, now);
+  std::vector<int> handout(int n, bool seeder, std::uint32_t want, zone_id zone = 0,
+                           std::uint32_t user = 1) {
+    auto e = s.announce(id(n, user), req(seeder ? 0 : 100), v4(n), zone, now);
     selection_request sel;
     sel.self = e.index;
     sel.address = v4(n);
@@ -215,6 +216,25 @@ TEST(swarm_handout, of_several_origins_every_leecher_of_a_swarm_gets_the_same_on
   f.join(first_origin, true, 0, 5);
   f.join(first_origin + 1, true, 0, 6);
   EXPECT_EQ(f.handout(10, false, 50).size(), 2u);
+}
+
+// The origins themselves: only the swarm's chosen one is handed its
+// leechers; the other would connect to them and send each piece again.
+TEST(swarm_handout, of_several_origins_only_the_chosen_one_is_handed_the_leechers) {
+  for (std::uint64_t salt = 1; salt < 60; salt += 2) {
+    swarm_fixture f;
+    f.origin_salt = salt * 0x9e3779b97f4a7c15ULL;
+    f.join(first_origin, true, 0, 5);
+    f.join(first_origin + 1, true, 0, 6);
+    for (int n = 10; n < 13; ++n) f.join(n, false);
+    auto chosen = f.handout(10, false, 50)[0];
+    int other = chosen == first_origin ? first_origin + 1 : first_origin;
+    auto user_of = [](int origin) {
+      return origin == first_origin ? 5u : 6u;
+    };
+    EXPECT_EQ(f.handout(chosen, true, 50, 0, user_of(chosen)).size(), 3u) << "salt " << salt;
+    EXPECT_TRUE(f.handout(other, true, 50, 0, user_of(other)).empty()) << "salt " << salt;
+  }
 }
 
 TEST(swarm_handout, an_origin_not_heard_from_lately_gives_way_to_one_that_is) {
